@@ -1,0 +1,48 @@
+"""GET /api/blocks and GET /api/inits: the catalogs, straight from the registries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from blocklab.blocks import REGISTRY
+from blocklab.graph.inits import INITS
+
+router = APIRouter(tags=["catalog"])
+
+
+class PortInfo(BaseModel):
+    name: str
+    optional: bool
+
+
+class BlockInfo(BaseModel):
+    type: str
+    category: str
+    doc: str
+    params_schema: dict[str, Any]
+    ports: list[PortInfo]
+    parameters: list[str]
+
+
+class InitInfo(BaseModel):
+    fn: str
+    params_schema: dict[str, Any]
+
+
+@router.get("/blocks", response_model=list[BlockInfo])
+def list_blocks() -> list[BlockInfo]:
+    return [
+        BlockInfo(
+            type=b.name, category=b.category, doc=b.doc, params_schema=b.params.model_json_schema(),
+            ports=[PortInfo(name=p.name, optional=p.optional) for p in b.ports], parameters=list(b.parameter_names),
+        )
+        for b in REGISTRY.values()
+    ]
+
+
+@router.get("/inits", response_model=list[InitInfo])
+def list_inits() -> list[InitInfo]:
+    return [InitInfo(fn=i.fn, params_schema=i.params.model_json_schema()) for i in INITS.values()]

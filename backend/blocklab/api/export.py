@@ -1,0 +1,61 @@
+"""POST /api/graphs/validate and POST /api/export/python."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+
+from blocklab.api.deps import GraphLimits
+from blocklab.graph.analyze import analyze
+from blocklab.graph.build import GraphInvalid, source_for
+from blocklab.graph.document import GraphDoc
+
+router = APIRouter(tags=["graphs"])
+
+
+class ErrorInfo(BaseModel):
+    node: str | None
+    field: str | None
+    message: str
+    path: str | None = None
+    block: str | None = None
+    severity: str | None = None
+
+
+class NodeInfo(BaseModel):
+    output_shape: list[int] | None
+    params: int
+    shared_with: str | None = None
+    resolved: dict[str, Any] | None = None
+    inner: dict[str, "NodeInfo"] | None = None
+
+
+class ValidationReport(BaseModel):
+    ok: bool
+    errors: list[ErrorInfo]
+    nodes: dict[str, NodeInfo]
+    total_params: int
+
+
+@router.post("/graphs/validate", response_model=ValidationReport, response_model_exclude_unset=True)
+def validate_graph(doc: GraphDoc, limits: GraphLimits) -> dict:
+    return analyze(doc, limits).report()
+
+
+@router.post(
+    "/export/python",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/x-python": {}}}, 422: {"description": "the graph is invalid"}},
+)
+def export_python(doc: GraphDoc, limits: GraphLimits) -> PlainTextResponse:
+    try:
+        src = source_for(doc, limits)
+    except GraphInvalid as e:
+        raise HTTPException(422, {"message": "the graph is invalid", "errors": e.errors}) from None
+    name = "".join(c for c in doc.name if c.isalnum() or c in "_-") or "model"
+    return PlainTextResponse(
+        src, media_type="text/x-python", headers={"Content-Disposition": f'attachment; filename="{name}.py"'}
+    )

@@ -1,0 +1,60 @@
+"""The block-graph document (CONTRACT.md section 1) as pydantic models.
+
+These check only the document's form: a body that fails here is not a graph document and
+gets a 422. Everything about meaning (types, ids, shapes, ...) is checked by
+`blocklab.graph.analyze`, which collects every error with the node at fault.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+
+class InitSpec(BaseModel):
+    """An initializer call: {"fn": "normal", "mean": 0, "std": 0.01}."""
+
+    model_config = ConfigDict(extra="allow")
+    fn: str = Field(max_length=64)
+
+
+class Node(BaseModel):
+    # Visual fields (position, colour, ...) ride along untouched.
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1, max_length=128)
+    type: str = Field(min_length=1, max_length=128)
+    params: dict[str, JsonValue] = Field(default_factory=dict)
+    shares: str | None = Field(None, max_length=128, description="id of a node whose module (and parameters) this node reuses")
+    init: dict[str, InitSpec] | None = Field(None, description="parameter name -> initializer")
+    trainable: bool = True
+
+
+class Edge(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    source: str = Field(max_length=128)
+    target: str = Field(max_length=128)
+    target_port: str | None = Field(None, max_length=64)
+
+
+class BlockDef(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    nodes: list[Node] = Field(default_factory=list, max_length=100_000)
+    edges: list[Edge] = Field(default_factory=list, max_length=200_000)
+
+
+class GraphDoc(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    version: Literal[1] = 1
+    name: str = Field("untitled", max_length=200)
+    nodes: list[Node] = Field(max_length=100_000)
+    edges: list[Edge] = Field(default_factory=list, max_length=200_000)
+    blocks: dict[str, BlockDef] = Field(default_factory=dict)
+
+
+def dump(doc: GraphDoc) -> dict[str, Any]:
+    return doc.model_dump(mode="json", exclude_none=True)

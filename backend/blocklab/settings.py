@@ -1,0 +1,29 @@
+"""Runtime settings, read once from the environment (BLOCKLAB_*) or the CLI."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("BLOCKLAB_DATA_DIR", "data")))
+    # A full SQLAlchemy URL (e.g. postgresql+psycopg://...) overrides the SQLite file.
+    database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
+    max_nodes: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_NODES", 5000))
+    max_params: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_PARAMS", 100_000_000))
+    max_concurrent_runs: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_CONCURRENT_RUNS", 2))
+    max_queued_runs: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_QUEUED_RUNS", 64))
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'blocklab.db'}"
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)

@@ -1,0 +1,35 @@
+"""One SQLAlchemy engine per app: SQLite (WAL) by default, PostgreSQL via DATABASE_URL.
+
+Each feature declares its own tables on `metadata`; `create_engine` creates them all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+
+def create_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # WAL: readers never block the batch writer
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    # Import the table modules so every feature's tables are registered before create_all.
+    from blocklab.store import tables  # noqa: F401
+
+    metadata.create_all(engine)
+    return engine

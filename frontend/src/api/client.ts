@@ -1,0 +1,50 @@
+import type { BlockInfo, Design, DesignSummary, GraphDoc, InitInfo, Template, ValidateResult } from './types'
+
+export class ApiError extends Error {
+  status: number
+  body: unknown
+  constructor(status: number, body: unknown, message: string) {
+    super(message)
+    this.status = status
+    this.body = body
+  }
+}
+
+function detailMessage(body: unknown): string {
+  if (body && typeof body === 'object' && 'detail' in body) {
+    const d = (body as { detail: unknown }).detail
+    if (typeof d === 'string') return d
+    if (Array.isArray(d))
+      return d
+        .map((e) => (e && typeof e === 'object' && 'msg' in e ? `${(e as { loc?: unknown[] }).loc?.join('.') ?? ''}: ${(e as { msg: string }).msg}` : JSON.stringify(e)))
+        .join('; ')
+    return JSON.stringify(d)
+  }
+  return typeof body === 'string' ? body : JSON.stringify(body)
+}
+
+async function request<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
+  })
+  const type = res.headers.get('content-type') ?? ''
+  const data: unknown = res.status === 204 ? null : type.includes('json') ? await res.json() : await res.text()
+  if (!res.ok) throw new ApiError(res.status, data, `${method} ${url}: ${res.status} ${detailMessage(data)}`)
+  return data as T
+}
+
+export const api = {
+  blocks: () => request<BlockInfo[]>('GET', '/api/blocks'),
+  inits: () => request<InitInfo[]>('GET', '/api/inits'),
+  templates: () => request<Template[]>('GET', '/api/templates'),
+  validate: (doc: GraphDoc, signal?: AbortSignal) => request<ValidateResult>('POST', '/api/graphs/validate', doc, signal),
+  listDesigns: () => request<DesignSummary[]>('GET', '/api/graphs'),
+  getDesign: (id: string) => request<Design>('GET', `/api/graphs/${encodeURIComponent(id)}`),
+  createDesign: (doc: GraphDoc) => request<Design>('POST', '/api/graphs', doc),
+  updateDesign: (id: string, doc: GraphDoc) => request<Design>('PUT', `/api/graphs/${encodeURIComponent(id)}`, doc),
+  deleteDesign: (id: string) => request<unknown>('DELETE', `/api/graphs/${encodeURIComponent(id)}`),
+  exportPython: (doc: GraphDoc) => request<string>('POST', '/api/export/python', doc),
+}

@@ -1,0 +1,93 @@
+// The one node component: everything it draws comes from the block's catalog entry
+// (ports -> target handles) and from the server's validation (shape, params, errors).
+import { Handle, Position, type NodeProps } from '@xyflow/react'
+import { memo, useMemo } from 'react'
+import { useShallow } from 'zustand/react/shallow'
+import { useDesigner } from '../store/designer'
+import { OUT_HANDLE, blockInfo, type FlowNode } from '../store/graph'
+import { categoryColor, formatCount, formatShape, formatValue } from '../format'
+
+const NO_ERRORS: never[] = []
+
+function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
+  const builtIn = useDesigner((s) => s.catalog[data.type])
+  const def = useDesigner((s) => s.design.blocks[data.type])
+  const info = useMemo(() => builtIn ?? blockInfo(data.type, {}, def ? { [data.type]: def } : {}), [builtIn, def, data.type])
+  const nodeInfo = useDesigner((s) => s.validation?.nodes[id])
+  const errors = useDesigner(useShallow((s) => s.validation?.errors.filter((e) => e.node === id) ?? NO_ERRORS))
+
+  const ports = info?.ports ?? []
+  const isOutput = data.type === 'Output'
+  const color = categoryColor(info?.category ?? (def ? 'custom' : undefined))
+  const summary = Object.entries(data.params ?? {})
+    .filter(([, v]) => v !== undefined && v !== null && typeof v !== 'object' || Array.isArray(v))
+    .slice(0, 3)
+  const unknown = !info
+
+  return (
+    <div
+      className={`bn${selected ? ' selected' : ''}${errors.length ? ' fault' : ''}${def ? ' composite' : ''}`}
+      style={{ '--cat': color } as React.CSSProperties}
+      data-type={data.type}
+      data-testid={`node-${id}`}
+    >
+      <div className="bn-head">
+        <span className="bn-type">{data.type}</span>
+        {nodeInfo && nodeInfo.params > 0 && (
+          <span className="bn-params" title={`${nodeInfo.params.toLocaleString()} parameters`}>
+            {formatCount(nodeInfo.params)}
+          </span>
+        )}
+      </div>
+      <div className="bn-body">
+        <div className="bn-id">
+          {id}
+          {data.trainable === false && <span className="bn-tag" title="parameters frozen">frozen</span>}
+          {data.shares && (
+            <span className="bn-tag share" title={`uses the parameters of ${data.shares}`}>
+              ⇄ {data.shares}
+            </span>
+          )}
+        </div>
+        {summary.length > 0 && (
+          <div className="bn-summary">
+            {summary.map(([k, v]) => (
+              <span key={k}>
+                {k}=<b>{formatValue(v)}</b>
+              </span>
+            ))}
+          </div>
+        )}
+        {def && <div className="bn-hint">double-click to open</div>}
+        {unknown && <div className="bn-err">unknown block type</div>}
+        {ports.length > 1 && (
+          <div className="bn-ports">
+            {ports.map((p) => (
+              <div key={p.name} className={`bn-port${p.optional ? ' optional' : ''}`}>
+                <Handle type="target" id={p.name} position={Position.Left} className={`port${p.optional ? ' optional' : ''}`} title={p.name} />
+                {p.name}
+                {p.optional ? <i> (optional)</i> : null}
+              </div>
+            ))}
+          </div>
+        )}
+        {errors.length > 0 && (
+          <ul className="bn-errors" data-testid={`errors-${id}`}>
+            {errors.map((e, i) => (
+              <li key={i}>
+                {e.field ? <b>{e.field}: </b> : null}
+                {e.message}
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+      {ports.length === 1 && <Handle type="target" id={ports[0].name} position={Position.Left} className="port" title={ports[0].name} />}
+      {!isOutput && <Handle type="source" id={OUT_HANDLE} position={Position.Right} className="port out" title="output" />}
+      <Handle type="source" id="share-s" position={Position.Top} className="share-handle" isConnectable={false} />
+      <Handle type="target" id="share-t" position={Position.Top} className="share-handle" isConnectable={false} />
+    </div>
+  )
+}
+
+export const BlockNode = memo(BlockNodeImpl)

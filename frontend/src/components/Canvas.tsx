@@ -1,0 +1,163 @@
+import {
+  Background,
+  BackgroundVariant,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  useReactFlow,
+  type EdgeChange,
+  type NodeMouseHandler,
+} from '@xyflow/react'
+import { useCallback, useEffect, useMemo, type DragEvent } from 'react'
+import { currentGraph, useDesigner } from '../store/designer'
+import type { FlowEdge, FlowNode } from '../store/graph'
+import { categoryColor } from '../format'
+import { BlockNode } from './BlockNode'
+import { ShapeEdge, ShareEdge } from './edges'
+
+// Module scope, so React Flow never sees new type maps.
+const nodeTypes = { block: BlockNode }
+const edgeTypes = { shape: ShapeEdge, share: ShareEdge }
+export const DND_TYPE = 'application/x-blocklab-block'
+const SHARE_PREFIX = 'share:'
+
+export function Canvas() {
+  const graph = useDesigner(currentGraph)
+  const path = useDesigner((s) => s.path)
+  const viewNonce = useDesigner((s) => s.viewNonce)
+  const onNodesChange = useDesigner((s) => s.onNodesChange)
+  const onEdgesChangeStore = useDesigner((s) => s.onEdgesChange)
+  const connect = useDesigner((s) => s.connect)
+  const addNode = useDesigner((s) => s.addNode)
+  const checkpoint = useDesigner((s) => s.checkpoint)
+  const openBlock = useDesigner((s) => s.openBlock)
+  const goTo = useDesigner((s) => s.goTo)
+  const isComposite = useDesigner((s) => s.design.blocks)
+  const catalog = useDesigner((s) => s.catalog)
+  const validation = useDesigner((s) => s.validation)
+  const globalErrors = useMemo(
+    () => validation?.errors.filter((e) => e.node == null || !graph.nodes.some((n) => n.id === e.node)),
+    [validation, graph.nodes],
+  )
+  const { screenToFlowPosition, fitView } = useReactFlow()
+
+  // Tied weights: a dashed, non-interactive link from each sharing node to the node it shares with.
+  const edges = useMemo(() => {
+    const ids = new Set(graph.nodes.map((n) => n.id))
+    const shares = graph.nodes
+      .filter((n) => n.data.shares && ids.has(n.data.shares) && n.data.shares !== n.id)
+      .map((n) => ({
+        id: `${SHARE_PREFIX}${n.id}`,
+        source: n.id,
+        target: n.data.shares!,
+        sourceHandle: 'share-s',
+        targetHandle: 'share-t',
+        type: 'share',
+        selectable: false,
+        deletable: false,
+        focusable: false,
+      }))
+    return shares.length ? [...graph.edges, ...(shares as unknown as FlowEdge[])] : graph.edges
+  }, [graph])
+
+  const onEdgesChange = useCallback(
+    (changes: EdgeChange[]) => onEdgesChangeStore(changes.filter((c) => !('id' in c) || !c.id.startsWith(SHARE_PREFIX))),
+    [onEdgesChangeStore],
+  )
+
+  useEffect(() => {
+    const t = window.setTimeout(() => fitView({ padding: 0.2, maxZoom: 1.1, duration: 0 }), 30)
+    return () => window.clearTimeout(t)
+  }, [viewNonce, fitView])
+
+  const onDragOver = useCallback((e: DragEvent) => {
+    if (e.dataTransfer.types.includes(DND_TYPE) || e.dataTransfer.types.includes('text/plain')) {
+      e.preventDefault()
+      e.dataTransfer.dropEffect = 'copy'
+    }
+  }, [])
+  const onDrop = useCallback(
+    (e: DragEvent) => {
+      const type = e.dataTransfer.getData(DND_TYPE) || e.dataTransfer.getData('text/plain')
+      if (!type) return
+      e.preventDefault()
+      const p = screenToFlowPosition({ x: e.clientX, y: e.clientY })
+      addNode(type, { x: p.x - 80, y: p.y - 24 })
+    },
+    [screenToFlowPosition, addNode],
+  )
+  const onNodeDoubleClick: NodeMouseHandler<FlowNode> = useCallback(
+    (_e, n) => {
+      if (isComposite[n.data.type]) openBlock(n.data.type)
+    },
+    [isComposite, openBlock],
+  )
+  const onDragStart = useCallback(() => checkpoint(), [checkpoint])
+  const minimapColor = useCallback(
+    (n: FlowNode) => categoryColor(catalog[n.data.type]?.category ?? (isComposite[n.data.type] ? 'custom' : undefined)),
+    [catalog, isComposite],
+  )
+
+  return (
+    <div className="canvas" onDragOver={onDragOver} onDrop={onDrop} data-testid="canvas">
+      <ReactFlow<FlowNode, FlowEdge>
+        nodes={graph.nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onConnect={connect}
+        onNodeDragStart={onDragStart}
+        onSelectionDragStart={onDragStart}
+        onNodeDoubleClick={onNodeDoubleClick}
+        deleteKeyCode={null}
+        selectionKeyCode="Shift"
+        multiSelectionKeyCode={['Control', 'Meta']}
+        colorMode="dark"
+        minZoom={0.1}
+        maxZoom={2.5}
+        snapToGrid
+        snapGrid={[10, 10]}
+        defaultEdgeOptions={{ type: 'shape' }}
+        proOptions={{ hideAttribution: true }}
+        fitView
+      >
+        <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} />
+        <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} maskColor="rgba(10,12,18,0.7)" />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+      <nav className="breadcrumb" data-testid="breadcrumb">
+        <button className={path.length ? 'link' : 'link current'} onClick={() => goTo(0)}>
+          Design
+        </button>
+        {path.map((p, i) => (
+          <span key={p}>
+            <span className="sep">›</span>
+            <button className={i === path.length - 1 ? 'link current' : 'link'} onClick={() => goTo(i + 1)}>
+              {p}
+            </button>
+          </span>
+        ))}
+        {path.length > 0 && <span className="crumb-note">editing block definition: every instance updates</span>}
+      </nav>
+      {graph.nodes.length === 0 && (
+        <div className="empty-hint">
+          <h3>Empty canvas</h3>
+          <p>Drag blocks here from the palette, or open a template.</p>
+        </div>
+      )}
+      {globalErrors && globalErrors.length > 0 && (
+        <ul className="global-errors" data-testid="global-errors">
+          {globalErrors.map((e, i) => (
+            <li key={i}>
+              {e.node ? <b>{e.node}: </b> : null}
+              {e.field ? <b>{e.field}: </b> : null}
+              {e.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  )
+}

@@ -1,0 +1,287 @@
+import { useEffect, useMemo, useState } from 'react'
+import type { InitSpec } from '../api/types'
+import { currentGraph, useDesigner } from '../store/designer'
+import { blockInfo, type FlowNode } from '../store/graph'
+import { categoryColor, formatCount, formatShape } from '../format'
+import { SchemaForm } from './SchemaForm'
+
+export function Inspector({ onMakeBlock }: { onMakeBlock: () => void }) {
+  const graph = useDesigner(currentGraph)
+  const selected = useMemo(() => graph.nodes.filter((n) => n.selected), [graph.nodes])
+  if (selected.length === 1) return <NodeInspector key={selected[0].id} node={selected[0]} nodes={graph.nodes} />
+  if (selected.length > 1)
+    return (
+      <div className="inspector">
+        <h2>{selected.length} nodes selected</h2>
+        <p className="muted">Group them into a reusable block: their inputs from outside become the block's Input nodes.</p>
+        <button className="primary" onClick={onMakeBlock} data-testid="inspector-make-block">
+          Make block…
+        </button>
+        <ul className="sel-list">
+          {selected.map((n) => (
+            <li key={n.id}>
+              <b>{n.id}</b> <span className="muted">{n.data.type}</span>
+            </li>
+          ))}
+        </ul>
+      </div>
+    )
+  return <Overview />
+}
+
+function Overview() {
+  const validation = useDesigner((s) => s.validation)
+  const validationError = useDesigner((s) => s.validationError)
+  const path = useDesigner((s) => s.path)
+  const name = useDesigner((s) => s.design.name)
+  return (
+    <div className="inspector">
+      <h2>{path.length ? `Block ${path[path.length - 1]}` : name}</h2>
+      <p className="muted">Select a node to edit its settings. Shift-drag to box-select several, then make a block.</p>
+      {validationError && <div className="err-box">{validationError}</div>}
+      {validation && (
+        <>
+          <div className="kv">
+            <span>Status</span>
+            <b className={validation.ok ? 'ok' : 'bad'}>{validation.ok ? 'valid' : `${validation.errors.length} problem(s)`}</b>
+            <span>Parameters</span>
+            <b>{validation.total_params.toLocaleString()}</b>
+          </div>
+          {validation.errors.length > 0 && (
+            <ul className="err-list">
+              {validation.errors.map((e, i) => (
+                <li key={i}>
+                  {e.node && <b>{e.node}</b>} {e.field && <i>{e.field}</i>} {e.message}
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+      <h3>Shortcuts</h3>
+      <dl className="shortcuts">
+        <dt>Del</dt>
+        <dd>delete selection</dd>
+        <dt>Ctrl+Z / Ctrl+Y</dt>
+        <dd>undo / redo</dd>
+        <dt>Ctrl+C / Ctrl+V</dt>
+        <dd>copy / paste</dd>
+        <dt>Ctrl+A</dt>
+        <dd>select all</dd>
+        <dt>Ctrl+S</dt>
+        <dd>save design</dd>
+        <dt>Shift+drag</dt>
+        <dd>box select</dd>
+        <dt>Double-click</dt>
+        <dd>open a block instance</dd>
+      </dl>
+    </div>
+  )
+}
+
+function NodeInspector({ node, nodes }: { node: FlowNode; nodes: FlowNode[] }) {
+  const catalog = useDesigner((s) => s.catalog)
+  const blocks = useDesigner((s) => s.design.blocks)
+  const inits = useDesigner((s) => s.inits)
+  const update = useDesigner((s) => s.updateNodeData)
+  const rename = useDesigner((s) => s.renameNode)
+  const openBlock = useDesigner((s) => s.openBlock)
+  const nodeInfo = useDesigner((s) => s.validation?.nodes[node.id])
+  const validation = useDesigner((s) => s.validation)
+  const errors = validation?.errors.filter((e) => e.node === node.id) ?? []
+  const info = blockInfo(node.data.type, catalog, blocks)
+  const composite = !!blocks[node.data.type]
+  const [idText, setIdText] = useState(node.id)
+  const [idError, setIdError] = useState<string | null>(null)
+  useEffect(() => setIdText(node.id), [node.id])
+
+  const commitId = () => {
+    const err = rename(node.id, idText.trim())
+    setIdError(err)
+    if (err) setIdText(node.id)
+  }
+  const parameters = info?.parameters ?? []
+  const sameType = nodes.filter((n) => n.id !== node.id && n.data.type === node.data.type)
+  const otherType = nodes.filter((n) => n.id !== node.id && n.data.type !== node.data.type && n.data.type !== 'Input' && n.data.type !== 'Output')
+
+  return (
+    <div className="inspector" data-testid="inspector">
+      <div className="insp-head" style={{ '--cat': categoryColor(info?.category ?? (composite ? 'custom' : undefined)) } as React.CSSProperties}>
+        <span className="insp-type">{node.data.type}</span>
+        <span className="muted small">{info?.category}</span>
+      </div>
+      {info?.doc && <p className="doc">{info.doc}</p>}
+
+      <div className="field">
+        <label className="field-label" htmlFor="node-id">
+          id
+        </label>
+        <input
+          id="node-id"
+          data-testid="node-id"
+          value={idText}
+          spellCheck={false}
+          onChange={(e) => setIdText(e.target.value)}
+          onBlur={commitId}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') (e.target as HTMLInputElement).blur()
+            if (e.key === 'Escape') setIdText(node.id)
+          }}
+        />
+        {idError && <div className="field-err">{idError}</div>}
+        <div className="field-desc">
+          The submodule name: its weights are saved as{' '}
+          {parameters.length ? (
+            parameters.map((p, i) => (
+              <span key={p}>
+                {i > 0 && ', '}
+                <code>
+                  {node.id}.{p}
+                </code>
+              </span>
+            ))
+          ) : (
+            <code>{node.id}.…</code>
+          )}{' '}
+          in the state_dict.
+        </div>
+      </div>
+
+      {nodeInfo && (
+        <div className="kv">
+          <span>Output shape</span>
+          <b>{formatShape(nodeInfo.output_shape)}</b>
+          <span>Parameters</span>
+          <b title={nodeInfo.params.toLocaleString()}>{formatCount(nodeInfo.params)}</b>
+        </div>
+      )}
+      {errors.length > 0 && (
+        <ul className="err-list" data-testid="inspector-errors">
+          {errors.map((e, i) => (
+            <li key={i}>
+              {e.field && <b>{e.field}: </b>}
+              {e.message}
+            </li>
+          ))}
+        </ul>
+      )}
+
+      {composite && (
+        <button onClick={() => openBlock(node.data.type)} data-testid="open-block">
+          Open block {node.data.type}
+        </button>
+      )}
+
+      {info && Object.keys(info.params_schema.properties ?? {}).length > 0 && (
+        <section>
+          <h3>Settings</h3>
+          <SchemaForm
+            schema={info.params_schema}
+            value={node.data.params ?? {}}
+            onChange={(params) => update(node.id, { params }, `params:${node.id}`)}
+          />
+        </section>
+      )}
+
+      {(parameters.length > 0 || composite) && (
+        <section>
+          <h3>Parameters</h3>
+          <label className="check">
+            <input
+              type="checkbox"
+              data-testid="trainable"
+              checked={node.data.trainable !== false}
+              onChange={(e) => update(node.id, { trainable: e.target.checked ? undefined : false })}
+            />
+            trainable
+          </label>
+          <div className="field">
+            <label className="field-label" htmlFor="shares">
+              share parameters with…
+            </label>
+            <select
+              id="shares"
+              data-testid="shares"
+              value={node.data.shares ?? ''}
+              onChange={(e) => update(node.id, { shares: e.target.value || undefined })}
+            >
+              <option value="">— own parameters —</option>
+              {sameType.map((n) => (
+                <option key={n.id} value={n.id}>
+                  {n.id}
+                </option>
+              ))}
+              {otherType.length > 0 && (
+                <optgroup label="other types">
+                  {otherType.map((n) => (
+                    <option key={n.id} value={n.id}>
+                      {n.id} ({n.data.type})
+                    </option>
+                  ))}
+                </optgroup>
+              )}
+            </select>
+            <div className="field-desc">Tied weights: this node uses the other node's module, so both train the same tensors.</div>
+          </div>
+          {!node.data.shares &&
+            parameters.map((p) => (
+              <InitEditor
+                key={p}
+                param={p}
+                spec={node.data.init?.[p]}
+                inits={inits}
+                onChange={(spec) => {
+                  const init = { ...(node.data.init ?? {}) }
+                  if (spec) init[p] = spec
+                  else delete init[p]
+                  update(node.id, { init: Object.keys(init).length ? init : undefined }, `init:${node.id}:${p}`)
+                }}
+              />
+            ))}
+        </section>
+      )}
+    </div>
+  )
+}
+
+function InitEditor({
+  param,
+  spec,
+  inits,
+  onChange,
+}: {
+  param: string
+  spec: InitSpec | undefined
+  inits: { fn: string; params_schema: import('../api/types').JsonSchema }[]
+  onChange: (s: InitSpec | undefined) => void
+}) {
+  const chosen = inits.find((i) => i.fn === spec?.fn)
+  const { fn: _fn, ...rest } = spec ?? { fn: '' }
+  return (
+    <div className="init">
+      <div className="field">
+        <label className="field-label" htmlFor={`init-${param}`}>
+          init <code>{param}</code>
+        </label>
+        <select
+          id={`init-${param}`}
+          data-testid={`init-${param}`}
+          value={spec?.fn ?? ''}
+          onChange={(e) => onChange(e.target.value ? { fn: e.target.value } : undefined)}
+        >
+          <option value="">PyTorch default</option>
+          {inits.map((i) => (
+            <option key={i.fn} value={i.fn}>
+              {i.fn}
+            </option>
+          ))}
+        </select>
+      </div>
+      {chosen && Object.keys(chosen.params_schema.properties ?? {}).length > 0 && (
+        <div className="init-params">
+          <SchemaForm schema={chosen.params_schema} value={rest} prefix={`init-${param}`} onChange={(v) => onChange({ ...v, fn: chosen.fn })} />
+        </div>
+      )}
+    </div>
+  )
+}

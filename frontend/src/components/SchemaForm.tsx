@@ -1,0 +1,281 @@
+// A form generated from a JSON schema (pydantic's flavour): numbers, booleans, enums, strings,
+// lists of numbers (shapes, kernel sizes), nullable variants, and a JSON box for the rest.
+// Unset fields stay out of the value, so the server's defaults apply.
+import { useEffect, useState } from 'react'
+import type { JsonSchema } from '../api/types'
+import { formatValue } from '../format'
+
+type Kind = 'number' | 'integer' | 'boolean' | 'enum' | 'string' | 'numlist' | 'json'
+
+function deref(s: JsonSchema, root: JsonSchema): JsonSchema {
+  let cur = s
+  for (let i = 0; i < 8 && cur.$ref; i++) {
+    const name = cur.$ref.split('/').pop()!
+    const target = root.$defs?.[name] ?? root.definitions?.[name]
+    if (!target) break
+    const { $ref: _r, ...rest } = cur
+    cur = { ...target, ...rest }
+  }
+  if (cur.allOf?.length === 1) {
+    const { allOf, ...rest } = cur
+    cur = { ...deref(allOf[0], root), ...rest }
+  }
+  return cur
+}
+
+/** Resolve refs and nullable unions; returns the schema to draw and whether null is allowed. */
+export function resolveField(s: JsonSchema, root: JsonSchema): { schema: JsonSchema; nullable: boolean; kind: Kind } {
+  let schema = deref(s, root)
+  let nullable = false
+  const union = schema.anyOf ?? schema.oneOf
+  if (union) {
+    const variants = union.map((v) => deref(v, root))
+    const nonNull = variants.filter((v) => v.type !== 'null')
+    nullable = nonNull.length < variants.length
+    if (nonNull.length === 1) {
+      const { anyOf: _a, oneOf: _o, ...rest } = schema
+      schema = { ...nonNull[0], ...rest }
+    } else {
+      // e.g. int | [int, int]: pick the list form when there is one, numbers are accepted too
+      const list = nonNull.find((v) => v.type === 'array')
+      const num = nonNull.find((v) => v.type === 'integer' || v.type === 'number')
+      if (list && num) {
+        const { anyOf: _a, oneOf: _o, ...rest } = schema
+        schema = { ...list, ...rest, 'x-scalar-ok': true }
+      }
+    }
+  }
+  if (Array.isArray(schema.type)) {
+    nullable = nullable || schema.type.includes('null')
+    const t = schema.type.filter((t) => t !== 'null')
+    schema = { ...schema, type: t.length === 1 ? t[0] : t }
+  }
+  let kind: Kind = 'json'
+  if (schema.enum) kind = 'enum'
+  else if (schema.type === 'boolean') kind = 'boolean'
+  else if (schema.type === 'integer') kind = 'integer'
+  else if (schema.type === 'number') kind = 'number'
+  else if (schema.type === 'string') kind = 'string'
+  else if (schema.type === 'array') {
+    const it = schema.items ? deref(schema.items, root) : undefined
+    const prefix = (schema.prefixItems as JsonSchema[] | undefined)?.map((p) => deref(p, root))
+    const numeric = (x?: JsonSchema) => x && (x.type === 'integer' || x.type === 'number')
+    if (numeric(it) || (prefix && prefix.every(numeric))) kind = 'numlist'
+  }
+  return { schema, nullable, kind }
+}
+
+export function parseNumList(text: string, scalarOk: boolean): number[] | number | null {
+  const t = text.trim().replace(/^[[(]|[\])]$/g, '')
+  if (!t) return []
+  const parts = t.split(/[\s,×x]+/).filter(Boolean)
+  const nums = parts.map(Number)
+  if (nums.some((n) => !Number.isFinite(n))) return null
+  if (scalarOk && nums.length === 1 && !/[[(,]/.test(text)) return nums[0]
+  return nums
+}
+
+type FieldProps = {
+  name: string
+  prop: JsonSchema
+  root: JsonSchema
+  value: unknown
+  required: boolean
+  onChange: (v: unknown) => void
+  testid?: string
+}
+
+export function SchemaField({ name, prop, root, value, required, onChange, testid }: FieldProps) {
+  const { schema, nullable, kind } = resolveField(prop, root)
+  const label = schema.title && schema.title.toLowerCase().replace(/ /g, '_') !== name.toLowerCase() ? schema.title : name
+  const dflt = schema.default
+  const placeholder = dflt !== undefined ? `default: ${formatValue(dflt)}` : nullable ? 'auto' : required ? 'required' : ''
+  const hint = [
+    schema.minimum !== undefined ? `≥ ${schema.minimum}` : null,
+    schema.exclusiveMinimum !== undefined ? `> ${schema.exclusiveMinimum}` : null,
+    schema.maximum !== undefined ? `≤ ${schema.maximum}` : null,
+  ]
+    .filter(Boolean)
+    .join(', ')
+  const id = `f-${testid ?? name}`
+
+  let control: React.ReactNode
+  if (kind === 'boolean') {
+    const checked = value === undefined ? Boolean(dflt) : Boolean(value)
+    control = (
+      <label className="check">
+        <input id={id} type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} data-testid={testid} />
+        {value === undefined ? <span className="muted">default</span> : null}
+      </label>
+    )
+  } else if (kind === 'enum') {
+    control = (
+      <select id={id} value={value === undefined ? '' : JSON.stringify(value)} onChange={(e) => onChange(e.target.value === '' ? undefined : JSON.parse(e.target.value))} data-testid={testid}>
+        {(!required || value === undefined) && <option value="">{dflt !== undefined ? `default (${formatValue(dflt)})` : '—'}</option>}
+        {schema.enum!.map((o) => (
+          <option key={JSON.stringify(o)} value={JSON.stringify(o)}>
+            {formatValue(o)}
+          </option>
+        ))}
+      </select>
+    )
+  } else if (kind === 'integer' || kind === 'number') {
+    control = (
+      <TextInput
+        id={id}
+        testid={testid}
+        value={value === undefined || value === null ? '' : String(value)}
+        placeholder={placeholder}
+        inputMode={kind === 'integer' ? 'numeric' : 'decimal'}
+        parse={(t) => {
+          if (t.trim() === '') return { ok: true, v: nullable && dflt === null ? undefined : undefined }
+          const n = Number(t)
+          if (!Number.isFinite(n)) return { ok: false }
+          return { ok: true, v: n }
+        }}
+        onCommit={onChange}
+      />
+    )
+  } else if (kind === 'numlist') {
+    const scalarOk = Boolean(schema['x-scalar-ok'])
+    control = (
+      <TextInput
+        id={id}
+        testid={testid}
+        value={value === undefined || value === null ? '' : Array.isArray(value) ? value.join(', ') : String(value)}
+        placeholder={placeholder || 'e.g. 1, 28, 28'}
+        parse={(t) => {
+          if (t.trim() === '') return { ok: true, v: undefined }
+          const v = parseNumList(t, scalarOk)
+          return v === null ? { ok: false } : { ok: true, v }
+        }}
+        onCommit={onChange}
+      />
+    )
+  } else if (kind === 'string') {
+    control = (
+      <TextInput
+        id={id}
+        testid={testid}
+        value={typeof value === 'string' ? value : ''}
+        placeholder={placeholder}
+        parse={(t) => ({ ok: true, v: t === '' ? undefined : t })}
+        onCommit={onChange}
+        multiline={name === 'expr'}
+      />
+    )
+  } else {
+    control = (
+      <TextInput
+        id={id}
+        testid={testid}
+        value={value === undefined ? '' : JSON.stringify(value, null, 1)}
+        placeholder={placeholder || 'JSON'}
+        multiline
+        parse={(t) => {
+          if (t.trim() === '') return { ok: true, v: undefined }
+          try {
+            return { ok: true, v: JSON.parse(t) }
+          } catch {
+            return { ok: false }
+          }
+        }}
+        onCommit={onChange}
+      />
+    )
+  }
+
+  return (
+    <div className="field">
+      <label htmlFor={id} className="field-label" title={schema.description}>
+        {label}
+        {required && <span className="req">*</span>}
+        {hint && <span className="muted"> {hint}</span>}
+      </label>
+      {control}
+      {schema.description && <div className="field-desc">{schema.description}</div>}
+    </div>
+  )
+}
+
+/**
+ * A text box that keeps what the user types and commits parsed values as they become valid,
+ * so typing "1, 2" never fights the store.
+ */
+function TextInput(props: {
+  id: string
+  value: string
+  placeholder?: string
+  inputMode?: 'numeric' | 'decimal'
+  multiline?: boolean
+  testid?: string
+  parse: (t: string) => { ok: boolean; v?: unknown }
+  onCommit: (v: unknown) => void
+}) {
+  const [text, setText] = useState(props.value)
+  const [bad, setBad] = useState(false)
+  const [focused, setFocused] = useState(false)
+  useEffect(() => {
+    if (!focused) {
+      setText(props.value)
+      setBad(false)
+    }
+  }, [props.value, focused])
+  const change = (t: string) => {
+    setText(t)
+    const r = props.parse(t)
+    setBad(!r.ok)
+    if (r.ok) props.onCommit(r.v)
+  }
+  const common = {
+    id: props.id,
+    value: text,
+    placeholder: props.placeholder,
+    className: bad ? 'bad' : undefined,
+    'data-testid': props.testid,
+    onFocus: () => setFocused(true),
+    onBlur: () => setFocused(false),
+  }
+  return props.multiline ? (
+    <textarea {...common} rows={4} spellCheck={false} onChange={(e) => change(e.target.value)} />
+  ) : (
+    <input {...common} type="text" inputMode={props.inputMode} spellCheck={false} autoComplete="off" onChange={(e) => change(e.target.value)} />
+  )
+}
+
+export function SchemaForm({
+  schema,
+  value,
+  onChange,
+  prefix,
+}: {
+  schema: JsonSchema
+  value: Record<string, unknown>
+  onChange: (v: Record<string, unknown>) => void
+  prefix?: string
+}) {
+  const props = Object.entries(schema.properties ?? {})
+  if (!props.length) return <p className="muted small">No settings.</p>
+  const required = new Set(schema.required ?? [])
+  return (
+    <div className="form">
+      {props.map(([k, p]) => (
+        <SchemaField
+          key={k}
+          name={k}
+          prop={p}
+          root={schema}
+          value={value[k]}
+          required={required.has(k)}
+          testid={prefix ? `${prefix}-${k}` : `param-${k}`}
+          onChange={(v) => {
+            const next = { ...value }
+            if (v === undefined) delete next[k]
+            else next[k] = v
+            onChange(next)
+          }}
+        />
+      ))}
+    </div>
+  )
+}

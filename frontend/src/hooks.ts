@@ -1,0 +1,200 @@
+import { useEffect, useState } from 'react'
+import { api, ApiError } from './api/client'
+import type { GraphDoc } from './api/types'
+import { useDesigner, type Store } from './store/designer'
+import { designToDoc, scopeDoc } from './store/graph'
+
+const DRAFT_KEY = 'blocklab.draft.v1'
+
+/** Load catalog, inits and templates; then restore the last draft. */
+export function useBootstrap(): { ready: boolean; error: string | null; retry: () => void } {
+  const [state, setState] = useState<{ ready: boolean; error: string | null }>({ ready: false, error: null })
+  const [attempt, setAttempt] = useState(0)
+  useEffect(() => {
+    let cancelled = false
+    const s = useDesigner.getState()
+    Promise.allSettled([api.blocks(), api.inits(), api.templates()]).then(([blocks, inits, templates]) => {
+      if (cancelled) return
+      if (blocks.status === 'rejected') {
+        setState({ ready: false, error: `Cannot load the block catalog: ${String(blocks.reason?.message ?? blocks.reason)}` })
+        return
+      }
+      s.setCatalog(blocks.value)
+      if (inits.status === 'fulfilled') s.setInits(inits.value)
+      if (templates.status === 'fulfilled') s.setTemplates(templates.value)
+      try {
+        const raw = localStorage.getItem(DRAFT_KEY)
+        if (raw) {
+          const { doc, id } = JSON.parse(raw) as { doc: GraphDoc; id: string | null }
+          if (doc && Array.isArray(doc.nodes) && doc.nodes.length) {
+            useDesigner.getState().loadDoc(doc, id)
+            useDesigner.setState({ dirty: true })
+          }
+        }
+      } catch {
+        /* a broken draft is ignored */
+      }
+      setState({ ready: true, error: null })
+    })
+    return () => {
+      cancelled = true
+    }
+  }, [attempt])
+  return { ...state, retry: () => setAttempt((a) => a + 1) }
+}
+
+function stripPositions(doc: GraphDoc): GraphDoc {
+  const strip = <T extends { position?: unknown }>(n: T): T => {
+    const { position: _p, ...rest } = n
+    return rest as T
+  }
+  const blocks: GraphDoc['blocks'] = {}
+  for (const [k, b] of Object.entries(doc.blocks)) blocks[k] = { ...b, nodes: b.nodes.map(strip) }
+  return { ...doc, nodes: doc.nodes.map(strip), blocks }
+}
+
+/** Every edit -> (debounced) POST /api/graphs/validate for the graph on screen. */
+export function useLiveValidation(enabled: boolean, delayMs = 250) {
+  useEffect(() => {
+    if (!enabled) return
+    let timer: number | undefined
+    let ctrl: AbortController | undefined
+    let lastKey = ''
+    const schedule = (s: Store) => {
+      const doc = stripPositions(scopeDoc(s.design, s.path, s.catalog))
+      const key = JSON.stringify(doc)
+      if (key === lastKey && s.validation) return
+      lastKey = key
+      window.clearTimeout(timer)
+      timer = window.setTimeout(async () => {
+        ctrl?.abort()
+        ctrl = new AbortController()
+        const mine = ctrl
+        useDesigner.getState().setValidating(true)
+        try {
+          const v = await api.validate(doc, mine.signal)
+          if (!mine.signal.aborted) useDesigner.getState().setValidation(v)
+        } catch (e) {
+          if (mine.signal.aborted) return
+          const msg = e instanceof ApiError ? e.message : `validation failed: ${String(e)}`
+          useDesigner.getState().setValidation(null, msg)
+        }
+      }, delayMs)
+    }
+    schedule(useDesigner.getState())
+    const unsub = useDesigner.subscribe((s, prev) => {
+      if (s.design !== prev.design || s.path !== prev.path || s.catalog !== prev.catalog || (s.validation === null && prev.validation !== null)) schedule(s)
+    })
+    return () => {
+      unsub()
+      window.clearTimeout(timer)
+      ctrl?.abort()
+    }
+  }, [enabled, delayMs])
+}
+
+/** Keep a local draft so a reload never loses work. */
+export function useDraftAutosave(enabled: boolean) {
+  useEffect(() => {
+    if (!enabled) return
+    let timer: number | undefined
+    const unsub = useDesigner.subscribe((s, prev) => {
+      if (s.design === prev.design && s.designId === prev.designId) return
+      window.clearTimeout(timer)
+      timer = window.setTimeout(() => {
+        const st = useDesigner.getState()
+        try {
+          localStorage.setItem(DRAFT_KEY, JSON.stringify({ doc: designToDoc(st.design, st.catalog), id: st.designId }))
+        } catch {
+          /* storage full or disabled */
+        }
+      }, 400)
+    })
+    return () => {
+      unsub()
+      window.clearTimeout(timer)
+    }
+  }, [enabled])
+}
+
+export async function saveDesign(): Promise<void> {
+  const s = useDesigner.getState()
+  const doc = designToDoc(s.design, s.catalog)
+  try {
+    let saved
+    if (s.designId) {
+      try {
+        saved = await api.updateDesign(s.designId, doc)
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404) saved = await api.createDesign(doc)
+        else throw e
+      }
+    } else saved = await api.createDesign(doc)
+    useDesigner.getState().markSaved(String(saved.id))
+    s.notify(`Saved “${doc.name}”`)
+  } catch (e) {
+    s.notify(`Save failed: ${e instanceof Error ? e.message : String(e)}`, 'error')
+  }
+}
+
+export function download(filename: string, text: string, type: string) {
+  const url = URL.createObjectURL(new Blob([text], { type }))
+  const a = document.createElement('a')
+  a.href = url
+  a.download = filename
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 1000)
+}
+
+export function safeFileName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]+/g, '_') || 'design'
+}
+
+function isTyping(t: EventTarget | null): boolean {
+  const el = t as HTMLElement | null
+  if (!el) return false
+  const tag = el.tagName
+  return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || el.isContentEditable
+}
+
+/** Global shortcuts: Delete, Ctrl+Z/Y, Ctrl+C/V, Ctrl+A, Ctrl+S. */
+export function useShortcuts(enabled: boolean, dialogOpen: boolean) {
+  useEffect(() => {
+    if (!enabled) return
+    const onKey = (e: KeyboardEvent) => {
+      const mod = e.ctrlKey || e.metaKey
+      const k = e.key.toLowerCase()
+      if (mod && k === 's') {
+        e.preventDefault()
+        void saveDesign()
+        return
+      }
+      if (dialogOpen || isTyping(e.target)) return
+      const s = useDesigner.getState()
+      if (!mod && (e.key === 'Delete' || e.key === 'Backspace')) {
+        e.preventDefault()
+        s.deleteSelected()
+      } else if (mod && k === 'z' && !e.shiftKey) {
+        e.preventDefault()
+        s.undo()
+      } else if (mod && (k === 'y' || (k === 'z' && e.shiftKey))) {
+        e.preventDefault()
+        s.redo()
+      } else if (mod && k === 'c') {
+        if (window.getSelection()?.toString()) return
+        const n = s.copy()
+        if (n) s.notify(`Copied ${n} node${n > 1 ? 's' : ''}`)
+      } else if (mod && k === 'v') {
+        e.preventDefault()
+        s.paste()
+      } else if (mod && k === 'a') {
+        e.preventDefault()
+        s.selectAll()
+      }
+    }
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  }, [enabled, dialogOpen])
+}

@@ -1,0 +1,344 @@
+// The one store for the designer: the design (root graph + block definitions), which graph is
+// open, history, clipboard and the server's latest validation. Later panels (training) add
+// their own slices or stores; everything here is plain data so it is easy to extend.
+import { applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, type NodeChange } from '@xyflow/react'
+import { create } from 'zustand'
+import type { BlockInfo, GraphDoc, InitInfo, JsonSchema, Template, ValidateResult } from '../api/types'
+import {
+  type Catalog,
+  type Clip,
+  type Design,
+  type FlowNode,
+  type Graph,
+  type BlockNodeData,
+  ID_RE,
+  OUT_HANDLE,
+  baseIdFor,
+  blockInfo,
+  blockUses,
+  copySelection,
+  deleteSelection,
+  designToDoc,
+  docToDesign,
+  layoutGraph,
+  makeBlock,
+  makeEdge,
+  pasteClip,
+  renameNode,
+  uniqueId,
+} from './graph'
+
+export type Toast = { message: string; kind: 'info' | 'error' }
+
+export type DesignerState = {
+  catalog: Catalog
+  catalogList: BlockInfo[]
+  inits: InitInfo[]
+  templates: Template[]
+
+  design: Design
+  /** open block definitions, outermost first; empty = the design's top level */
+  path: string[]
+  designId: string | null
+  dirty: boolean
+
+  past: Design[]
+  future: Design[]
+  lastCheckpoint: { key: string | null; t: number }
+  clipboard: Clip | null
+  pasteCount: number
+
+  validation: ValidateResult | null
+  validating: boolean
+  validationError: string | null
+  toast: Toast | null
+  /** bumped when the view should fit the graph again (load, open block, layout) */
+  viewNonce: number
+}
+
+export type DesignerActions = {
+  setCatalog(blocks: BlockInfo[]): void
+  setInits(inits: InitInfo[]): void
+  setTemplates(t: Template[]): void
+  onNodesChange(changes: NodeChange<FlowNode>[]): void
+  onEdgesChange(changes: EdgeChange[]): void
+  checkpoint(key?: string): void
+  addNode(type: string, position: { x: number; y: number }): string | null
+  connect(c: Connection): void
+  updateNodeData(id: string, patch: Partial<BlockNodeData>, key?: string): void
+  renameNode(from: string, to: string): string | null
+  deleteSelected(): void
+  selectAll(): void
+  selectOnly(ids: string[]): void
+  copy(): number
+  paste(): number
+  undo(): void
+  redo(): void
+  layout(): void
+  makeBlock(name: string): string | null
+  deleteBlockDef(name: string): string | null
+  openBlock(name: string): void
+  goTo(depth: number): void
+  loadDoc(doc: GraphDoc, id?: string | null): void
+  newDesign(): void
+  setName(name: string): void
+  markSaved(id: string): void
+  setValidation(v: ValidateResult | null, error?: string | null): void
+  setValidating(b: boolean): void
+  notify(message: string, kind?: Toast['kind']): void
+}
+
+export type Store = DesignerState & DesignerActions
+
+const HISTORY_LIMIT = 200
+const COALESCE_MS = 1200
+
+export function emptyDesign(name = 'Untitled'): Design {
+  return { name, root: { nodes: [], edges: [] }, blocks: {} }
+}
+
+export function currentGraph(s: Pick<DesignerState, 'design' | 'path'>): Graph {
+  const p = s.path
+  return p.length ? (s.design.blocks[p[p.length - 1]] ?? { nodes: [], edges: [] }) : s.design.root
+}
+
+function withGraph(s: Pick<DesignerState, 'design' | 'path'>, g: Graph): Design {
+  const p = s.path
+  if (!p.length) return { ...s.design, root: g }
+  return { ...s.design, blocks: { ...s.design.blocks, [p[p.length - 1]]: g } }
+}
+
+/** Values a new node starts with: required settings that have a default or an example. */
+export function initialParams(schema: JsonSchema | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const key of schema?.required ?? []) {
+    const prop = schema?.properties?.[key]
+    if (!prop) continue
+    if (prop.default !== undefined) out[key] = structuredClone(prop.default)
+    else if (prop.examples?.length) out[key] = structuredClone(prop.examples[0])
+  }
+  return out
+}
+
+function fixPath(path: string[], design: Design): string[] {
+  const i = path.findIndex((p) => !design.blocks[p])
+  return i === -1 ? path : path.slice(0, i)
+}
+
+export const useDesigner = create<Store>()((set, get) => {
+  /** Record the current design in history before a change. */
+  const checkpoint = (key?: string) => {
+    const s = get()
+    const now = Date.now()
+    if (key && s.lastCheckpoint.key === key && now - s.lastCheckpoint.t < COALESCE_MS) {
+      set({ lastCheckpoint: { key, t: now } })
+      return
+    }
+    set({
+      past: [...s.past.slice(-HISTORY_LIMIT + 1), s.design],
+      future: [],
+      lastCheckpoint: { key: key ?? null, t: now },
+      dirty: true,
+    })
+  }
+  const setGraph = (g: Graph) => set((s) => ({ design: withGraph(s, g) }))
+  const edit = (fn: (g: Graph, s: Store) => Graph, key?: string) => {
+    checkpoint(key)
+    const s = get()
+    setGraph(fn(currentGraph(s), s))
+  }
+
+  return {
+    catalog: {},
+    catalogList: [],
+    inits: [],
+    templates: [],
+    design: emptyDesign(),
+    path: [],
+    designId: null,
+    dirty: false,
+    past: [],
+    future: [],
+    lastCheckpoint: { key: null, t: 0 },
+    clipboard: null,
+    pasteCount: 0,
+    validation: null,
+    validating: false,
+    validationError: null,
+    toast: null,
+    viewNonce: 0,
+
+    setCatalog: (blocks) => set({ catalogList: blocks, catalog: Object.fromEntries(blocks.map((b) => [b.type, b])) }),
+    setInits: (inits) => set({ inits }),
+    setTemplates: (templates) => set({ templates }),
+
+    onNodesChange: (changes) => {
+      const keep = changes.filter((c) => c.type !== 'remove')
+      if (!keep.length) return
+      const g = currentGraph(get())
+      setGraph({ ...g, nodes: applyNodeChanges(keep, g.nodes) })
+    },
+    onEdgesChange: (changes) => {
+      const keep = changes.filter((c) => c.type !== 'remove')
+      if (!keep.length) return
+      const g = currentGraph(get())
+      setGraph({ ...g, edges: applyEdgeChanges(keep, g.edges) })
+    },
+
+    checkpoint,
+
+    addNode: (type, position) => {
+      const s = get()
+      const info = blockInfo(type, s.catalog, s.design.blocks)
+      if (!info) return null
+      const openName = s.path[s.path.length - 1]
+      if (openName && (type === openName || blockUses(type, s.design.blocks).has(openName))) {
+        s.notify(`Block ${type} cannot be used inside ${openName}: that would make it contain itself.`, 'error')
+        return null
+      }
+      const g = currentGraph(s)
+      const id = uniqueId(baseIdFor(type), new Set(g.nodes.map((n) => n.id)))
+      const node: FlowNode = { id, type: 'block', position, data: { type, params: initialParams(info.params_schema) }, selected: true }
+      edit((g) => ({ nodes: [...g.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), node], edges: g.edges.map((e) => (e.selected ? { ...e, selected: false } : e)) }))
+      return id
+    },
+
+    connect: (c) => {
+      if (!c.source || !c.target) return
+      const edge = makeEdge(c.source, c.target, c.targetHandle)
+      edge.sourceHandle = c.sourceHandle ?? OUT_HANDLE
+      edit((g) => (g.edges.some((e) => e.id === edge.id) ? g : { ...g, edges: [...g.edges, edge] }))
+    },
+
+    updateNodeData: (id, patch, key) =>
+      edit((g) => ({ ...g, nodes: g.nodes.map((n) => (n.id === id ? { ...n, data: { ...n.data, ...patch } } : n)) }), key),
+
+    renameNode: (from, to) => {
+      if (from === to) return null
+      if (!ID_RE.test(to)) return 'Ids use only letters, digits and _.'
+      const g = currentGraph(get())
+      if (g.nodes.some((n) => n.id === to)) return `Id ${to} is already taken.`
+      edit((g) => renameNode(g, from, to))
+      return null
+    },
+
+    deleteSelected: () => {
+      const g = currentGraph(get())
+      if (!g.nodes.some((n) => n.selected) && !g.edges.some((e) => e.selected)) return
+      edit(deleteSelection)
+    },
+
+    selectAll: () => {
+      const g = currentGraph(get())
+      setGraph({ nodes: g.nodes.map((n) => ({ ...n, selected: true })), edges: g.edges.map((e) => ({ ...e, selected: true })) })
+    },
+    selectOnly: (ids) => {
+      const want = new Set(ids)
+      const g = currentGraph(get())
+      setGraph({
+        nodes: g.nodes.map((n) => (!!n.selected === want.has(n.id) ? n : { ...n, selected: want.has(n.id) })),
+        edges: g.edges.map((e) => (e.selected ? { ...e, selected: false } : e)),
+      })
+    },
+
+    copy: () => {
+      const clip = copySelection(currentGraph(get()))
+      if (clip) set({ clipboard: clip, pasteCount: 0 })
+      return clip?.nodes.length ?? 0
+    },
+    paste: () => {
+      const { clipboard, pasteCount } = get()
+      if (!clipboard) return 0
+      const k = pasteCount + 1
+      edit((g) => pasteClip(g, clipboard, { x: 40 * k, y: 40 * k }))
+      set({ pasteCount: k })
+      return clipboard.nodes.length
+    },
+
+    undo: () => {
+      const s = get()
+      const prev = s.past[s.past.length - 1]
+      if (!prev) return
+      set({
+        design: prev,
+        past: s.past.slice(0, -1),
+        future: [s.design, ...s.future],
+        path: fixPath(s.path, prev),
+        lastCheckpoint: { key: null, t: 0 },
+        dirty: true,
+      })
+    },
+    redo: () => {
+      const s = get()
+      const next = s.future[0]
+      if (!next) return
+      set({
+        design: next,
+        past: [...s.past, s.design],
+        future: s.future.slice(1),
+        path: fixPath(s.path, next),
+        lastCheckpoint: { key: null, t: 0 },
+        dirty: true,
+      })
+    },
+
+    layout: () => {
+      edit((g) => layoutGraph(g))
+      set((s) => ({ viewNonce: s.viewNonce + 1 }))
+    },
+
+    makeBlock: (name) => {
+      const s = get()
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return 'A block name starts with a letter and uses only letters, digits and _.'
+      if (s.catalog[name] || s.design.blocks[name]) return `There is already a block called ${name}.`
+      const r = makeBlock(currentGraph(s), name, s.catalog, s.design.blocks)
+      if ('error' in r) return r.error
+      checkpoint()
+      set((st) => {
+        const d = withGraph(st, r.graph)
+        return { design: { ...d, blocks: { ...d.blocks, [name]: r.def } } }
+      })
+      return null
+    },
+
+    deleteBlockDef: (name) => {
+      const s = get()
+      const users = [s.design.root, ...Object.entries(s.design.blocks).filter(([n]) => n !== name).map(([, g]) => g)].some((g) =>
+        g.nodes.some((n) => n.data.type === name),
+      )
+      if (users) return `Block ${name} is still used; delete its instances first.`
+      checkpoint()
+      const { [name]: _gone, ...rest } = s.design.blocks
+      const design = { ...s.design, blocks: rest }
+      set({ design, path: fixPath(s.path, design) })
+      return null
+    },
+
+    openBlock: (name) => {
+      const s = get()
+      if (!s.design.blocks[name]) return
+      const i = s.path.indexOf(name)
+      set({ path: i >= 0 ? s.path.slice(0, i + 1) : [...s.path, name], validation: null, viewNonce: s.viewNonce + 1 })
+    },
+    goTo: (depth) => set((s) => (depth === s.path.length ? {} : { path: s.path.slice(0, depth), validation: null, viewNonce: s.viewNonce + 1 })),
+
+    loadDoc: (doc, id = null) => {
+      const design = docToDesign(doc, get().catalog)
+      set((s) => ({ design, path: [], designId: id, dirty: false, past: [], future: [], validation: null, validationError: null, pasteCount: 0, viewNonce: s.viewNonce + 1 }))
+    },
+    newDesign: () => set((s) => ({ design: emptyDesign(), path: [], designId: null, dirty: false, past: [], future: [], validation: null, viewNonce: s.viewNonce + 1 })),
+    setName: (name) => {
+      checkpoint('name')
+      set((s) => ({ design: { ...s.design, name } }))
+    },
+    markSaved: (id) => set({ designId: id, dirty: false }),
+
+    setValidation: (v, error = null) => set({ validation: v, validationError: error, validating: false }),
+    setValidating: (b) => set({ validating: b }),
+    notify: (message, kind = 'info') => set({ toast: { message, kind } }),
+  }
+})
+
+export function currentDoc(s: Store): GraphDoc {
+  return designToDoc(s.design, s.catalog)
+}

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react'
 import { api, ApiError } from './api/client'
 import type { GraphDoc } from './api/types'
 import { useDesigner, type Store } from './store/designer'
-import { designToDoc, scopeDoc } from './store/graph'
+import { designToDoc } from './store/graph'
 
 const DRAFT_KEY = 'blocklab.draft.v1'
 
@@ -61,9 +61,9 @@ export function useLiveValidation(enabled: boolean, delayMs = 250) {
     let ctrl: AbortController | undefined
     let lastKey = ''
     const schedule = (s: Store) => {
-      const doc = stripPositions(scopeDoc(s.design, s.path, s.catalog))
+      const doc = stripPositions(designToDoc(s.design, s.catalog))
       const key = JSON.stringify(doc)
-      if (key === lastKey && s.validation) return
+      if (key === lastKey) return
       lastKey = key
       window.clearTimeout(timer)
       timer = window.setTimeout(async () => {
@@ -83,7 +83,8 @@ export function useLiveValidation(enabled: boolean, delayMs = 250) {
     }
     schedule(useDesigner.getState())
     const unsub = useDesigner.subscribe((s, prev) => {
-      if (s.design !== prev.design || s.path !== prev.path || s.catalog !== prev.catalog || (s.validation === null && prev.validation !== null)) schedule(s)
+      if (s.rawValidation === null && prev.rawValidation !== null && !s.validationError) lastKey = ''
+      if (s.design !== prev.design || s.catalog !== prev.catalog || lastKey === '') schedule(s)
     })
     return () => {
       unsub()

@@ -68,8 +68,23 @@ export type GraphDoc = {
   [k: string]: unknown
 }
 
-export type ValidationError = { node: string | null; field: string | null; message: string }
-export type NodeInfo = { output_shape: number[] | null; params: number }
+export type ValidationError = {
+  node?: string | null
+  field?: string | null
+  message: string
+  /** dotted path to the faulty node through block instances, e.g. "res1.add" */
+  path?: string | null
+  /** the block definition the faulty node is in */
+  block?: string | null
+}
+export type NodeInfo = {
+  output_shape?: number[] | null
+  params: number
+  /** settings as the server resolved them (inferred in_features, defaults, ...) */
+  resolved?: Record<string, unknown>
+  /** for block instances: the inner nodes of this instance */
+  inner?: Record<string, NodeInfo>
+}
 export type ValidateResult = {
   ok: boolean
   errors: ValidationError[]

@@ -58,19 +58,11 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
             ))}
           </div>
         )}
+        {nodeInfo && (isOutput || nodeInfo.output_shape == null) && (
+          <div className={`bn-shape${nodeInfo.output_shape == null ? ' unknown' : ''}`}>→ {formatShape(nodeInfo.output_shape)}</div>
+        )}
         {def && <div className="bn-hint">double-click to open</div>}
         {unknown && <div className="bn-err">unknown block type</div>}
-        {ports.length > 1 && (
-          <div className="bn-ports">
-            {ports.map((p) => (
-              <div key={p.name} className={`bn-port${p.optional ? ' optional' : ''}`}>
-                <Handle type="target" id={p.name} position={Position.Left} className={`port${p.optional ? ' optional' : ''}`} title={p.name} />
-                {p.name}
-                {p.optional ? <i> (optional)</i> : null}
-              </div>
-            ))}
-          </div>
-        )}
         {errors.length > 0 && (
           <ul className="bn-errors" data-testid={`errors-${id}`}>
             {errors.map((e, i) => (
@@ -82,10 +74,22 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
           </ul>
         )}
       </div>
-      {ports.length === 1 && <Handle type="target" id={ports[0].name} position={Position.Left} className="port" title={ports[0].name} />}
-      {!isOutput && <Handle type="source" id={OUT_HANDLE} position={Position.Right} className="port out" title="output" />}
-      <Handle type="source" id="share-s" position={Position.Top} className="share-handle" isConnectable={false} />
-      <Handle type="target" id="share-t" position={Position.Top} className="share-handle" isConnectable={false} />
+      {ports.map((p, i) => (
+        <Handle
+          key={p.name}
+          type="target"
+          id={p.name}
+          position={Position.Top}
+          className={`port${p.optional ? ' optional' : ''}`}
+          title={p.name}
+          style={ports.length > 1 ? { left: `${((i + 1) * 100) / (ports.length + 1)}%` } : undefined}
+        >
+          {ports.length > 1 && <span className="port-label">{p.name}</span>}
+        </Handle>
+      ))}
+      {!isOutput && <Handle type="source" id={OUT_HANDLE} position={Position.Bottom} className="port out" title="output" />}
+      <Handle type="source" id="share-s" position={Position.Right} className="share-handle" isConnectable={false} />
+      <Handle type="target" id="share-t" position={Position.Right} className="share-handle" isConnectable={false} />
     </div>
   )
 }

@@ -25,6 +25,7 @@ import {
   makeEdge,
   pasteClip,
   renameNode,
+  scopeView,
   uniqueId,
 } from './graph'
 
@@ -48,6 +49,9 @@ export type DesignerState = {
   clipboard: Clip | null
   pasteCount: number
 
+  /** the server's answer for the whole design */
+  rawValidation: ValidateResult | null
+  /** the same, seen from the graph on screen (a block definition shows its first instance) */
   validation: ValidateResult | null
   validating: boolean
   validationError: string | null
@@ -162,6 +166,7 @@ export const useDesigner = create<Store>()((set, get) => {
     lastCheckpoint: { key: null, t: 0 },
     clipboard: null,
     pasteCount: 0,
+    rawValidation: null,
     validation: null,
     validating: false,
     validationError: null,
@@ -318,22 +323,28 @@ export const useDesigner = create<Store>()((set, get) => {
       const s = get()
       if (!s.design.blocks[name]) return
       const i = s.path.indexOf(name)
-      set({ path: i >= 0 ? s.path.slice(0, i + 1) : [...s.path, name], validation: null, viewNonce: s.viewNonce + 1 })
+      const p = i >= 0 ? s.path.slice(0, i + 1) : [...s.path, name]
+      set({ path: p, validation: scopeView(s.rawValidation, s.design, p), viewNonce: s.viewNonce + 1 })
     },
-    goTo: (depth) => set((s) => (depth === s.path.length ? {} : { path: s.path.slice(0, depth), validation: null, viewNonce: s.viewNonce + 1 })),
+    goTo: (depth) =>
+      set((s) => {
+        if (depth === s.path.length) return {}
+        const p = s.path.slice(0, depth)
+        return { path: p, validation: scopeView(s.rawValidation, s.design, p), viewNonce: s.viewNonce + 1 }
+      }),
 
     loadDoc: (doc, id = null) => {
       const design = docToDesign(doc, get().catalog)
-      set((s) => ({ design, path: [], designId: id, dirty: false, past: [], future: [], validation: null, validationError: null, pasteCount: 0, viewNonce: s.viewNonce + 1 }))
+      set((s) => ({ design, path: [], designId: id, dirty: false, past: [], future: [], rawValidation: null, validation: null, validationError: null, pasteCount: 0, viewNonce: s.viewNonce + 1 }))
     },
-    newDesign: () => set((s) => ({ design: emptyDesign(), path: [], designId: null, dirty: false, past: [], future: [], validation: null, viewNonce: s.viewNonce + 1 })),
+    newDesign: () => set((s) => ({ design: emptyDesign(), path: [], designId: null, dirty: false, past: [], future: [], rawValidation: null, validation: null, viewNonce: s.viewNonce + 1 })),
     setName: (name) => {
       checkpoint('name')
       set((s) => ({ design: { ...s.design, name } }))
     },
     markSaved: (id) => set({ designId: id, dirty: false }),
 
-    setValidation: (v, error = null) => set({ validation: v, validationError: error, validating: false }),
+    setValidation: (v, error = null) => set((s) => ({ rawValidation: v, validation: scopeView(v, s.design, s.path), validationError: error, validating: false })),
     setValidating: (b) => set({ validating: b }),
     notify: (message, kind = 'info') => set({ toast: { message, kind } }),
   }

@@ -1,7 +1,7 @@
 // Pure graph helpers: document <-> React Flow conversion, ids, make-block, layout, paste.
 // Nothing here judges whether a graph is valid: that is the server's job.
 import type { Edge, Node } from '@xyflow/react'
-import type { BlockDef, BlockInfo, DocEdge, DocNode, GraphDoc, InitSpec, Port } from '../api/types'
+import type { BlockDef, BlockInfo, DocEdge, DocNode, GraphDoc, InitSpec, NodeInfo, Port, ValidateResult, ValidationError } from '../api/types'
 
 export type BlockNodeData = {
   type: string
@@ -13,12 +13,14 @@ export type BlockNodeData = {
   extra?: Record<string, unknown>
 }
 export type FlowNode = Node<BlockNodeData, 'block'>
-export type FlowEdge = Edge<Record<string, never>, 'shape'>
+export type FlowEdge = Edge
 export type Graph = { nodes: FlowNode[]; edges: FlowEdge[] }
 export type Catalog = Record<string, BlockInfo>
 
 export const ID_RE = /^[A-Za-z0-9_]+$/
 export const OUT_HANDLE = 'out'
+const COL_W = 220 // horizontal distance between siblings
+const ROW_H = 110 // vertical distance between layers
 
 /** The catalog entry for a type: a built-in block, or one derived from a block definition. */
 export function blockInfo(type: string, catalog: Catalog, blocks: Record<string, Graph>): BlockInfo | undefined {
@@ -35,11 +37,11 @@ export function blockInfo(type: string, catalog: Catalog, blocks: Record<string,
   }
 }
 
-/** A composite block's input ports are its Input nodes, top to bottom. */
+/** A composite block's input ports are its Input nodes, left to right. */
 export function blockPorts(def: Graph): Port[] {
   return def.nodes
     .filter((n) => n.data.type === 'Input')
-    .sort((a, b) => a.position.y - b.position.y || a.id.localeCompare(b.id))
+    .sort((a, b) => a.position.x - b.position.x || a.id.localeCompare(b.id))
     .map((n) => ({ name: n.id, optional: false }))
 }
 
@@ -74,7 +76,7 @@ function nodeFromDoc(n: DocNode, i: number): FlowNode {
   return {
     id,
     type: 'block',
-    position: position && Number.isFinite(position.x) ? { x: position.x, y: position.y } : { x: 0, y: i * 100 },
+    position: position && Number.isFinite(position.x) ? { x: position.x, y: position.y } : { x: 0, y: i * ROW_H },
     data,
   }
 }
@@ -104,7 +106,7 @@ export function docToDesign(doc: GraphDoc, catalog: Catalog): Design {
     if (def) {
       return def.nodes
         .filter((n) => n.type === 'Input')
-        .sort((a, b) => (a.position?.y ?? 0) - (b.position?.y ?? 0) || a.id.localeCompare(b.id))
+        .sort((a, b) => (a.position?.x ?? 0) - (b.position?.x ?? 0) || a.id.localeCompare(b.id))
         .map((n) => ({ name: n.id }))
     }
     return [{ name: 'x' }]
@@ -151,12 +153,35 @@ export function designToDoc(d: Design, catalog: Catalog): GraphDoc {
   return { ...(d.extra ?? {}), version: 1, name: d.name, ...graphToDoc(d.root, catalog, d.blocks), blocks }
 }
 
-/** The document the server validates while a block definition is open: the block's graph as the top level. */
-export function scopeDoc(d: Design, path: string[], catalog: Catalog): GraphDoc {
-  const full = designToDoc(d, catalog)
-  if (!path.length) return full
-  const inner = full.blocks[path[path.length - 1]]
-  return { ...full, name: path[path.length - 1], nodes: inner?.nodes ?? [], edges: inner?.edges ?? [] }
+/**
+ * The server validates the whole design. While a block definition is open, show what the server
+ * said about the first instance of it: its inner nodes' shapes, and errors whose path runs through it.
+ */
+export function scopeView(raw: ValidateResult | null, d: Design, path: string[]): ValidateResult | null {
+  if (!raw || !path.length) return raw
+  let graph = d.root
+  let infos: Record<string, NodeInfo> | undefined = raw.nodes
+  let prefix = ''
+  for (const name of path) {
+    const inst: FlowNode | undefined = graph.nodes.find((n) => n.data.type === name && infos?.[n.id]?.inner) ?? graph.nodes.find((n) => n.data.type === name)
+    graph = d.blocks[name] ?? { nodes: [], edges: [] }
+    if (!inst) {
+      infos = undefined
+      prefix = ''
+      break
+    }
+    infos = infos?.[inst.id]?.inner
+    prefix = prefix ? `${prefix}.${inst.id}` : inst.id
+  }
+  const open = path[path.length - 1]
+  const errors: ValidationError[] = raw.errors.flatMap((e) => {
+    if (prefix && e.path && e.path.startsWith(`${prefix}.`)) return [{ ...e, node: e.path.slice(prefix.length + 1).split('.')[0] }]
+    if (!prefix && e.block === open && e.path) return [{ ...e, node: e.path.split('.').pop()! }]
+    return []
+  })
+  if (!prefix)
+    errors.unshift({ node: null, field: null, message: `Block ${open} is not used in the design yet: place an instance of it to see shapes.` })
+  return { ok: raw.ok, errors, nodes: infos ?? {}, total_params: raw.total_params }
 }
 
 // ---------------------------------------------------------------- ids
@@ -177,10 +202,7 @@ export function uniqueId(base: string, taken: Set<string>): string {
 
 // ---------------------------------------------------------------- layout
 
-const COL_W = 240
-const ROW_H = 120
-
-/** Layered layout: column = longest path from a source; rows keep the previous vertical order. */
+/** Layered top-to-bottom layout: layer = longest path from a source; siblings keep their left-to-right order. */
 export function layoutGraph(g: Graph): Graph {
   const ids = g.nodes.map((n) => n.id)
   const preds = new Map<string, string[]>(ids.map((id) => [id, []]))
@@ -189,7 +211,7 @@ export function layoutGraph(g: Graph): Graph {
   const visiting = new Set<string>()
   const depthOf = (id: string): number => {
     if (depth.has(id)) return depth.get(id)!
-    if (visiting.has(id)) return 0 // cycle: the server reports it
+    if (visiting.has(id)) return 0 // a cycle: the server reports it
     visiting.add(id)
     const d = Math.max(-1, ...preds.get(id)!.map(depthOf)) + 1
     visiting.delete(id)
@@ -197,18 +219,18 @@ export function layoutGraph(g: Graph): Graph {
     return d
   }
   ids.forEach(depthOf)
-  const cols = new Map<number, FlowNode[]>()
+  const layers = new Map<number, FlowNode[]>()
   for (const n of g.nodes) {
     const d = depth.get(n.id)!
-    if (!cols.has(d)) cols.set(d, [])
-    cols.get(d)!.push(n)
+    if (!layers.has(d)) layers.set(d, [])
+    layers.get(d)!.push(n)
   }
   const pos = new Map<string, { x: number; y: number }>()
-  const maxRows = Math.max(1, ...[...cols.values()].map((c) => c.length))
-  for (const [d, col] of cols) {
-    col.sort((a, b) => a.position.y - b.position.y)
-    const offset = ((maxRows - col.length) * ROW_H) / 2
-    col.forEach((n, i) => pos.set(n.id, { x: d * COL_W, y: offset + i * ROW_H }))
+  const widest = Math.max(1, ...[...layers.values()].map((c) => c.length))
+  for (const [d, layer] of layers) {
+    layer.sort((a, b) => a.position.x - b.position.x || a.id.localeCompare(b.id))
+    const offset = ((widest - layer.length) * COL_W) / 2
+    layer.forEach((n, i) => pos.set(n.id, { x: offset + i * COL_W, y: d * ROW_H }))
   }
   return { ...g, nodes: g.nodes.map((n) => ({ ...n, position: pos.get(n.id)! })) }
 }
@@ -311,11 +333,11 @@ export function makeBlock(g: Graph, name: string, catalog: Catalog, blocks: Reco
   const minY = Math.min(...inside.map((n) => n.position.y))
   const maxY = Math.max(...inside.map((n) => n.position.y))
 
-  // One block Input per distinct outside source, in the order of their vertical position.
+  // One block Input per distinct outside source, in left-to-right order.
   const innerTaken = new Set(ids)
   const sources = [...new Set(incoming.map((e) => e.source))].sort((a, b) => {
-    const pa = g.nodes.find((n) => n.id === a)?.position.y ?? 0
-    const pb = g.nodes.find((n) => n.id === b)?.position.y ?? 0
+    const pa = g.nodes.find((n) => n.id === a)?.position.x ?? 0
+    const pb = g.nodes.find((n) => n.id === b)?.position.x ?? 0
     return pa - pb
   })
   const inputFor = new Map<string, string>()
@@ -324,10 +346,10 @@ export function makeBlock(g: Graph, name: string, catalog: Catalog, blocks: Reco
     const id = innerTaken.has(want) ? uniqueId(`in${i + 1}`, innerTaken) : want
     innerTaken.add(id)
     inputFor.set(s, id)
-    return { id, type: 'block', position: { x: minX - COL_W, y: minY + i * ROW_H }, data: { type: 'Input', params: {} } }
+    return { id, type: 'block', position: { x: minX + i * COL_W, y: minY - ROW_H }, data: { type: 'Input', params: {} } }
   })
   const outId = innerTaken.has('y') ? uniqueId('out1', innerTaken) : 'y'
-  const outputNode: FlowNode = { id: outId, type: 'block', position: { x: maxX + COL_W, y: (minY + maxY) / 2 }, data: { type: 'Output', params: {} } }
+  const outputNode: FlowNode = { id: outId, type: 'block', position: { x: (minX + maxX) / 2, y: maxY + ROW_H }, data: { type: 'Output', params: {} } }
 
   const defNodes: FlowNode[] = [...inputNodes, ...inside.map((n) => ({ ...structuredClone(n), selected: false })), outputNode]
   const defEdges: FlowEdge[] = [

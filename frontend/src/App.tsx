@@ -1,0 +1,213 @@
+import { ReactFlowProvider, useReactFlow } from '@xyflow/react'
+import { useEffect, useRef, useState } from 'react'
+import { api } from './api/client'
+import type { GraphDoc } from './api/types'
+import { Canvas } from './components/Canvas'
+import { MakeBlockDialog, OpenDialog, TemplatesDialog } from './components/Dialogs'
+import { Inspector } from './components/Inspector'
+import { Palette } from './components/Palette'
+import { formatCount } from './format'
+import { download, safeFileName, saveDesign, useBootstrap, useDraftAutosave, useLiveValidation, useShortcuts } from './hooks'
+import { currentGraph, useDesigner } from './store/designer'
+import { designToDoc } from './store/graph'
+
+type DialogName = 'templates' | 'open' | 'makeBlock' | null
+
+export function App() {
+  const { ready, error, retry } = useBootstrap()
+  if (!ready)
+    return (
+      <div className="splash">
+        <div className="logo big">
+          <span>◧</span> Blocklab
+        </div>
+        {error ? (
+          <>
+            <p className="err-box">{error}</p>
+            <button onClick={retry}>Retry</button>
+          </>
+        ) : (
+          <p className="muted">Loading blocks…</p>
+        )}
+      </div>
+    )
+  return (
+    <ReactFlowProvider>
+      <Designer />
+    </ReactFlowProvider>
+  )
+}
+
+function Designer() {
+  const [dialog, setDialog] = useState<DialogName>(null)
+  useLiveValidation(true)
+  useDraftAutosave(true)
+  useShortcuts(true, dialog !== null)
+  const close = () => setDialog(null)
+
+  return (
+    <div className="app">
+      <Toolbar open={setDialog} />
+      <Palette />
+      <main className="center">
+        <Canvas />
+      </main>
+      <aside className="right">
+        <div className="tabs">
+          <span className="tab active">Inspector</span>
+        </div>
+        <div className="right-body">
+          <Inspector onMakeBlock={() => setDialog('makeBlock')} />
+        </div>
+      </aside>
+      <StatusBar />
+      <Toast />
+      {dialog === 'templates' && <TemplatesDialog onClose={close} />}
+      {dialog === 'open' && <OpenDialog onClose={close} />}
+      {dialog === 'makeBlock' && <MakeBlockDialog onClose={close} />}
+    </div>
+  )
+}
+
+function Toolbar({ open }: { open: (d: DialogName) => void }) {
+  const name = useDesigner((s) => s.design.name)
+  const setName = useDesigner((s) => s.setName)
+  const canUndo = useDesigner((s) => s.past.length > 0)
+  const canRedo = useDesigner((s) => s.future.length > 0)
+  const selectedCount = useDesigner((s) => currentGraph(s).nodes.filter((n) => n.selected).length)
+  const dirty = useDesigner((s) => s.dirty)
+  const s = useDesigner.getState
+  const { fitView } = useReactFlow()
+  const fileRef = useRef<HTMLInputElement>(null)
+
+  const importFile = async (f: File) => {
+    try {
+      const parsed = JSON.parse(await f.text()) as Partial<GraphDoc> & { graph?: GraphDoc }
+      const doc = (parsed.graph ?? parsed) as GraphDoc
+      if (!Array.isArray(doc.nodes)) throw new Error('not a graph document (no "nodes" list)')
+      s().loadDoc({ ...doc, name: doc.name || f.name.replace(/\.json$/, '') })
+      s().notify(`Imported ${f.name}`)
+    } catch (e) {
+      s().notify(`Import failed: ${(e as Error).message}`, 'error')
+    }
+  }
+  const exportJson = () => {
+    const st = s()
+    download(`${safeFileName(st.design.name)}.json`, JSON.stringify(designToDoc(st.design, st.catalog), null, 2), 'application/json')
+  }
+  const exportPython = async () => {
+    const st = s()
+    try {
+      const src = await api.exportPython(designToDoc(st.design, st.catalog))
+      download(`${safeFileName(st.design.name)}.py`, src, 'text/x-python')
+    } catch (e) {
+      st.notify(`Export failed: ${(e as Error).message}`, 'error')
+    }
+  }
+
+  return (
+    <header className="toolbar">
+      <div className="logo">
+        <span>◧</span> Blocklab
+      </div>
+      <input className="design-name" value={name} onChange={(e) => setName(e.target.value)} aria-label="design name" data-testid="design-name" spellCheck={false} />
+      {dirty && <span className="dirty" title="unsaved changes">●</span>}
+      <div className="tb-group">
+        <button onClick={() => open('templates')} data-testid="btn-new" title="New design: blank or from a template">
+          New / Templates
+        </button>
+        <button onClick={() => open('open')} data-testid="btn-open">
+          Open…
+        </button>
+        <button onClick={() => void saveDesign()} data-testid="btn-save" title="Save on the server (Ctrl+S)">
+          Save
+        </button>
+      </div>
+      <div className="tb-group">
+        <button onClick={() => fileRef.current?.click()} title="Import a graph JSON file">
+          Import
+        </button>
+        <button onClick={exportJson} data-testid="btn-export-json" title="Download the graph document">
+          Export JSON
+        </button>
+        <button onClick={() => void exportPython()} title="Download standalone PyTorch code">
+          Export .py
+        </button>
+        <input
+          ref={fileRef}
+          type="file"
+          accept="application/json,.json"
+          hidden
+          data-testid="import-file"
+          onChange={(e) => {
+            const f = e.target.files?.[0]
+            if (f) void importFile(f)
+            e.target.value = ''
+          }}
+        />
+      </div>
+      <div className="tb-group">
+        <button onClick={() => s().undo()} disabled={!canUndo} data-testid="btn-undo" title="Undo (Ctrl+Z)">
+          ↶ Undo
+        </button>
+        <button onClick={() => s().redo()} disabled={!canRedo} data-testid="btn-redo" title="Redo (Ctrl+Y)">
+          ↷ Redo
+        </button>
+      </div>
+      <div className="tb-group">
+        <button onClick={() => s().layout()} data-testid="btn-layout" title="Arrange in layers by depth">
+          Auto-layout
+        </button>
+        <button onClick={() => fitView({ padding: 0.2, maxZoom: 1.1, duration: 200 })} title="Fit the graph in view">
+          Fit view
+        </button>
+        <button onClick={() => open('makeBlock')} disabled={selectedCount === 0} data-testid="btn-make-block" title="Group the selected nodes into a reusable block">
+          Make block
+        </button>
+      </div>
+    </header>
+  )
+}
+
+function StatusBar() {
+  const validation = useDesigner((s) => s.validation)
+  const validating = useDesigner((s) => s.validating)
+  const validationError = useDesigner((s) => s.validationError)
+  const path = useDesigner((s) => s.path)
+  const nodeCount = useDesigner((s) => currentGraph(s).nodes.length)
+  const designId = useDesigner((s) => s.designId)
+  let status: React.ReactNode
+  if (validationError) status = <span className="bad">✕ {validationError}</span>
+  else if (!validation) status = <span className="muted">validating…</span>
+  else if (validation.ok) status = <span className="ok">✓ valid</span>
+  else status = <span className="bad">✕ {validation.errors.length} problem{validation.errors.length === 1 ? '' : 's'}</span>
+  return (
+    <footer className="statusbar" data-testid="statusbar">
+      <span data-testid="validity">{status}</span>
+      {validating && <span className="spinner" title="validating" />}
+      <span>
+        Parameters: <b data-testid="total-params">{validation ? validation.total_params.toLocaleString() : '–'}</b>
+        {validation && validation.total_params >= 1000 ? <span className="muted"> ({formatCount(validation.total_params)})</span> : null}
+      </span>
+      <span>{nodeCount} nodes</span>
+      <span className="muted">{path.length ? `block ${path.join(' › ')}` : 'top level'}</span>
+      <span className="grow" />
+      <span className="muted">{designId ? `saved as #${designId}` : 'not saved on the server'}</span>
+    </footer>
+  )
+}
+
+function Toast() {
+  const toast = useDesigner((s) => s.toast)
+  useEffect(() => {
+    if (!toast) return
+    const t = window.setTimeout(() => useDesigner.setState({ toast: null }), toast.kind === 'error' ? 6000 : 2500)
+    return () => window.clearTimeout(t)
+  }, [toast])
+  if (!toast) return null
+  return (
+    <div className={`toast ${toast.kind}`} role="status" data-testid="toast">
+      {toast.message}
+    </div>
+  )
+}

@@ -91,6 +91,8 @@ class BlockType:
     parameter_names: tuple[str, ...] = ()
     # Extra classes the generated source needs: params -> {class name: source}.
     classes: Callable[[Any], dict[str, str]] | None = None
+    # A typical input per port, used by the catalog and the registry-wide tests.
+    sample: dict[str, Shape] = field(default_factory=lambda: {"x": (8,)})
     # Blocks whose shapes come from tracing rather than a rule (custom code).
     extra: dict[str, Any] = field(default_factory=dict)
 

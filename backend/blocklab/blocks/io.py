@@ -39,7 +39,7 @@ def _output(p, ins: dict[str, In]):
 
 INPUT = BlockType(
     "Input", "io", "A model input: one sample's shape, without the batch dimension.",
-    _input, InputP, ports=(), role="input", forward=lambda p, a, m: "",
+    _input, InputP, ports=(), role="input", forward=lambda p, a, m: "", sample={},
 )
 OUTPUT = BlockType(
     "Output", "io", "A model output: the value forward() returns.",

@@ -147,7 +147,7 @@ class Conv1dP(ConvP):
 
 def _conv_block(name: str, nd: int, params, doc: str, transposed: bool = False) -> BlockType:
     return BlockType(
-        name, "layers", doc, _conv(nd, transposed), params,
+        name, "layers", doc, _conv(nd, transposed), params, sample={"x": (3, 10) if nd == 1 else (3, 10, 10)},
         module=_conv_module(f"nn.{name}", nd, transposed),
         param_shapes=_conv_params(nd, transposed), parameter_names=("weight", "bias"),
     )
@@ -192,7 +192,7 @@ def _pool_block(name: str, doc: str) -> BlockType:
         stride = None if p.stride is None else _lit(p.stride)
         return call(f"nn.{name}", _lit(p.kernel_size), stride=stride, padding=_lit(p.padding), ceil_mode=p.ceil_mode)
 
-    return BlockType(name, "layers", doc, _pool, PoolP, module=module)
+    return BlockType(name, "layers", doc, _pool, PoolP, module=module, sample={"x": (3, 9, 9)})
 
 
 class AdaptiveP(Params):
@@ -210,7 +210,7 @@ POOLS = [
     _pool_block("AvgPool2d", "Mean over each kernel window: downsamples smoothly."),
     BlockType(
         "AdaptiveAvgPool2d", "layers", "Average-pools any height and width down to output_size.",
-        _adaptive, AdaptiveP, module=lambda p: call("nn.AdaptiveAvgPool2d", _lit(p.output_size)),
+        _adaptive, AdaptiveP, module=lambda p: call("nn.AdaptiveAvgPool2d", _lit(p.output_size)), sample={"x": (3, 7, 7)},
     ),
 ]
 
@@ -260,11 +260,11 @@ def _reshape(p: ReshapeP, ins):
 RESHAPES = [
     BlockType(
         "Flatten", "layers", "Flattens dims start_dim..end_dim into one: [C, H, W] -> [C*H*W].",
-        _flatten, FlattenP, module=lambda p: call("nn.Flatten", p.start_dim, p.end_dim),
+        _flatten, FlattenP, module=lambda p: call("nn.Flatten", p.start_dim, p.end_dim), sample={"x": (3, 4, 5)},
     ),
     BlockType(
         "Reshape", "layers", "Views each sample with a new shape holding the same number of values.",
-        _reshape, ReshapeP,
+        _reshape, ReshapeP, sample={"x": (3, 4, 5)},
         module=None, forward=lambda p, a, m: f"{a['x']}.reshape({a['x']}.shape[0], {', '.join(map(str, p.shape))})",
     ),
 ]
@@ -296,9 +296,9 @@ def _bn_params(p: BatchNormP) -> dict[str, Shape]:
     return {"weight": (p.num_features,), "bias": (p.num_features,)} if p.affine else {}
 
 
-def _bn_block(name: str, ranks, what: str, doc: str) -> BlockType:
+def _bn_block(name: str, ranks, what: str, doc: str, sample: tuple[int, ...]) -> BlockType:
     return BlockType(
-        name, "layers", doc, _batchnorm(ranks, what), BatchNormP,
+        name, "layers", doc, _batchnorm(ranks, what), BatchNormP, sample={"x": sample},
         module=lambda p: call(
             f"nn.{name}", p.num_features, eps=p.eps, momentum=p.momentum, affine=p.affine,
             track_running_stats=p.track_running_stats,
@@ -336,8 +336,8 @@ NORMS = [
         "Dropout", "layers", "Zeroes each value with probability p while training; identity in eval mode.",
         _same, DropoutP, module=lambda p: call("nn.Dropout", p.p),
     ),
-    _bn_block("BatchNorm1d", (1, 2), "[features] or [channels, length]", "Normalises each feature over the batch; running stats in eval mode."),
-    _bn_block("BatchNorm2d", (3,), "[channels, height, width]", "Normalises each channel over batch, height and width."),
+    _bn_block("BatchNorm1d", (1, 2), "[features] or [channels, length]", "Normalises each feature over the batch; running stats in eval mode.", (8,)),
+    _bn_block("BatchNorm2d", (3,), "[channels, height, width]", "Normalises each channel over batch, height and width.", (3, 5, 5)),
     BlockType(
         "LayerNorm", "layers", "Normalises each sample over its trailing dims.",
         _layernorm, LayerNormP,
@@ -399,7 +399,7 @@ def _rnn_params(gates: int):
 
 def _rnn_block(name: str, gates: int, doc: str) -> BlockType:
     return BlockType(
-        name, "layers", doc, _rnn, RNNP,
+        name, "layers", doc, _rnn, RNNP, sample={"x": (7, 8)},
         module=lambda p: call(
             f"nn.{name}", p.input_size, p.hidden_size, num_layers=p.num_layers, bias=p.bias, batch_first=True,
             dropout=p.dropout, bidirectional=p.bidirectional,
@@ -413,7 +413,7 @@ def _rnn_block(name: str, gates: int, doc: str) -> BlockType:
 SEQUENCE = [
     BlockType(
         "Embedding", "layers", "Looks up a learned vector for each integer index: [L] -> [L, embedding_dim].",
-        _embedding, EmbeddingP,
+        _embedding, EmbeddingP, sample={"x": (7,)},
         module=lambda p: call("nn.Embedding", p.num_embeddings, p.embedding_dim, padding_idx=p.padding_idx),
         forward=lambda p, a, m: f"{m}({a['x']}.long())",
         param_shapes=lambda p: {"weight": (p.num_embeddings, p.embedding_dim)}, parameter_names=("weight",),

@@ -228,7 +228,7 @@ class _Analyzer:
             raw[n.id] = n
             kind = REGISTRY.get(n.type)
             if kind is None and n.type not in self.doc.blocks:
-                hint = difflib.get_close_matches(n.type, [*REGISTRY, *self.doc.blocks], n=1)
+                hint = _suggest(n.type, [*REGISTRY, *self.doc.blocks])
                 err(n.id, "type", f"{label} has unknown type '{n.type}'" + (f"; did you mean '{hint[0]}'?" if hint else ""))
                 continue
             pnodes[n.id] = PNode(n.id, n.type, kind, trainable=n.trainable)
@@ -236,13 +236,15 @@ class _Analyzer:
         # 2. edges -> ports
         ports: dict[str, list[Port]] = {i: self._ports(p) for i, p in pnodes.items()}
         preds: dict[str, list[str]] = {i: [] for i in pnodes}
+        wires: dict[str, list[str]] = {}  # every edge between existing nodes, broken ones included
         for e in edges:
             bad = [x for x in (e.source, e.target) if x not in raw]
             if bad:
                 ok_end = e.target if e.target in raw else e.source if e.source in raw else None
                 err(ok_end, "edges", f"an edge from '{e.source}' to '{e.target}' refers to a missing node '{bad[0]}'")
                 continue
-            if e.source not in pnodes or e.target not in pnodes:
+            wires.setdefault(e.target, []).append(e.source)
+            if e.target not in pnodes:
                 continue  # already reported (bad type or id)
             tgt = pnodes[e.target]
             names = [p.name for p in ports[e.target]]
@@ -260,8 +262,9 @@ class _Analyzer:
             if port in tgt.inputs:
                 err(e.target, port, f"{label} has two edges into port '{port}' (from '{tgt.inputs[port]}' and '{e.source}')")
                 continue
-            tgt.inputs[port] = e.source
-            preds[e.target].append(e.source)
+            tgt.inputs[port] = e.source  # a source with a bad type still fills the port: no cascade
+            if e.source in pnodes:
+                preds[e.target].append(e.source)
         for n in pnodes.values():
             n.inputs = {p.name: n.inputs[p.name] for p in ports[n.id] if p.name in n.inputs}
             for p in ports[n.id]:
@@ -282,7 +285,7 @@ class _Analyzer:
         # 3. topological order (Kahn); what is left over lies on a cycle
         order = _toposort(pnodes, preds)
         if len(order) < len(pnodes):
-            left = [i for i in pnodes if i not in set(order)]
+            left = _on_cycles([i for i in pnodes if i not in set(order)], preds)
             for i in left:
                 others = ", ".join(f"'{o}'" for o in left if o != i)
                 err(i, None, f"{pnodes[i].type} '{i}' is part of a cycle (with {others}); a network must flow one way")
@@ -294,7 +297,7 @@ class _Analyzer:
             self._check_share(pnodes[i], pnodes, raw, err)
 
         # 5. nodes whose result never reaches an Output
-        live = _reaches(outputs, pnodes)
+        live = _reaches(outputs, wires)
         for n in pnodes.values():
             n.live = n.id in live
             if not n.live and n.role is None and n.id in set(order):
@@ -318,7 +321,7 @@ class _Analyzer:
         params = raw.params
         if raw.shares is not None and not params and raw.shares in raws:
             params = raws[raw.shares].params  # a sharing node may leave its params out
-        ins_ok = all(pnodes[s].shape is not None for s in n.inputs.values())
+        ins_ok = all(s in pnodes and pnodes[s].shape is not None for s in n.inputs.values())
         ins = {p: In(pnodes[s].shape, s) for p, s in n.inputs.items()} if ins_ok else None
 
         if n.kind is None:  # composite block instance
@@ -386,7 +389,7 @@ class _Analyzer:
                 continue
             init = INITS.get(spec.fn)
             if init is None:
-                hint = difflib.get_close_matches(spec.fn, INITS, n=1)
+                hint = _suggest(spec.fn, list(INITS))
                 err(n.id, fld, f"{n.type} '{n.id}': unknown init function '{spec.fn}'"
                     + (f"; did you mean '{hint[0]}'?" if hint else f"; use one of {', '.join(INITS)}"))
                 continue
@@ -462,14 +465,25 @@ def _toposort(pnodes: dict[str, PNode], preds: dict[str, list[str]]) -> list[str
     return order
 
 
-def _reaches(outputs: list[str], pnodes: dict[str, PNode]) -> set[str]:
+def _on_cycles(left: list[str], preds: dict[str, list[str]]) -> list[str]:
+    """Kahn leaves cycles *and* what hangs below them; peel off nodes with no successor left."""
+    keep = set(left)
+    while True:
+        fed = {s for i in keep for s in preds[i] if s in keep}
+        sinks = keep - fed
+        if not sinks:
+            return [i for i in left if i in keep]
+        keep -= sinks
+
+
+def _reaches(outputs: list[str], wires: dict[str, list[str]]) -> set[str]:
     live, stack = set(), list(outputs)
     while stack:
         i = stack.pop()
         if i in live:
             continue
         live.add(i)
-        stack.extend(pnodes[i].inputs.values())
+        stack.extend(wires.get(i, ()))
     return live
 
 
@@ -487,10 +501,19 @@ def _find_cycle(start: str, uses: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+def _suggest(word: str, choices: list[str]) -> list[str]:
+    by_lower = {c.lower(): c for c in choices}
+    if word.lower() in by_lower:
+        return [by_lower[word.lower()]]
+    return [by_lower[m] for m in difflib.get_close_matches(word.lower(), by_lower, n=1)]
+
+
 def _pydantic_msg(d: dict) -> str:
     msg = d["msg"]
     if d["type"] == "missing":
         return "is required"
     if d["type"] == "extra_forbidden":
         return "is not a parameter of this block"
-    return msg[0].lower() + msg[1:] if msg else msg
+    msg = msg.removeprefix("Input ").removeprefix("Value error, ")
+    got = repr(d.get("input"))
+    return f"{msg}, got {got[:40]}" if len(got) <= 40 else msg

@@ -7,12 +7,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from blocklab import __version__
 from blocklab.api import API_MODULES
+from blocklab.middleware import TokenAuth
 from blocklab.settings import Settings
 from blocklab.store.db import create_engine
 
@@ -33,7 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if hasattr(mod, "shutdown"):
                 await mod.shutdown(app)
 
-    app = FastAPI(title="Blocklab", version=__version__, lifespan=lifespan)
+    # max_body_size: a 413 from the Content-Length at once, or as soon as a streamed body passes it.
+    app = FastAPI(title="Blocklab", version=__version__, lifespan=lifespan, max_body_size=settings.max_body_bytes)
     app.state.settings = settings
     app.state.engine = create_engine(settings.db_url)
 
@@ -43,8 +48,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
 
+    @app.exception_handler(HTTPException)
+    async def _http_error(req: Request, exc: HTTPException):
+        # FastAPI answers 400 when the JSON parser itself gives up (e.g. nesting deeper than
+        # its recursion limit); that is a malformed body like any other: 422.
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            msg = "the body could not be parsed as JSON (malformed, or nested too deeply)"
+            return JSONResponse({"detail": [{"type": "json_invalid", "loc": ["body"], "msg": msg}]}, status_code=422)
+        return await http_exception_handler(req, exc)
+
     for mod in API_MODULES:
         app.include_router(mod.router, prefix="/api")
+
+    # Outermost last: the token check runs before CORS.
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"],
+                           allow_headers=["*"])
+    if settings.token:
+        app.add_middleware(TokenAuth, token=settings.token)
 
     _mount_frontend(app)
     return app

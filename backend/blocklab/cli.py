@@ -31,6 +31,49 @@ def _openapi(args) -> int:
     return 0
 
 
+def _load_doc(path: str):
+    from pydantic import ValidationError
+
+    from blocklab.graph.document import GraphDoc
+
+    try:
+        return GraphDoc.model_validate_json(Path(path).read_bytes())
+    except (OSError, ValidationError) as e:
+        raise SystemExit(f"{path}: not a graph document: {e}") from None
+
+
+def _validate(args) -> int:
+    from blocklab.graph.analyze import analyze
+
+    report = analyze(_load_doc(args.design)).report()
+    for e in report["errors"]:
+        where = e.get("path") or e["node"] or "design"
+        field = f" [{e['field']}]" if e["field"] else ""
+        print(f"{e.get('severity', 'error')}: {where}{field}: {e['message']}")
+    if report["ok"]:
+        for node, info in report["nodes"].items():
+            shared = f"  (shared with '{info['shared_with']}')" if info.get("shared_with") else ""
+            print(f"  {node:<20} {str(info['output_shape']):<20} {info['params']:>12,} params{shared}")
+        print(f"ok: {report['total_params']:,} parameters")
+    return 0 if report["ok"] else 1
+
+
+def _export(args) -> int:
+    from blocklab.graph.build import GraphInvalid, source_for
+
+    try:
+        src = source_for(_load_doc(args.design))
+    except GraphInvalid as e:
+        for err in e.errors:
+            print(f"error: {err['node'] or 'design'}: {err['message']}", file=sys.stderr)
+        return 1
+    if args.output:
+        Path(args.output).write_text(src)
+    else:
+        sys.stdout.write(src)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="blocklab", description="Visual neural-network designer")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -44,6 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     o = sub.add_parser("openapi", help="print the OpenAPI schema (the front end generates its types from it)")
     o.add_argument("-o", "--output")
     o.set_defaults(fn=_openapi)
+
+    v = sub.add_parser("validate", help="check a design file and print its errors per node")
+    v.add_argument("design")
+    v.set_defaults(fn=_validate)
+
+    e = sub.add_parser("export", help="write standalone PyTorch source for a design")
+    e.add_argument("design")
+    e.add_argument("-o", "--output", help="file to write (default: stdout)")
+    e.set_defaults(fn=_export)
 
     args = p.parse_args(argv)
     return args.fn(args)

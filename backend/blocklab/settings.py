@@ -20,6 +20,16 @@ class Settings:
     max_params: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_PARAMS", 100_000_000))
     max_concurrent_runs: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_CONCURRENT_RUNS", 2))
     max_queued_runs: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_QUEUED_RUNS", 64))
+    max_body_bytes: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_BODY_BYTES", 16 * 1024 * 1024))
+    # When set, every /api call and stream needs `Authorization: Bearer <token>`.
+    token: str | None = field(default_factory=lambda: os.environ.get("BLOCKLAB_TOKEN") or None)
+    # Comma-separated origins allowed by CORS; empty means CORS stays off.
+    cors_origins: tuple[str, ...] = field(
+        default_factory=lambda: tuple(o.strip() for o in os.environ.get("BLOCKLAB_CORS_ORIGINS", "").split(",") if o.strip())
+    )
+
+    def __post_init__(self):
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
 
     @property
     def db_url(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from blocklab.blocks import activations, combine, io, layers
 from blocklab.blocks.base import BlockType
+from blocklab.custom import block as custom
 
 REGISTRY: dict[str, BlockType] = {}
 
@@ -19,6 +20,6 @@ def register(block: BlockType) -> BlockType:
     return block
 
 
-for _module in (io, layers, activations, combine):
+for _module in (io, layers, activations, combine, custom):
     for _block in _module.BLOCKS:
         register(_block)

@@ -1,0 +1,408 @@
+"""Text -> allow-listed tree. Python's own parser reads the text (it runs nothing); this
+module then keeps only the node kinds, names and methods of `language` and rejects the
+rest with the position of the offending piece. Arithmetic on plain numbers is folded here,
+with bounds, so `9**9**9` is an error now rather than a hang later.
+
+The text is a tiny Python subset: assignments (`h = relu(x @ w)`, `x /= 2`), `while cond:`
+and `if cond: ... else: ...` blocks, and a last line that is the result (or `return ...`).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from blocklab.custom import language as L
+from blocklab.custom.tree import (
+    Assign, BinOp, Call, ExprError, Expr, If, Ints, Logic, Method, Num, Pos, Program, Stmt, Unary, Var, While,
+)
+
+_BINOP = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+          ast.Pow: "**", ast.MatMult: "@"}
+_CMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+# Friendly names for what the language leaves out.
+_NOT_ALLOWED = {
+    ast.Lambda: "lambda", ast.ListComp: "a comprehension", ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension", ast.GeneratorExp: "a generator", ast.Subscript: "indexing ([...])",
+    ast.IfExp: "'a if c else b' (use where(c, a, b))", ast.NamedExpr: "':='", ast.Starred: "'*'",
+    ast.JoinedStr: "a string", ast.Dict: "a dict", ast.Set: "a set", ast.Await: "await",
+    ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "a slice",
+}
+_STMT_NAMES = {
+    ast.Import: "import", ast.ImportFrom: "import", ast.FunctionDef: "def", ast.AsyncFunctionDef: "def",
+    ast.ClassDef: "class", ast.For: "for (use while)", ast.AsyncFor: "for", ast.With: "with",
+    ast.AsyncWith: "with", ast.Try: "try", ast.Raise: "raise", ast.Global: "global", ast.Nonlocal: "nonlocal",
+    ast.Delete: "del", ast.Assert: "assert", ast.Break: "break", ast.Continue: "continue",
+    ast.AnnAssign: "an annotated assignment", ast.Match: "match",
+}
+
+
+def _pos(node: ast.AST) -> Pos:
+    return Pos(getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1)
+
+
+@lru_cache(maxsize=512)
+def parse(text: str, params: tuple[str, ...] = (), consts: tuple[str, ...] = (), max_iter: int = 100) -> Program:
+    """The checked tree of `text`, whose names are the input ports, the declared `params`
+    and `consts`, and its own local variables. Raises ExprError."""
+    tree = _python_tree(text)
+    return _Converter(set(params), set(consts), max_iter, "\n" in text.strip()).program(tree)
+
+
+def _python_tree(text: str) -> ast.Module:
+    if len(text) > L.MAX_CHARS:
+        raise ExprError(f"the expression has {len(text):,} characters; the limit is {L.MAX_CHARS:,}")
+    if not text.strip():
+        raise ExprError("the expression is empty; write one, e.g. x - x.mean()")
+    line, col, depth = 1, 0, 0
+    for ch in text:  # before Python's parser: cheap checks that keep it on small, plain input
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif not (" " <= ch <= "~" or ch in "\t\r"):
+            raise ExprError(f"character {ch!r} is not allowed (plain ASCII only)", Pos(line, col))
+        elif ch in "([{":
+            depth += 1
+            if depth > L.MAX_DEPTH:
+                raise ExprError(f"brackets nest deeper than {L.MAX_DEPTH} levels", Pos(line, col))
+        elif ch in ")]}":
+            depth -= 1
+    try:
+        tree = ast.parse(text, mode="exec")
+    except SyntaxError as e:
+        raise ExprError(f"invalid syntax ({e.msg})", Pos(e.lineno or 1, e.offset or 1)) from None
+    except (RecursionError, MemoryError, ValueError) as e:
+        raise ExprError(f"the expression cannot be read: {type(e).__name__}") from None
+    n = 0
+    stack = [(tree, 0)]
+    while stack:  # size and depth, without recursion
+        node, d = stack.pop()
+        n += 1
+        if n > L.MAX_NODES:
+            raise ExprError(f"the expression is too long: more than {L.MAX_NODES} pieces")
+        if d > L.MAX_DEPTH:
+            raise ExprError(f"the expression nests deeper than {L.MAX_DEPTH} levels", _pos(node))
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(node))
+    return tree
+
+
+@dataclass
+class _Converter:
+    params: set[str]
+    consts: set[str]
+    max_iter: int
+    multiline: bool
+    inputs: set[str] = field(default_factory=set)
+    defined: set[str] = field(default_factory=set)  # locals surely assigned at this point
+    maybe: set[str] = field(default_factory=set)  # locals assigned only inside a loop or a branch
+    loops: int = 0
+    loop_depth: int = 0
+
+    # ------------------------------------------------------------------ statements
+    def program(self, tree: ast.Module) -> Program:
+        *stmts, last = tree.body
+        body = self.block(stmts)
+        if isinstance(last, ast.Return) and last.value is not None:
+            result = self.expr(last.value)
+        elif isinstance(last, ast.Expr):
+            result = self.expr(last.value)
+        else:
+            raise ExprError("the last line must be the result, e.g. x or relu(x @ weight + bias)", _pos(last))
+        inputs = tuple(p for p in L.PORTS if p in self.inputs)
+        return Program(body, result, inputs, self.multiline, self.loop_depth)
+
+    def block(self, stmts: list[ast.stmt]) -> tuple[Stmt, ...]:
+        out: list[Stmt] = []
+        for s in stmts:
+            c = self.stmt(s)
+            if c is not None:
+                out.append(c)
+        return tuple(out)
+
+    def stmt(self, s: ast.stmt) -> Stmt | None:
+        if isinstance(s, ast.Assign):
+            if len(s.targets) != 1 or not isinstance(s.targets[0], ast.Name):
+                raise ExprError("assign to one plain name, e.g. h = relu(x)", _pos(s))
+            value = self.expr(s.value)
+            return self.assign(s.targets[0], value)
+        if isinstance(s, ast.AugAssign):
+            op = _BINOP.get(type(s.op))
+            if op is None or not isinstance(s.target, ast.Name):
+                raise ExprError("this in-place update is not allowed; write e.g. x /= 2", _pos(s))
+            cur = self.name(s.target)
+            value = self.binop(op, cur, self.expr(s.value), _pos(s))
+            return self.assign(s.target, value)
+        if isinstance(s, ast.While):
+            return self.while_(s)
+        if isinstance(s, ast.If):
+            return self.if_(s)
+        if isinstance(s, ast.Pass):
+            return None
+        if isinstance(s, (ast.Expr, ast.Return)):
+            raise ExprError("only the last line may be the result; assign this value to a name, e.g. h = ...", _pos(s))
+        what = _STMT_NAMES.get(type(s), type(s).__name__)
+        raise ExprError(f"'{what}' is not allowed; use assignments, while, if and a last result line", _pos(s))
+
+    def assign(self, target: ast.Name, value: Expr) -> Assign:
+        name, pos = target.id, _pos(target)
+        if name in self.params or name in self.consts:
+            kind = "parameter" if name in self.params else "constant"
+            raise ExprError(f"cannot assign to '{name}': it is a declared {kind}", pos)
+        _check_local(name, pos)
+        if name not in L.PORTS:
+            self.defined.add(name)
+        return Assign(name, value, pos)
+
+    def while_(self, s: ast.While) -> While:
+        pos = _pos(s)
+        if s.orelse:
+            raise ExprError("'while ... else' is not allowed", pos)
+        self.loops += 1
+        self.loop_depth = max(self.loop_depth, self.loops)
+        rounds = self.max_iter**self.loops
+        if rounds > L.MAX_LOOP_ROUNDS:
+            raise ExprError(
+                f"while loops nested {self.loops} deep could run {self.max_iter}^{self.loops} = {rounds:,} rounds; "
+                f"the limit is {L.MAX_LOOP_ROUNDS:,} (lower max_iter or nest less)", pos)
+        cond = self.expr(s.test, cond=True)
+        before = set(self.defined)
+        body = self.block(s.body)
+        self.maybe |= self.defined - before  # the body may run zero times
+        self.defined = before
+        self.loops -= 1
+        return While(cond, body, pos)
+
+    def if_(self, s: ast.If) -> If:
+        cond = self.expr(s.test, cond=True)
+        before = set(self.defined)
+        body = self.block(s.body)
+        after_body, self.defined = self.defined, set(before)
+        orelse = self.block(s.orelse)
+        both = after_body & self.defined
+        self.maybe |= (after_body | self.defined) - both
+        self.defined = both
+        return If(cond, body, orelse, _pos(s))
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, node: ast.expr, cond: bool = False) -> Expr:
+        pos = _pos(node)
+        if isinstance(node, ast.Constant):
+            return _number(node.value, pos)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.BinOp):
+            op = _BINOP.get(type(node.op))
+            if op is None:
+                raise ExprError(f"operator '{_op_text(node.op)}' is not allowed", pos)
+            return self.binop(op, self.expr(node.left), self.expr(node.right), pos)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                if not cond:
+                    raise ExprError("'not' is only allowed in a while or if condition", pos)
+                return Unary("not", self.expr(node.operand, cond), pos)
+            if not isinstance(node.op, (ast.USub, ast.UAdd)):
+                raise ExprError(f"operator '{_op_text(node.op)}' is not allowed", pos)
+            operand = self.expr(node.operand)
+            op = "-" if isinstance(node.op, ast.USub) else "+"
+            if isinstance(operand, Num) and not isinstance(operand.value, bool):
+                return Num(-operand.value if op == "-" else operand.value, pos)
+            return Unary(op, operand, pos)
+        if isinstance(node, ast.Compare):
+            if len(node.ops) != 1:
+                raise ExprError("chained comparisons (a < b < c) are not allowed; compare two values", pos)
+            op = _CMP.get(type(node.ops[0]))
+            if op is None:
+                raise ExprError(f"'{_op_text(node.ops[0])}' is not allowed; use <, <=, >, >=, ==, !=", pos)
+            return BinOp(op, self.expr(node.left), self.expr(node.comparators[0]), pos)
+        if isinstance(node, ast.BoolOp):
+            if not cond:
+                raise ExprError("'and' / 'or' are only allowed in a while or if condition", pos)
+            return Logic("and" if isinstance(node.op, ast.And) else "or", tuple(self.expr(v, cond) for v in node.values), pos)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Attribute):
+            raise ExprError(f"attribute access '.{_safe(node.attr)}' is not allowed; {_methods_hint()}", _attr_pos(node))
+        if isinstance(node, (ast.Tuple, ast.List)):
+            raise ExprError("a tuple or list is only allowed as a shape or dims, e.g. reshape(x, (-1, 4))", pos)
+        what = _NOT_ALLOWED.get(type(node), type(node).__name__)
+        raise ExprError(f"{what} is not allowed in an expression", pos)
+
+    def name(self, node: ast.Name) -> Var:
+        n, pos = node.id, _pos(node)
+        if n.startswith("__") or n.endswith("__"):
+            raise ExprError(f"names with '__' such as '{_safe(n)}' are not allowed", pos)
+        if n in L.PORTS:
+            self.inputs.add(n)
+            return Var(n, "input", pos)
+        if n in self.params:
+            return Var(n, "param", pos)
+        if n in self.consts:
+            return Var(n, "const", pos)
+        if n in self.defined:
+            return Var(n, "local", pos)
+        if n in self.maybe:
+            raise ExprError(f"'{n}' may be undefined here: it is assigned only inside a while or one branch of an if;"
+                            f" assign it before", pos)
+        if n in L.FUNCTIONS:
+            raise ExprError(f"'{n}' is a function: call it, e.g. {n}(x)", pos)
+        known = ", ".join([*L.PORTS, *sorted(self.params), *sorted(self.consts), *sorted(self.defined)])
+        raise ExprError(f"unknown name '{_safe(n)}'", pos, f"known names: {known}")
+
+    def binop(self, op: str, a: Expr, b: Expr, pos: Pos) -> Expr:
+        if isinstance(a, Num) and isinstance(b, Num):
+            return Num(_fold(op, a.value, b.value, pos), pos)
+        return BinOp(op, a, b, pos)
+
+    def call(self, node: ast.Call) -> Expr:
+        pos = _pos(node)
+        f = node.func
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            raise ExprError("*args and **kwargs are not allowed", pos)
+        if isinstance(f, ast.Name):
+            fn = L.FUNCTIONS.get(f.id)
+            if fn is None:
+                if f.id.startswith("__") or f.id.endswith("__"):
+                    raise ExprError(f"names with '__' such as '{_safe(f.id)}' are not allowed", pos)
+                raise ExprError(f"unknown function '{_safe(f.id)}'", pos, f"functions: {', '.join(L.FUNCTIONS)}")
+            if len(node.args) < fn.operands:
+                raise ExprError(f"{f.id}() takes {fn.operands} tensor argument{'s' * (fn.operands > 1)}", pos)
+            args = tuple(self.expr(a) for a in node.args[: fn.operands])
+            rest = node.args[fn.operands :]
+            if fn.varargs and len(rest) > 1:  # reshape(x, 4, 5) -> reshape(x, (4, 5))
+                rest = [ast.Tuple(elts=rest, ctx=ast.Load(), lineno=rest[0].lineno, col_offset=rest[0].col_offset)]
+            opts = self.options(f.id + "()", fn.opts, rest, node.keywords, pos)
+            if fn.one_of and not opts:
+                raise ExprError(f"{f.id}() needs at least one of: {', '.join(o.name for o in fn.opts)}", pos)
+            return Call(f.id, args, opts, pos)
+        if isinstance(f, ast.Attribute):
+            if f.attr not in L.METHODS:
+                raise ExprError(f"method '.{_safe(f.attr)}()' is not allowed; {_methods_hint()}", _attr_pos(f))
+            obj = self.expr(f.value)
+            if isinstance(obj, Num):
+                raise ExprError(f".{f.attr}() applies to a tensor, not a number", _attr_pos(f))
+            opts = self.options(f".{f.attr}()", L.METHODS[f.attr], node.args, node.keywords, pos)
+            return Method(f.attr, obj, opts, _attr_pos(f))
+        raise ExprError("only the listed functions and methods can be called", pos)
+
+    def options(self, what: str, spec: tuple[L.Opt, ...], args: list, keywords: list, pos: Pos):
+        if len(args) > len(spec):
+            raise ExprError(f"{what} takes at most {len(spec)} option{'s' * (len(spec) != 1)} after its tensors", _pos(args[len(spec)]))
+        given: dict[str, ast.expr] = {o.name: a for o, a in zip(spec, args)}
+        names = {o.name for o in spec}
+        for k in keywords:
+            if k.arg not in names:
+                hint = f"its options: {', '.join(names)}" if names else "it takes no options"
+                raise ExprError(f"{what} has no option '{_safe(k.arg)}'", _pos(k), hint)
+            if k.arg in given:
+                raise ExprError(f"{what} gets '{k.arg}' twice", _pos(k))
+            given[k.arg] = k.value
+        out = []
+        for o in spec:
+            if o.name in given:
+                out.append((o.name, self.literal(o, given[o.name], what)))
+            elif o.required:
+                raise ExprError(f"{what} needs '{o.name}'", pos)
+            elif o.default is not None:
+                out.append((o.name, Num(o.default, pos)))
+        return tuple(out)
+
+    def literal(self, o: L.Opt, node: ast.expr, what: str) -> Num | Ints:
+        pos = _pos(node)
+        if o.kind == "bool":
+            if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+                return Num(node.value, pos)
+            raise ExprError(f"{what}: '{o.name}' must be True or False", pos)
+        if o.kind == "ints" and isinstance(node, (ast.Tuple, ast.List)):
+            if not 1 <= len(node.elts) <= 8:
+                raise ExprError(f"{what}: '{o.name}' takes 1 to 8 ints", pos)
+            return Ints(tuple(self.int_literal(e, o, what) for e in node.elts), pos)
+        if o.kind in ("int", "ints"):
+            v = self.int_literal(node, o, what)
+            return Ints((v,), pos) if o.name == "shape" else Num(v, pos)
+        v = self.expr(node)  # "number"
+        if not isinstance(v, Num) or isinstance(v.value, bool):
+            raise ExprError(f"{what}: '{o.name}' must be a number", pos)
+        return v
+
+    def int_literal(self, node: ast.expr, o: L.Opt, what: str) -> int:
+        v = self.expr(node) if not isinstance(node, (ast.Tuple, ast.List)) else None
+        if not isinstance(v, Num) or isinstance(v.value, bool) or not isinstance(v.value, int):
+            raise ExprError(f"{what}: '{o.name}' must be an integer" + (" or a tuple of integers" if o.kind == "ints" else ""),
+                            _pos(node))
+        if abs(v.value) > 1_000_000:
+            raise ExprError(f"{what}: '{o.name}' is out of range", _pos(node))
+        return v.value
+
+
+# ---------------------------------------------------------------------------- helpers
+def _number(v: object, pos: Pos) -> Num:
+    if isinstance(v, bool):
+        raise ExprError("True and False are only allowed as keepdim=True / keepdim=False", pos)
+    if isinstance(v, int):
+        if abs(v) > L.MAX_INT:
+            raise ExprError(f"the number is too large (the limit is 2**53)", pos)
+        return Num(v, pos)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ExprError("the number is too large", pos)
+        return Num(v, pos)
+    if isinstance(v, (str, bytes)):
+        raise ExprError("strings are not allowed", pos)
+    if isinstance(v, complex):
+        raise ExprError("complex numbers are not allowed", pos)
+    raise ExprError(f"'{v!r}' is not allowed; use numbers", pos)
+
+
+def _fold(op: str, a: int | float, b: int | float, pos: Pos) -> int | float:
+    """Plain-number arithmetic, done now with bounds (CPython's 9**9**9 would take forever)."""
+    if op == "@":
+        raise ExprError("'@' needs tensors, not numbers", pos)
+    try:
+        if op == "**" and isinstance(a, int) and isinstance(b, int) and b >= 0:
+            if abs(a) > 1 and b * math.log2(abs(a)) > 60:
+                raise OverflowError
+            v = a**b
+        elif op == "**":
+            v = float(a) ** float(b)  # float pow raises OverflowError instead of growing
+        else:
+            v = L.BINOPS[op](a, b)
+    except ZeroDivisionError:
+        raise ExprError("division by zero", pos) from None
+    except OverflowError:
+        raise ExprError("the number is too large", pos) from None
+    if isinstance(v, complex):
+        raise ExprError("the result is not a real number", pos)
+    if (isinstance(v, int) and abs(v) > L.MAX_INT) or (isinstance(v, float) and not math.isfinite(v)):
+        raise ExprError("the number is too large", pos)
+    return v
+
+
+def _check_local(name: str, pos: Pos) -> None:
+    if name.startswith("_") or name.endswith("__"):
+        raise ExprError(f"names may not start with '_' ('{_safe(name)}')", pos)
+    if name in L.RESERVED:
+        raise ExprError(f"'{name}' is a reserved name; pick another", pos)
+
+
+def _attr_pos(node: ast.Attribute) -> Pos:
+    # Point at the '.name' itself: the attribute ends where the node ends.
+    end = getattr(node, "end_col_offset", None)
+    if end is not None and getattr(node, "end_lineno", None) == node.lineno:
+        return Pos(node.lineno, end - len(node.attr))
+    return _pos(node)
+
+
+def _methods_hint() -> str:
+    return "the allowed methods are " + ", ".join(f".{m}()" for m in L.METHODS)
+
+
+def _safe(name: str | None) -> str:
+    return (name or "")[:40]
+
+
+def _op_text(op: ast.AST) -> str:
+    return {ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>",
+            ast.Invert: "~", ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}.get(
+        type(op), type(op).__name__)

@@ -1,0 +1,144 @@
+"""Tree -> output shape, by running it on meta tensors (shapes only, no data, no memory).
+
+The same torch callables as the generated code run here, so a shape error is torch's own,
+reported at the position of the piece that raised it. A condition has no value on the meta
+device, so `if` traces both branches and `while` traces its body once; both must leave
+every variable with the shape it had (a loop that changed shapes could not run twice).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from blocklab.custom import language as L
+from blocklab.custom.tree import (
+    Assign, BinOp, Call, Expr, ExprError, If, Ints, Logic, Method, Num, Pos, Program, Stmt, Unary, Var, While,
+)
+
+Env = dict[str, Any]  # name -> meta tensor or plain number
+
+
+def run(prog: Program, env: Env) -> Any:
+    """The result of `prog` on the meta tensors in `env` (inputs, parameters, constants)."""
+    env = dict(env)
+    _block(prog.body, env)
+    return _eval(prog.result, env)
+
+
+def shape_text(v: Any) -> str:
+    if isinstance(v, torch.Tensor):
+        return "[" + ", ".join(map(str, v.shape)) + "]" + ("" if v.is_floating_point() else f" ({_dtype(v)})")
+    return "a number"
+
+
+def _dtype(v: torch.Tensor) -> str:
+    return "true/false" if v.dtype == torch.bool else str(v.dtype).removeprefix("torch.")
+
+
+def _sig(v: Any) -> tuple:
+    return ("tensor", tuple(v.shape), v.dtype) if isinstance(v, torch.Tensor) else ("number",)
+
+
+# ---------------------------------------------------------------- statements
+def _block(stmts: tuple[Stmt, ...], env: Env) -> None:
+    for s in stmts:
+        if isinstance(s, Assign):
+            env[s.name] = _eval(s.value, env)
+        elif isinstance(s, While):
+            _cond(s.cond, env, "while")
+            inner = dict(env)
+            _block(s.body, inner)  # one round stands for all: shapes must not change
+            _same_after(env, inner, "one round of this while loop", s.pos)
+        elif isinstance(s, If):
+            _cond(s.cond, env, "if")
+            a, b = dict(env), dict(env)
+            _block(s.body, a)
+            _block(s.orelse, b)
+            for name in a.keys() & b.keys():
+                if _sig(a[name]) != _sig(b[name]):
+                    raise ExprError(
+                        f"'{name}' is {shape_text(a[name])} after the if branch but {shape_text(b[name])} "
+                        f"otherwise; both ways must give the same shape", s.pos)
+            env.update({k: a[k] for k in a.keys() & b.keys()})
+
+
+def _same_after(before: Env, after: Env, what: str, pos: Pos) -> None:
+    for name, v in before.items():
+        if name in after and _sig(after[name]) != _sig(v):
+            raise ExprError(
+                f"'{name}' changes from {shape_text(v)} to {shape_text(after[name])} in {what}; "
+                f"a loop must keep every shape", pos)
+
+
+def _cond(e: Expr, env: Env, kind: str) -> Any:
+    if isinstance(e, Logic):
+        for v in e.values:
+            _cond(v, env, kind)
+        return _scalar_bool()
+    if isinstance(e, Unary) and e.op == "not":
+        _cond(e.operand, env, kind)
+        return _scalar_bool()
+    v = _eval(e, env)
+    if isinstance(v, torch.Tensor) and v.numel() != 1:
+        raise ExprError(
+            f"the {kind} condition is {shape_text(v)} (batch included), not a single value; "
+            f"reduce it, e.g. x.abs().sum() > 1", e.pos)
+    return v
+
+
+def _scalar_bool() -> torch.Tensor:
+    return torch.empty((), dtype=torch.bool, device="meta")
+
+
+# ---------------------------------------------------------------- expressions
+def _eval(e: Expr, env: Env) -> Any:
+    if isinstance(e, Num):
+        return e.value
+    if isinstance(e, Ints):
+        return e.values
+    if isinstance(e, Var):
+        return env[e.name]
+    if isinstance(e, (Logic,)) or (isinstance(e, Unary) and e.op == "not"):
+        return _cond(e, env, "if")
+    if isinstance(e, Call):
+        fn = L.FUNCTIONS[e.fn]
+        args = [_eval(a, env) for a in e.args]
+        opts = {k: _eval(v, env) for k, v in e.opts}
+        what = f"{e.fn}()"
+        return _checked(what, args, e.pos, lambda: fn.run(*args, **opts) if fn.keywords else fn.run(*args, *opts.values()))
+    if isinstance(e, Method):
+        obj = _eval(e.obj, env)
+        if not isinstance(obj, torch.Tensor):
+            raise ExprError(f".{e.name}() applies to a tensor, not a number", e.pos)
+        opts = {k: _eval(v, env) for k, v in e.opts}
+        return _checked(f".{e.name}()", [obj], e.pos, lambda: getattr(obj, e.name)(**opts))
+    if isinstance(e, BinOp):
+        a, b = _eval(e.left, env), _eval(e.right, env)
+        f = L.BINOPS.get(e.op) or L.COMPARE[e.op]
+        return _checked(f"'{e.op}'", [a, b], e.pos, lambda: f(a, b))
+    if isinstance(e, Unary):
+        v = _eval(e.operand, env)
+        return _checked(f"'{e.op}'", [v], e.pos, lambda: -v if e.op == "-" else +v)
+    raise TypeError(f"not a tree node: {type(e).__name__}")
+
+
+def _checked(what: str, args: list, pos: Pos, thunk) -> Any:
+    try:
+        out = thunk()
+    except ExprError:
+        raise
+    except (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError, OverflowError) as err:
+        msg = (str(err).strip().splitlines() or [type(err).__name__])[0][:240]
+        shapes = " and ".join(shape_text(a) for a in args)
+        raise ExprError(f"{what} cannot take {shapes} (batch included)", pos, f"torch says: {msg}") from None
+    if isinstance(out, torch.Tensor):
+        if out.numel() > L.MAX_TRACE_NUMEL:
+            raise ExprError(f"{what} makes a tensor of {out.numel():,} values (batch of 2); the limit is "
+                            f"{L.MAX_TRACE_NUMEL:,}", pos)
+        if out.is_complex():
+            raise ExprError(f"{what} gives complex numbers", pos)
+    elif isinstance(out, (tuple, list)):  # no allow-listed call returns one; refuse rather than guess
+        raise ExprError(f"{what} gives several values, not one tensor", pos)
+    return out

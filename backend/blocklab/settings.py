@@ -20,6 +20,14 @@ class Settings:
     max_params: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_PARAMS", 100_000_000))
     max_concurrent_runs: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_CONCURRENT_RUNS", 2))
     max_queued_runs: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_QUEUED_RUNS", 64))
+    # Training threads share the cores: by default each concurrent run gets its share as
+    # torch intra-op threads (oversubscribed OpenMP threads spin and slow small models 10x).
+    torch_threads: int = field(default_factory=lambda: _int("BLOCKLAB_TORCH_THREADS", 0))
+    flush_interval: float = field(default_factory=lambda: float(os.environ.get("BLOCKLAB_FLUSH_INTERVAL", 0.25)))
+    checkpoint_interval: float = field(default_factory=lambda: float(os.environ.get("BLOCKLAB_CHECKPOINT_INTERVAL", 30)))
+    stream_queue: int = field(default_factory=lambda: _int("BLOCKLAB_STREAM_QUEUE", 256))
+    stream_hopeless_after: float = field(default_factory=lambda: float(os.environ.get("BLOCKLAB_STREAM_HOPELESS_AFTER", 15)))
+    max_upload_bytes: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_UPLOAD_BYTES", 200 * 1024 * 1024))
     max_body_bytes: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_BODY_BYTES", 16 * 1024 * 1024))
     # When set, every /api call and stream needs `Authorization: Bearer <token>`.
     token: str | None = field(default_factory=lambda: os.environ.get("BLOCKLAB_TOKEN") or None)

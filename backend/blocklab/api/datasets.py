@@ -1,3 +1,74 @@
-from fastapi import APIRouter
+"""GET /api/datasets (built-in and uploaded, with params schema and shapes) and
+POST /api/datasets (upload a CSV as a regression or classification dataset)."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from blocklab.data import BUILTIN, DatasetKind, all_kinds, csv_upload
+
+router = APIRouter(tags=["datasets"])
+
+
+class DatasetInfo(BaseModel):
+    name: str
+    title: str
+    doc: str
+    task: Literal["regression", "classification"]
+    tags: list[str]
+    params_schema: dict[str, Any]
+    input_shape: list[int]  # with the default params
+    target_shape: list[int]
+    n_classes: int | None = None
+    classes: list[str] | None = None
+    uploaded: bool = False
+
+
+def _info(k: DatasetKind) -> dict:
+    i = k.info(k.params())
+    return {
+        "name": k.name, "title": k.title, "doc": k.doc, "task": i.task, "tags": list(k.tags),
+        "params_schema": k.params.model_json_schema(), "input_shape": list(i.input_shape),
+        "target_shape": list(i.target_shape), "n_classes": i.n_classes, "classes": i.classes,
+        "uploaded": k.name not in BUILTIN,
+    }
+
+
+@router.get("/datasets", response_model=list[DatasetInfo])
+def list_datasets(request: Request) -> list[dict]:
+    return [_info(k) for k in all_kinds(request.app.state.settings.data_dir)]
+
+
+def _bad(field: str, message: str) -> HTTPException:
+    return HTTPException(422, {"message": "the CSV cannot be used", "errors": [{"node": None, "field": field, "message": message}]})
+
+
+@router.post("/datasets", status_code=201, response_model=DatasetInfo)
+async def upload_csv(
+    request: Request,
+    file: Annotated[UploadFile, File(description="a CSV file with a header row")],
+    target: Annotated[str, Form(min_length=1, max_length=200, description="the column to predict")],
+    name: Annotated[str | None, Form(max_length=64, description="dataset name (default: from the file name)")] = None,
+    task: Annotated[Literal["auto", "regression", "classification"], Form()] = "auto",
+) -> dict:
+    settings = request.app.state.settings
+    raw = await file.read(settings.max_upload_bytes + 1)
+    if len(raw) > settings.max_upload_bytes:
+        raise _bad("file", f"the file is over {settings.max_upload_bytes:,} bytes")
+    stem = (file.filename or "data").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    ds_name = name if name is not None else "".join(c if c.isalnum() or c in "_-" else "_" for c in stem.lower())[:64]
+    if not csv_upload.NAME_RE.match(ds_name):
+        raise _bad("name", f"'{ds_name}' is not a usable name: lowercase letters, digits, _ and -, starting with a letter or digit")
+    if ds_name in BUILTIN:
+        raise _bad("name", f"'{ds_name}' is a built-in dataset; choose another name")
+    if ds_name in csv_upload.stored(settings.data_dir):
+        raise HTTPException(409, f"a dataset named '{ds_name}' exists already")
+    try:
+        meta = await run_in_threadpool(csv_upload.save, settings.data_dir, ds_name, target, file.filename or "", raw, task)
+    except csv_upload.CsvError as e:
+        raise _bad(e.field, str(e)) from None
+    return _info(csv_upload.kind(settings.data_dir, meta))

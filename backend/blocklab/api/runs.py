@@ -1,3 +1,262 @@
-from fastapi import APIRouter
+"""Runs: POST/GET /api/runs, GET /api/runs/{id}, stop, metrics, state_dict, predict, the
+websocket stream, and POST /api/weights (upload safetensors for a design).
 
-router = APIRouter()
+Routes only translate: the plan (runs.plan), the manager (runs.manager), the hub
+(runs.hub) and the stores do the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import (APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, Response, UploadFile,
+                     WebSocket, WebSocketDisconnect)
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ValidationError
+
+from blocklab.api.deps import Engine, GraphLimits, get_settings
+from blocklab.graph.document import GraphDoc
+from blocklab.runs import checkpoints, store, weights
+from blocklab.runs.manager import QueueFull, RunManager
+from blocklab.runs.plan import PlanError, RunCreate, prepare
+from blocklab.runs.predict import PredictError, PredictIn, predict
+from blocklab.settings import Settings
+from blocklab.store import designs
+
+router = APIRouter(tags=["runs"])
+Cfg = Annotated[Settings, Depends(get_settings)]
+
+
+async def startup(app) -> None:
+    app.state.runs = RunManager(app.state.settings, app.state.engine)
+    app.state.runs.start(asyncio.get_running_loop())
+
+
+async def shutdown(app) -> None:
+    await run_in_threadpool(app.state.runs.shutdown)
+
+
+def get_manager(request: Request) -> RunManager:
+    return request.app.state.runs
+
+
+Manager = Annotated[RunManager, Depends(get_manager)]
+
+
+def get_run(engine: Engine, run_id: Annotated[str, Path(max_length=64)]) -> dict:
+    run = store.get(engine, run_id)
+    if run is None:
+        raise HTTPException(404, f"no run with id '{run_id}'")
+    return run
+
+
+Run = Annotated[dict, Depends(get_run)]
+
+
+class RunCreated(BaseModel):
+    id: str
+    status: str
+
+
+class RunOut(BaseModel):
+    id: str
+    name: str
+    status: Literal["queued", "running", "completed", "failed", "stopped", "interrupted"]
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    error: str | None
+    device: str | None
+    metrics: dict[str, Any] | None
+    config: dict[str, Any]
+    graph: dict[str, Any] | None = None
+
+
+def _invalid(message: str, errors: list[dict]) -> HTTPException:
+    return HTTPException(422, {"message": message, "errors": errors})
+
+
+@router.post("/runs", status_code=201, response_model=RunCreated,
+             responses={422: {"description": "invalid graph or config"}, 429: {"description": "queue full"}})
+def create_run(body: RunCreate, engine: Engine, limits: GraphLimits, settings: Cfg, manager: Manager,
+               response: Response) -> dict:
+    doc = body.graph
+    if doc is None:
+        design = designs.get(engine, body.graph_id)
+        if design is None:
+            raise _invalid("the run configuration is invalid",
+                           [{"node": None, "field": "graph_id", "message": f"no saved design with id '{body.graph_id}'"}])
+        try:
+            doc = GraphDoc.model_validate(design["graph"])
+        except ValidationError:
+            raise _invalid("the saved design is not a valid graph document",
+                           [{"node": None, "field": "graph_id", "message": "the saved design is malformed"}]) from None
+    try:
+        plan = prepare(body, doc, limits, settings.data_dir)
+    except PlanError as e:
+        raise _invalid(e.message, e.errors) from None
+    try:
+        rid = manager.submit(plan)
+    except QueueFull as e:
+        raise HTTPException(429, f"{settings.max_queued_runs} runs are already queued; retry later",
+                            headers={"Retry-After": str(e.retry_after)}) from None
+    response.headers["Location"] = f"/api/runs/{rid}"
+    return {"id": rid, "status": "queued"}
+
+
+@router.get("/runs", response_model=list[RunOut], response_model_exclude_none=True)
+def list_runs(engine: Engine) -> list[dict]:
+    return store.list_all(engine)
+
+
+@router.get("/runs/{run_id}", response_model=RunOut)
+def get_run_info(run: Run) -> dict:
+    return run
+
+
+@router.post("/runs/{run_id}/stop", response_model=RunCreated)
+def stop_run(run: Run, manager: Manager) -> dict:
+    manager.stop(run["id"])
+    return {"id": run["id"], "status": manager.status_of(run["id"]) or run["status"]}
+
+
+@router.get("/runs/{run_id}/metrics", response_model=list[dict[str, Any]])
+def run_metrics(run: Run, engine: Engine, manager: Manager,
+                after: Annotated[int, Query(ge=0)] = 0,
+                type: Annotated[str | None, Query(max_length=16, description="only messages of this type")] = None):
+    """The stream's messages so far (seq > after): from memory while the run is live, else stored."""
+    live = manager.hub.messages(run["id"])
+    texts = live if live is not None else [t for chunk in store.events_after(engine, run["id"], 0) for _, t in chunk]
+    msgs = [json.loads(t) for t in texts]
+    return Response(json.dumps([m for m in msgs if m["seq"] > after and (type is None or m["type"] == type)]),
+                    media_type="application/json")
+
+
+@router.get("/runs/{run_id}/state_dict", responses={200: {"content": {"application/octet-stream": {}}}})
+def download_weights(run: Run, settings: Cfg,
+                     format: Annotated[Literal["pt", "safetensors"], Query()] = "pt",
+                     which: Annotated[Literal["last", "best"], Query()] = "last") -> Response:
+    path = checkpoints.path(settings.data_dir, run["id"], which)
+    if not path.is_file():
+        raise HTTPException(409, f"run '{run['id']}' has no {which} checkpoint yet (status {run['status']})")
+    data = path.read_bytes() if format == "safetensors" else checkpoints.as_pt(checkpoints.read(path))
+    name = f"{run['id'][:8]}_{which}.{'pt' if format == 'pt' else 'safetensors'}"
+    return Response(data, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/runs/{run_id}/predict")
+def run_predict(run: Run, body: PredictIn, settings: Cfg) -> dict:
+    try:
+        return predict(run, settings.data_dir, body)
+    except PredictError as e:
+        if e.status == 422:
+            raise _invalid("cannot predict", [{"node": None, "field": e.field, "message": str(e)}]) from None
+        raise HTTPException(e.status, str(e)) from None
+
+
+@router.post("/weights", status_code=201)
+async def upload_weights(
+    request: Request,
+    file: Annotated[UploadFile, File(description="a .safetensors state_dict")],
+    graph_id: Annotated[str | None, Form(max_length=64)] = None,
+    graph: Annotated[str | None, Form(max_length=50_000_000, description="the graph document as JSON")] = None,
+) -> dict:
+    """Weights for a design, to evaluate (epochs 0) or continue training: POST /api/runs with init_weights=<id>."""
+    settings: Settings = request.app.state.settings
+    raw = await file.read(settings.max_upload_bytes + 1)
+    if len(raw) > settings.max_upload_bytes:
+        raise _invalid("file too large", [{"node": None, "field": "file",
+                                           "message": f"the file is over {settings.max_upload_bytes:,} bytes"}])
+    doc = await run_in_threadpool(_upload_doc, request, graph_id, graph)
+    try:
+        want = await run_in_threadpool(weights.expected, doc)
+        tensors = await run_in_threadpool(weights.parse, raw, want)
+    except weights.WeightsError as e:
+        raise _invalid("the weights do not fit the design", [{"node": None, "field": "file", "message": m} for m in e.errors]) from None
+    except Exception as e:  # the graph cannot be built
+        raise _invalid("the graph is invalid", [{"node": None, "field": "graph", "message": str(e)[:500]}]) from None
+    return await run_in_threadpool(weights.save, settings.data_dir, tensors, file.filename or "weights", doc.name)
+
+
+def _upload_doc(request: Request, graph_id: str | None, graph: str | None) -> GraphDoc:
+    if (graph_id is None) == (graph is None):
+        raise _invalid("give exactly one of graph and graph_id", [{"node": None, "field": "graph", "message": "give exactly one of graph and graph_id"}])
+    if graph_id is not None:
+        d = designs.get(request.app.state.engine, graph_id)
+        if d is None:
+            raise _invalid("unknown design", [{"node": None, "field": "graph_id", "message": f"no saved design with id '{graph_id}'"}])
+        graph_obj = d["graph"]
+    else:
+        try:
+            graph_obj = json.loads(graph)
+        except ValueError:
+            raise _invalid("graph is not JSON", [{"node": None, "field": "graph", "message": "graph must be a JSON graph document"}]) from None
+    try:
+        return GraphDoc.model_validate(graph_obj)
+    except ValidationError as e:
+        raise _invalid("graph is not a graph document",
+                       [{"node": None, "field": "graph", "message": str(e)[:500]}]) from None
+
+
+@router.websocket("/runs/{run_id}/stream")
+async def stream(ws: WebSocket, run_id: str, after: int = 0) -> None:
+    """Messages with seq > after: the stored/remembered ones first, then live ones; closes after
+    the final status of a finished run. Close codes: 4404 unknown run, 4008 viewer too slow."""
+    app = ws.app
+    manager: RunManager = app.state.runs
+    await ws.accept()
+    if len(run_id) > 64 or after < 0:
+        await ws.close(4404, "unknown run")
+        return
+    viewer = manager.hub.subscribe(run_id, after)
+    try:
+        if viewer is None:
+            run = await run_in_threadpool(store.get, app.state.engine, run_id, False)
+            if run is None:
+                await ws.close(4404, "unknown run")
+                return
+            viewer = manager.hub.subscribe(run_id, after)  # it may have started meanwhile (never: runs start here)
+        if viewer is None:
+            chunks = await run_in_threadpool(lambda: list(store.events_after(app.state.engine, run_id, after)))
+            for chunk in chunks:
+                for _, text in chunk:
+                    await ws.send_text(text)
+            await ws.close(1000)
+            return
+        await _pump(ws, viewer)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        if viewer is not None:
+            manager.hub.unsubscribe(run_id, viewer)
+
+
+async def _pump(ws: WebSocket, viewer) -> None:
+    async def watch_disconnect():
+        while True:
+            msg = await ws.receive()
+            if msg["type"] == "websocket.disconnect":
+                return
+
+    watcher = asyncio.create_task(watch_disconnect())
+    try:
+        while True:
+            getter = asyncio.ensure_future(viewer.get())
+            done, _ = await asyncio.wait({getter, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if watcher in done:
+                getter.cancel()
+                return
+            item = getter.result()
+            if item is None:
+                if viewer.hopeless:
+                    await ws.close(4008, f"viewer too slow; reconnect with ?after={viewer.sent_seq}")
+                else:
+                    await ws.close(1000)
+                return
+            await ws.send_text(item[2])
+            viewer.sent_seq = item[0]
+    finally:
+        watcher.cancel()

@@ -1,0 +1,194 @@
+"""The stream hub: numbers each run's messages, keeps them in memory while the run is live,
+and fans them out to websocket viewers on the event loop.
+
+Threads: `publish` is called from training threads. It appends to the run's log under a
+lock and schedules one fan-out callback on the event loop (batched: one callback carries
+every message published since the previous one ran). Everything about viewers happens on the
+event loop, so viewer queues need no locks.
+
+Replay: a viewer subscribing with `after=N` gets the logged messages with seq > N as a
+backlog, then live ones. Snapshot and registration happen together on the loop, and a viewer
+drops any seq it already has, so there are no gaps and no duplicates.
+
+Slow viewers: the live queue is bounded. When it overflows, the oldest coalescable message
+(step, stats, activations, grid) is dropped; status and epoch messages never are. A viewer
+that stays full for `hopeless_after` seconds, or piles up too many uncoalescable messages,
+is closed; it may reconnect with ?after=<last seq it got>.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import threading
+import time
+from collections import deque
+
+COALESCABLE = frozenset({"step", "stats", "activations", "grid"})
+END = None  # queue sentinel: the stream is over
+
+
+def _clean(v):
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    return v
+
+
+def encode(msg: dict) -> str:
+    """Strict JSON: a non-finite float (e.g. a diverged val_loss) becomes null."""
+    try:
+        return json.dumps(msg, allow_nan=False)
+    except ValueError:
+        return json.dumps(_clean(msg), allow_nan=False)
+
+
+class Viewer:
+    def __init__(self, backlog: list[tuple[int, str, str]], after: int, maxlen: int, hopeless_after: float):
+        self.backlog = deque(backlog)
+        self.q: deque[tuple[int, str, str]] = deque()
+        self.last_seq = backlog[-1][0] if backlog else after  # highest seq queued
+        self.sent_seq = after  # highest seq written to the socket
+        self.maxlen, self.hopeless_after = maxlen, hopeless_after
+        self.wake = asyncio.Event()
+        self.ended = False  # END queued (finished run or hopeless)
+        self.hopeless = False
+        self.full_since: float | None = None
+        self.dropped = 0
+
+    def offer(self, item: tuple[int, str, str]) -> None:
+        if self.ended or item[0] <= self.last_seq:
+            return
+        self.last_seq = item[0]
+        self.q.append(item)
+        if len(self.q) > self.maxlen:
+            self._overflow()
+        self.wake.set()
+
+    def _overflow(self) -> None:
+        now = time.monotonic()
+        self.full_since = self.full_since or now
+        for i, (_, t, _) in enumerate(self.q):
+            if t in COALESCABLE:
+                del self.q[i]
+                self.dropped += 1
+                break
+        if len(self.q) > 4 * self.maxlen or now - self.full_since > self.hopeless_after:
+            self.hopeless = True
+            self.end()
+
+    def end(self) -> None:
+        self.ended = True
+        self.wake.set()
+
+    async def get(self) -> tuple[int, str, str] | None:
+        """The next message to send, or END."""
+        while True:
+            if self.hopeless:
+                return END
+            if self.backlog:
+                return self.backlog.popleft()
+            if self.q:
+                if len(self.q) <= self.maxlen // 2:
+                    self.full_since = None
+                return self.q.popleft()
+            if self.ended:
+                return END
+            self.wake.clear()
+            await self.wake.wait()
+
+
+class Channel:
+    def __init__(self, run_id: str, first_seq: int = 1):
+        self.run_id = run_id
+        self.lock = threading.Lock()
+        self.log: list[tuple[int, str, str]] = []
+        self.next_seq = first_seq
+        self.viewers: set[Viewer] = set()
+        self.outbox: list[tuple[int, str, str]] = []  # published, not yet fanned out
+        self.scheduled = False
+        self.finished = False
+
+
+class Hub:
+    def __init__(self, maxlen: int = 256, hopeless_after: float = 15.0):
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.channels: dict[str, Channel] = {}
+        self.lock = threading.Lock()
+        self.maxlen, self.hopeless_after = maxlen, hopeless_after
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def open(self, run_id: str) -> None:
+        with self.lock:
+            self.channels[run_id] = Channel(run_id)
+
+    def publish(self, run_id: str, type_: str, payload: dict, final: bool = False) -> tuple[int, str]:
+        """Number and log a message; returns (seq, json text). Thread-safe, never blocks on viewers."""
+        ch = self.channels[run_id]
+        with ch.lock:
+            seq = ch.next_seq
+            ch.next_seq += 1
+            text = encode({"seq": seq, "type": type_, **payload})
+            item = (seq, type_, text)
+            ch.log.append(item)
+            ch.outbox.append(item)
+            ch.finished = ch.finished or final
+            schedule = not ch.scheduled and self.loop is not None
+            ch.scheduled = ch.scheduled or schedule
+        if schedule:
+            try:
+                self.loop.call_soon_threadsafe(self._fanout, ch)
+            except RuntimeError:  # loop closed (shutdown): nobody is watching
+                pass
+        return seq, text
+
+    def _fanout(self, ch: Channel) -> None:
+        with ch.lock:
+            items, ch.outbox, ch.scheduled = ch.outbox, [], False
+            finished = ch.finished
+        for v in list(ch.viewers):
+            for it in items:
+                v.offer(it)
+            if finished:
+                v.end()
+            if v.ended:
+                ch.viewers.discard(v)
+
+    def subscribe(self, run_id: str, after: int) -> Viewer | None:
+        """On the event loop. None when the run is not live here (replay it from the database)."""
+        ch = self.channels.get(run_id)
+        if ch is None:
+            return None
+        with ch.lock:
+            backlog = [it for it in ch.log[max(0, after - ch.log[0][0] + 1) if ch.log else 0:] if it[0] > after]
+            # What is still in the outbox is in the backlog already; offer() skips it by seq.
+            finished = ch.finished and not ch.outbox
+        v = Viewer(backlog, after, self.maxlen, self.hopeless_after)
+        if finished:
+            v.end()
+        else:
+            ch.viewers.add(v)
+        return v
+
+    def unsubscribe(self, run_id: str, v: Viewer) -> None:
+        ch = self.channels.get(run_id)
+        if ch is not None:
+            ch.viewers.discard(v)
+
+    def release(self, run_id: str) -> None:
+        """Forget a finished run (its messages are all in the database by now)."""
+        with self.lock:
+            self.channels.pop(run_id, None)
+
+    def messages(self, run_id: str) -> list[str] | None:
+        ch = self.channels.get(run_id)
+        if ch is None:
+            return None
+        with ch.lock:
+            return [t for _, _, t in ch.log]

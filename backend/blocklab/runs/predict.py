@@ -1,0 +1,85 @@
+"""Inference through the REST API: a run's saved weights applied to a JSON batch."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+from pydantic import BaseModel, Field, JsonValue
+
+from blocklab.data import UnknownDataset, get_kind
+from blocklab.graph.build import model_class, source_for
+from blocklab.graph.document import GraphDoc
+from blocklab.runs import checkpoints
+from blocklab.train.losses import LOSSES
+
+MAX_VALUES = 10_000_000
+
+
+class PredictIn(BaseModel):
+    inputs: list[JsonValue] = Field(min_length=1, max_length=100_000, description="a batch: one nested list per sample")
+    which: str = Field("last", pattern="^(last|best)$", description="which checkpoint to use")
+
+
+class PredictError(ValueError):
+    def __init__(self, field: str, message: str, status: int = 422):
+        super().__init__(message)
+        self.field, self.status = field, status
+
+
+_cache: OrderedDict[tuple, torch.nn.Module] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _model(run: dict, path: Path) -> torch.nn.Module:
+    key = (run["id"], str(path), path.stat().st_mtime_ns)
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    model = model_class(source_for(GraphDoc.model_validate(run["graph"])))()
+    model.load_state_dict(checkpoints.read(path), strict=True)
+    model.eval()
+    with _lock:
+        _cache[key] = model
+        while len(_cache) > 8:
+            _cache.popitem(last=False)
+    return model
+
+
+def predict(run: dict, data_dir: Path, body: PredictIn) -> dict:
+    path = checkpoints.path(data_dir, run["id"], body.which)
+    if not path.is_file():
+        raise PredictError("which", f"run '{run['id']}' has no {body.which} checkpoint yet (status {run['status']})", 409)
+    model = _model(run, path)
+    want = tuple(next(n for n in run["graph"]["nodes"] if n["type"] == "Input")["params"]["shape"])
+    try:
+        x = torch.tensor(body.inputs, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError, OverflowError):
+        raise PredictError("inputs", "inputs must be a list of samples, each a (nested) list of numbers "
+                                     "of the same shape") from None
+    if tuple(x.shape[1:]) != want:
+        raise PredictError("inputs", f"each sample must have shape {list(want)}; got a batch of shape {list(x.shape)}")
+    if x.numel() > MAX_VALUES:
+        raise PredictError("inputs", f"the batch holds {x.numel():,} values; the limit is {MAX_VALUES:,}")
+    if not bool(torch.isfinite(x).all()):
+        raise PredictError("inputs", "inputs must be finite numbers")
+    with torch.no_grad():
+        out = model(x)
+    result: dict = {"outputs": out.tolist()}
+    loss = LOSSES.get(run["config"].get("loss"))
+    if loss is not None and loss.proba is not None:
+        p = loss.proba(out)
+        result["probabilities"] = p.tolist()
+        result["predicted"] = p.argmax(1).tolist()
+        try:
+            ds = run["config"]["dataset"]
+            kind = get_kind(ds["name"], data_dir)
+            classes = kind.info(kind.params.model_validate(ds.get("params", {}))).classes
+            if classes:
+                result["labels"] = [classes[i] if i < len(classes) else str(i) for i in result["predicted"]]
+        except (UnknownDataset, ValueError):
+            pass
+    return result

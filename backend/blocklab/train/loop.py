@@ -1,0 +1,155 @@
+"""The training loop: a plain generator of event dicts. It knows nothing of threads,
+sockets or the database; whoever iterates it decides what to do with the events.
+
+Hot path per step: slice a batch from tensors already on the device (one shuffle-gather per
+epoch, then contiguous views), forward, loss, zero_grad(set_to_none), backward, step. The
+loss stays on the device: detached loss tensors are collected and read back together only
+when a step message is due (by time), which is also where NaN/Inf is detected, exactly:
+the first non-finite entry names the step.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import torch
+from torch import nn
+
+from blocklab.data.base import Data
+from blocklab.train.config import TrainConfig
+from blocklab.train.grid import DecisionGrid
+from blocklab.train.losses import Loss
+from blocklab.train.optimizers import lr_at, make_optimizer, set_lr
+from blocklab.train.stats import ActivationProbe, ParamStats
+
+VAL_CHUNK = 4096
+PROBE_BATCH = 256
+
+
+class Diverged(Exception):
+    def __init__(self, step: int):
+        super().__init__(f"loss became NaN at step {step}")
+        self.step = step
+
+
+@dataclass
+class Job:
+    model: nn.Module
+    data: Data  # already on `device`
+    loss: Loss
+    cfg: TrainConfig
+    device: torch.device
+    out_shape: tuple[int, ...]
+
+
+def evaluate(model: nn.Module, loss: Loss, x: torch.Tensor, y: torch.Tensor, labels: torch.Tensor | None) -> dict:
+    """Mean validation loss (and accuracy for classification), eval mode, no grad."""
+    if len(x) == 0:
+        return {"val_loss": None}
+    was = model.training
+    model.eval()
+    total = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device)
+    try:
+        with torch.no_grad():
+            for i in range(0, len(x), VAL_CHUNK):
+                out = model(x[i:i + VAL_CHUNK])
+                yb = y[i:i + VAL_CHUNK]
+                total += loss.fn(out, yb).float() * len(yb)
+                if labels is not None:
+                    correct += (loss.proba(out).argmax(1) == labels[i:i + VAL_CHUNK]).sum()
+    finally:
+        model.train(was)
+    t, c = torch.stack([total, correct.float()]).tolist()
+    out = {"val_loss": t / len(x)}
+    if labels is not None:
+        out["val_accuracy"] = c / len(x)
+    return out
+
+
+def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] = time.perf_counter) -> Iterator[dict]:
+    model, d, cfg, loss = job.model, job.data, job.cfg, job.loss
+    classify = d.info.task == "classification"
+    x, y = d.x_train, loss.prepare(d.y_train, d.info, job.out_shape)
+    xv, yv = d.x_val, loss.prepare(d.y_val, d.info, job.out_shape)
+    labels_v = d.y_val if classify else None
+    n, bs, fn = len(x), cfg.batch_size, loss.fn
+
+    gen = torch.Generator(device=job.device)  # shuffling has its own generator: runs in parallel stay repeatable
+    gen.manual_seed(cfg.seed)
+    opt = make_optimizer(model.parameters(), cfg.optimizer, job.device)
+    pstats = ParamStats(model)
+    probe = ActivationProbe(model, x[:PROBE_BATCH])
+    grid = DecisionGrid(x, cfg.grid_size) if classify and d.info.input_shape == (2,) and loss.proba else None
+
+    if cfg.epochs == 0:
+        yield {"type": "epoch", "epoch": 0, "step": 0, "train_loss": None, **evaluate(model, loss, xv, yv, labels_v)}
+        return
+
+    step = 0
+    pending: list[torch.Tensor] = []
+    window_start = 0  # step before the first loss in `pending`
+    epoch_sum = 0.0
+    k = cfg.stats_every
+    now = clock()
+    t_report, t_stats, t_grid = now, now + (0 if k is None else float("inf")), now
+
+    def flush(epoch: int) -> dict:
+        nonlocal pending, window_start, epoch_sum
+        vals = torch.stack(pending)
+        s, ok = torch.stack([vals.float().sum(), torch.isfinite(vals).all().float()]).tolist()
+        if not ok:
+            bad = int((~torch.isfinite(vals)).nonzero()[0, 0])
+            raise Diverged(window_start + bad + 1)
+        epoch_sum += s
+        ev = {"type": "step", "step": step, "epoch": epoch, "loss": s / len(vals)}
+        pending, window_start = [], step
+        return ev
+
+    for epoch in range(1, cfg.epochs + 1):
+        set_lr(opt, lr_at(cfg.schedule, cfg.optimizer.lr, epoch - 1, cfg.epochs))
+        model.train()
+        perm = torch.randperm(n, generator=gen, device=job.device)
+        xs, ys = x[perm], y[perm]  # one gather per epoch; batches below are views
+        epoch_sum, epoch_start = 0.0, step
+        stopped = False
+        for i in range(0, n, bs):
+            out = model(xs[i:i + bs])
+            l = fn(out, ys[i:i + bs])
+            opt.zero_grad(set_to_none=True)
+            l.backward()
+            step += 1
+            pending.append(l.detach())
+            now = clock()
+            if (now >= t_stats) if k is None else (step % k == 0):
+                pstats.before_step()
+                opt.step()
+                yield {"type": "stats", "step": step, "layers": pstats.after_step()}
+                yield {"type": "activations", "step": step, "nodes": probe.run()}
+                now = clock()
+                t_stats = now + cfg.stats_interval
+            else:
+                opt.step()
+            if now >= t_report:
+                yield flush(epoch)
+                t_report = now + cfg.report_interval
+                if grid is not None and now >= t_grid:
+                    yield {"type": "grid", "step": step, **grid.run(model, loss)}
+                    t_grid = clock() + cfg.grid_interval
+                if should_stop():
+                    stopped = True
+                    break
+        if pending:
+            yield flush(epoch)
+        if stopped:
+            return
+        yield {
+            "type": "epoch", "epoch": epoch, "step": step, "lr": opt.param_groups[0]["lr"],
+            "train_loss": epoch_sum / max(1, step - epoch_start), **evaluate(model, loss, xv, yv, labels_v),
+        }
+        if should_stop():
+            return
+    if grid is not None:
+        yield {"type": "grid", "step": step, **grid.run(model, loss)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import (APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, Response, UploadFile,
@@ -29,17 +30,36 @@ router = APIRouter(tags=["runs"])
 Cfg = Annotated[Settings, Depends(get_settings)]
 
 
+_lock = threading.Lock()
+
+
+def manager_for(app) -> RunManager:
+    """The app's run manager, started on first use (the lifespan starts it; an app driven
+    without its lifespan, as some test harnesses do, gets one on its first request)."""
+    m = getattr(app.state, "runs", None)
+    if m is None:
+        with _lock:
+            m = getattr(app.state, "runs", None)
+            if m is None:
+                m = RunManager(app.state.settings, app.state.engine)
+                m.start()
+                app.state.runs = m
+    return m
+
+
 async def startup(app) -> None:
-    app.state.runs = RunManager(app.state.settings, app.state.engine)
-    app.state.runs.start(asyncio.get_running_loop())
+    await run_in_threadpool(manager_for, app)
+    app.state.runs.hub.bind(asyncio.get_running_loop())
 
 
 async def shutdown(app) -> None:
-    await run_in_threadpool(app.state.runs.shutdown)
+    m = getattr(app.state, "runs", None)
+    if m is not None:
+        await run_in_threadpool(m.shutdown)
 
 
 def get_manager(request: Request) -> RunManager:
-    return request.app.state.runs
+    return manager_for(request.app)
 
 
 Manager = Annotated[RunManager, Depends(get_manager)]
@@ -206,7 +226,8 @@ async def stream(ws: WebSocket, run_id: str, after: int = 0) -> None:
     """Messages with seq > after: the stored/remembered ones first, then live ones; closes after
     the final status of a finished run. Close codes: 4404 unknown run, 4008 viewer too slow."""
     app = ws.app
-    manager: RunManager = app.state.runs
+    manager = manager_for(app)
+    manager.hub.bind(asyncio.get_running_loop())
     await ws.accept()
     if len(run_id) > 64 or after < 0:
         await ws.close(4404, "unknown run")

@@ -122,7 +122,9 @@ class Hub:
         self.maxlen, self.hopeless_after = maxlen, hopeless_after
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        """Fan out on this loop (the server's). Messages published before are in the logs."""
+        if self.loop is not loop:
+            self.loop = loop
 
     def open(self, run_id: str) -> None:
         with self.lock:

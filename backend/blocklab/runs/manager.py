@@ -66,8 +66,7 @@ class RunManager:
         self.workers: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, loop) -> None:
-        self.hub.bind(loop)
+    def start(self) -> None:
         interrupted = store.mark_interrupted(self.engine)
         if interrupted:
             log.warning("%d run(s) were left active by the previous server: now interrupted", len(interrupted))

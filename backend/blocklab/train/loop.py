@@ -91,29 +91,35 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
     step = 0
     pending: list[torch.Tensor] = []
     window_start = 0  # step before the first loss in `pending`
-    epoch_sum = 0.0
+    folded: list[torch.Tensor] = []  # sums of 1024 step losses each, this epoch
+    tail: list[torch.Tensor] = []  # step losses after those
     k = cfg.stats_every
     now = clock()
     t_report, t_stats, t_grid = now, now + (0 if k is None else float("inf")), now
 
     def flush(epoch: int) -> dict:
-        nonlocal pending, window_start, epoch_sum
+        # One host read for the whole window: NaN/Inf check (exact step) and the last loss.
+        nonlocal pending, window_start
         vals = torch.stack(pending)
-        s, ok = torch.stack([vals.float().sum(), torch.isfinite(vals).all().float()]).tolist()
+        last, ok = torch.stack([vals[-1].float(), torch.isfinite(vals).all().float()]).tolist()
         if not ok:
             bad = int((~torch.isfinite(vals)).nonzero()[0, 0])
             raise Diverged(window_start + bad + 1)
-        epoch_sum += s
-        ev = {"type": "step", "step": step, "epoch": epoch, "loss": s / len(vals)}
+        tail.extend(pending)
+        while len(tail) >= 1024:  # partial sums over fixed runs of steps: same seed, same sum
+            folded.append(torch.stack(tail[:1024]).float().sum())
+            del tail[:1024]
         pending, window_start = [], step
-        return ev
+        return {"type": "step", "step": step, "epoch": epoch, "loss": last}
 
     for epoch in range(1, cfg.epochs + 1):
         set_lr(opt, lr_at(cfg.schedule, cfg.optimizer.lr, epoch - 1, cfg.epochs))
         model.train()
         perm = torch.randperm(n, generator=gen, device=job.device)
         xs, ys = x[perm], y[perm]  # one gather per epoch; batches below are views
-        epoch_sum, epoch_start = 0.0, step
+        folded.clear()
+        tail.clear()
+        epoch_start = step
         stopped = False
         for i in range(0, n, bs):
             out = model(xs[i:i + bs])
@@ -147,7 +153,8 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
             return
         yield {
             "type": "epoch", "epoch": epoch, "step": step, "lr": opt.param_groups[0]["lr"],
-            "train_loss": epoch_sum / max(1, step - epoch_start), **evaluate(model, loss, xv, yv, labels_v),
+            "train_loss": torch.stack([*folded, torch.stack(tail).float().sum()]).sum().item() / max(1, step - epoch_start),
+            **evaluate(model, loss, xv, yv, labels_v),
         }
         if should_stop():
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -55,6 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
             msg = "the body could not be parsed as JSON (malformed, or nested too deeply)"
             return JSONResponse({"detail": [{"type": "json_invalid", "loc": ["body"], "msg": msg}]}, status_code=422)
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; list every documented one.
+            allowed = _allowed_methods(app, req.url.path)
+            return JSONResponse({"detail": "Method Not Allowed"}, 405, headers={"Allow": ", ".join(allowed)})
         return await http_exception_handler(req, exc)
 
     for mod in API_MODULES:
@@ -71,17 +76,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    if not hasattr(app.state, "path_methods"):
+        app.state.path_methods = [
+            (re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(p)) + "$"), [m.upper() for m in item])
+            for p, item in app.openapi()["paths"].items()
+        ]
+    exact = [methods for rx, methods in app.state.path_methods if "[^/]+" not in rx.pattern and rx.match(path)]
+    found = exact or [methods for rx, methods in app.state.path_methods if rx.match(path)]
+    return sorted({m for methods in found for m in methods})
+
+
 def _mount_frontend(app: FastAPI) -> None:
     index = STATIC_DIR / "index.html"
-    if not index.exists():
-        @app.get("/", include_in_schema=False)
-        def _no_frontend():
-            return JSONResponse({"detail": "front end not built: run `npm ci && npm run build` in frontend/"})
-        return
-    app.mount("/assets", StaticFiles(directory=STATIC_DIR / "assets"), name="assets")
+    if (STATIC_DIR / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=STATIC_DIR / "assets"), name="assets")
 
     @app.get("/{path:path}", include_in_schema=False)
     def _spa(path: str):
+        if path == "api" or path.startswith("api/"):
+            allowed = _allowed_methods(app, "/" + path)  # an API path, just not for GET
+            if allowed:
+                return JSONResponse({"detail": "Method Not Allowed"}, 405, headers={"Allow": ", ".join(allowed)})
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
+        if not index.exists():
+            return JSONResponse({"detail": "front end not built: run `npm ci && npm run build` in frontend/"})
         # Real files (favicon, ...) are served as-is; every other path is a client route.
         f = (STATIC_DIR / path).resolve()
         if path and f.is_file() and STATIC_DIR.resolve() in f.parents:

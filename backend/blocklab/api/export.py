@@ -9,20 +9,12 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from blocklab.api.deps import GraphLimits
+from blocklab.api.errors import ErrorInfo, responses
 from blocklab.graph.analyze import analyze
 from blocklab.graph.build import GraphInvalid, source_for
 from blocklab.graph.document import GraphDoc
 
 router = APIRouter(tags=["graphs"])
-
-
-class ErrorInfo(BaseModel):
-    node: str | None
-    field: str | None
-    message: str
-    path: str | None = None
-    block: str | None = None
-    severity: str | None = None
 
 
 class NodeInfo(BaseModel):
@@ -40,7 +32,8 @@ class ValidationReport(BaseModel):
     total_params: int
 
 
-@router.post("/graphs/validate", response_model=ValidationReport, response_model_exclude_unset=True)
+@router.post("/graphs/validate", response_model=ValidationReport, response_model_exclude_unset=True,
+             responses=responses(422))
 def validate_graph(doc: GraphDoc, limits: GraphLimits) -> dict:
     return analyze(doc, limits).report()
 
@@ -48,7 +41,12 @@ def validate_graph(doc: GraphDoc, limits: GraphLimits) -> dict:
 @router.post(
     "/export/python",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/x-python": {}}}, 422: {"description": "the graph is invalid"}},
+    responses={
+        200: {"content": {"text/x-python": {"schema": {"type": "string"}}}, "description": "the source"},
+        # Declared by hand: with a text response class FastAPI would document errors as text.
+        422: {"description": "the body is not a graph, or the graph is invalid",
+              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}}},
+    },
 )
 def export_python(doc: GraphDoc, limits: GraphLimits) -> PlainTextResponse:
     try:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from blocklab.api.deps import Design, Engine
+from blocklab.api.errors import responses
 from blocklab.graph.document import GraphDoc, dump
 from blocklab.store import designs
 
@@ -38,7 +39,7 @@ def _out(d: dict) -> dict:
     return {**d["graph"], **d}
 
 
-@router.post("/graphs", status_code=201, response_model=DesignOut)
+@router.post("/graphs", status_code=201, response_model=DesignOut, responses=responses(422))
 def create_design(doc: GraphDoc, engine: Engine) -> dict:
     return _out(designs.create(engine, doc.name, dump(doc)))
 
@@ -48,17 +49,17 @@ def list_designs(engine: Engine) -> list[dict]:
     return designs.list_all(engine)
 
 
-@router.get("/graphs/{graph_id}", response_model=DesignOut)
+@router.get("/graphs/{graph_id}", response_model=DesignOut, responses=responses(404, 422))
 def get_design(design: Design) -> dict:
     return _out(design)
 
 
-@router.put("/graphs/{graph_id}", response_model=DesignOut)
+@router.put("/graphs/{graph_id}", response_model=DesignOut, responses=responses(404, 422))
 def update_design(doc: GraphDoc, design: Design, engine: Engine) -> dict:
     return _out(designs.update(engine, design["id"], doc.name, dump(doc)))
 
 
-@router.delete("/graphs/{graph_id}", status_code=204)
+@router.delete("/graphs/{graph_id}", status_code=204, responses=responses(404, 422))
 def delete_design(design: Design, engine: Engine) -> Response:
     designs.delete(engine, design["id"])
     return Response(status_code=204)

@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 class InitSpec(BaseModel):
     """An initializer call: {"fn": "normal", "mean": 0, "std": 0.01}."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     fn: str = Field(max_length=64)
 
 
 class Node(BaseModel):
-    # Visual fields (position, colour, ...) ride along untouched.
-    model_config = ConfigDict(extra="allow")
+    # Visual fields (position, colour, ...) ride along untouched. Strict: 0 is not false.
+    model_config = ConfigDict(extra="allow", strict=True)
 
     id: str = Field(min_length=1, max_length=128)
     type: str = Field(min_length=1, max_length=128)
@@ -32,7 +32,7 @@ class Node(BaseModel):
 
 
 class Edge(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     source: str = Field(max_length=128)
     target: str = Field(max_length=128)
@@ -40,14 +40,14 @@ class Edge(BaseModel):
 
 
 class BlockDef(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     nodes: list[Node] = Field(default_factory=list, max_length=100_000)
     edges: list[Edge] = Field(default_factory=list, max_length=200_000)
 
 
 class GraphDoc(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     version: Literal[1] = 1
     name: str = Field("untitled", max_length=200)

@@ -219,6 +219,14 @@ def test_multiple_input_ports():
     torch.testing.assert_close(m(a, b), torch.maximum(a, b) + torch.softmax(b, dim=-1))
 
 
+def test_a_port_name_assigned_first_is_a_local():
+    # y is not connected: assigning it first makes it a plain variable, not an input.
+    m = build(doc_of(custom("y = x * 2\ny + 1")))
+    x = torch.randn(3, 20)
+    torch.testing.assert_close(m(x), x * 2 + 1)
+    assert "def forward(self, x):" in source_for(doc_of(custom("y = x * 2\ny + 1")))
+
+
 def test_every_function_matches_torch():
     d = custom(
         "h = sigmoid(x) + tanh(x) + softplus(x) + exp(x) + log(abs(x) + 1) + sqrt(abs(x))\n"

@@ -7,3 +7,7 @@ User text is never evaluated: `parse` accepts only the node kinds, names and met
 in `language`, and `emit` writes source from that tree alone (torch names from the tables,
 validated identifiers, repr'd numbers).
 """
+
+# The block registry imports custom.block; loading the registry first makes any import order
+# work (importing blocklab.custom.block directly would otherwise find BLOCKS half-defined).
+import blocklab.blocks  # noqa: E402,F401

@@ -29,7 +29,8 @@ TRACE_BATCHES = (2, 3)  # two batch sizes: the result must follow the batch, wha
 
 class CustomP(Params):
     expr: str = Field(
-        "x - x.mean()", max_length=L.MAX_CHARS,
+        # The length is checked by the parser, whose error reads better than pydantic's.
+        "x - x.mean()", json_schema_extra={"maxLength": L.MAX_CHARS},
         description="torch-like code over the inputs x, y, z ([batch, ...]); the last line is the result")
     parameters: dict[str, ParamSpec] = Field(default_factory=dict, max_length=16,
                                              description="trained tensors: name -> {shape, init, trainable}")

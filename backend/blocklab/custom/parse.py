@@ -102,6 +102,8 @@ class _Converter:
 
     # ------------------------------------------------------------------ statements
     def program(self, tree: ast.Module) -> Program:
+        if not tree.body:
+            raise ExprError("the expression has no code (only comments?); write one, e.g. x - x.mean()")
         *stmts, last = tree.body
         body = self.block(stmts)
         if isinstance(last, ast.Return) and last.value is not None:
@@ -151,8 +153,7 @@ class _Converter:
             kind = "parameter" if name in self.params else "constant"
             raise ExprError(f"cannot assign to '{name}': it is a declared {kind}", pos)
         _check_local(name, pos)
-        if name not in L.PORTS:
-            self.defined.add(name)
+        self.defined.add(name)  # a port assigned before it is read is a plain local
         return Assign(name, value, pos)
 
     def while_(self, s: ast.While) -> While:
@@ -233,15 +234,15 @@ class _Converter:
         n, pos = node.id, _pos(node)
         if n.startswith("__") or n.endswith("__"):
             raise ExprError(f"names with '__' such as '{_safe(n)}' are not allowed", pos)
-        if n in L.PORTS:
-            self.inputs.add(n)
-            return Var(n, "input", pos)
         if n in self.params:
             return Var(n, "param", pos)
         if n in self.consts:
             return Var(n, "const", pos)
         if n in self.defined:
             return Var(n, "local", pos)
+        if n in L.PORTS:
+            self.inputs.add(n)
+            return Var(n, "input", pos)
         if n in self.maybe:
             raise ExprError(f"'{n}' may be undefined here: it is assigned only inside a while or one branch of an if;"
                             f" assign it before", pos)

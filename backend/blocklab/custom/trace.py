@@ -107,7 +107,8 @@ def _eval(e: Expr, env: Env) -> Any:
         args = [_eval(a, env) for a in e.args]
         opts = {k: _eval(v, env) for k, v in e.opts}
         what = f"{e.fn}()"
-        return _checked(what, args, e.pos, lambda: fn.run(*args, **opts) if fn.keywords else fn.run(*args, *opts.values()))
+        run = (lambda: fn.run(*args, **opts)) if fn.keywords else (lambda: fn.run(*args, *opts.values()))
+        return _checked(what, args, e.pos, run, cond_first=e.fn == "where")
     if isinstance(e, Method):
         obj = _eval(e.obj, env)
         if not isinstance(obj, torch.Tensor):
@@ -124,7 +125,15 @@ def _eval(e: Expr, env: Env) -> Any:
     raise TypeError(f"not a tree node: {type(e).__name__}")
 
 
-def _checked(what: str, args: list, pos: Pos, thunk) -> Any:
+def _checked(what: str, args: list, pos: Pos, thunk, cond_first: bool = False) -> Any:
+    # True/false tensors only steer where(), while and if: torch's CPU kernels refuse many
+    # bool ops that the meta device accepts (bool % bool, bool @ bool), and bool * 2 makes
+    # integers, whose // 0 raises at run time. Requiring floats everywhere else keeps the
+    # trace and the real run in step.
+    for i, a in enumerate(args):
+        if isinstance(a, torch.Tensor) and a.dtype == torch.bool and not (cond_first and i == 0):
+            raise ExprError(f"{what} gets a true/false tensor (a comparison)", pos,
+                            "turn it into numbers with where(c, 1.0, 0.0), or use it as where()'s condition")
     try:
         out = thunk()
     except ExprError:
@@ -137,8 +146,8 @@ def _checked(what: str, args: list, pos: Pos, thunk) -> Any:
         if out.numel() > L.MAX_TRACE_NUMEL:
             raise ExprError(f"{what} makes a tensor of {out.numel():,} values (batch of 2); the limit is "
                             f"{L.MAX_TRACE_NUMEL:,}", pos)
-        if out.is_complex():
-            raise ExprError(f"{what} gives complex numbers", pos)
+        if not (out.is_floating_point() or out.dtype == torch.bool):
+            raise ExprError(f"{what} gives {_dtype(out)} values; use float numbers (1.0 rather than 1)", pos)
     elif isinstance(out, (tuple, list)):  # no allow-listed call returns one; refuse rather than guess
         raise ExprError(f"{what} gives several values, not one tensor", pos)
     return out

@@ -191,3 +191,9 @@ def test_chain_of_1000_nodes_validates(client):
     layers = [(f"l{i}", "Linear", {"out_features": 8}) if i % 2 == 0 else (f"l{i}", "ReLU") for i in range(1000)]
     rep = validate(client, chain([8], *layers))
     assert rep["ok"] and rep["nodes"]["l998"]["output_shape"] == [8]
+
+
+def test_embedding_needs_indices_from_an_input(client):
+    rep = validate(client, chain([5], ("lin", "Linear", {"out_features": 5}), ("emb", "Embedding", {"num_embeddings": 10})))
+    assert errors_of(rep, "emb")[0]["message"].endswith("it must be fed by an Input; 'lin' produces real numbers")
+    assert validate(client, chain([5], ("emb", "Embedding", {"num_embeddings": 10})))["ok"]

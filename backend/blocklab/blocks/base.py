@@ -91,6 +91,8 @@ class BlockType:
     parameter_names: tuple[str, ...] = ()
     # Extra classes the generated source needs: params -> {class name: source}.
     classes: Callable[[Any], dict[str, str]] | None = None
+    # Takes integer indices (Embedding): only an Input can feed it, since layers make reals.
+    takes_indices: bool = False
     # A typical input per port, used by the catalog and the registry-wide tests.
     sample: dict[str, Shape] = field(default_factory=lambda: {"x": (8,)})
     # Blocks whose shapes come from tracing rather than a rule (custom code).

@@ -413,7 +413,7 @@ def _rnn_block(name: str, gates: int, doc: str) -> BlockType:
 SEQUENCE = [
     BlockType(
         "Embedding", "layers", "Looks up a learned vector for each integer index: [L] -> [L, embedding_dim].",
-        _embedding, EmbeddingP, sample={"x": (7,)},
+        _embedding, EmbeddingP, sample={"x": (7,)}, takes_indices=True,
         module=lambda p: call("nn.Embedding", p.num_embeddings, p.embedding_dim, padding_idx=p.padding_idx),
         forward=lambda p, a, m: f"{m}({a['x']}.long())",
         param_shapes=lambda p: {"weight": (p.num_embeddings, p.embedding_dim)}, parameter_names=("weight",),

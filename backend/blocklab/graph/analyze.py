@@ -345,6 +345,10 @@ class _Analyzer:
             ins = {"x": feed[n.id]} if feed and n.id in feed else {}
         elif ins is None or any(not pt.optional and pt.name not in ins for pt in n.kind.ports):
             return
+        if n.kind.takes_indices and any(pnodes[s].role != "input" for s in n.inputs.values()):
+            src = next(s for s in n.inputs.values() if pnodes[s].role != "input")
+            err(n.id, "x", f"{label} looks up integer indices, so it must be fed by an Input; '{src}' produces real numbers")
+            return
         try:
             n.params, n.shape = n.kind.infer(p, ins)
         except ShapeError as e:

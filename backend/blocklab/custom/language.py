@@ -106,6 +106,6 @@ MAX_CHARS = 4000
 MAX_NODES = 400  # Python syntax-tree nodes
 MAX_DEPTH = 64  # nesting of brackets and of the syntax tree (a + b + c nests too)
 MAX_ITER = 1000  # per while loop (params.max_iter, default 100)
-MAX_LOOP_ROUNDS = 100_000  # max_iter ** (nesting of while loops)
+MAX_LOOP_ROUNDS = 10_000  # max_iter ** (nesting of while loops): rounds one forward may run
 MAX_INT = 2**53  # numeric literals and folded constants stay exact in a float
 MAX_TRACE_NUMEL = 2**26  # any value while tracing with a batch of 2

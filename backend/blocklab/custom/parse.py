@@ -1,7 +1,7 @@
 """Text -> allow-listed tree. Python's own parser reads the text (it runs nothing); this
 module then keeps only the node kinds, names and methods of `language` and rejects the
 rest with the position of the offending piece. Arithmetic on plain numbers is folded here,
-with bounds, so `9**9**9` is an error now rather than a hang later.
+with bounds (numbers.py), so `9**9**9` is an error now rather than a hang later.
 
 The text is a tiny Python subset: assignments (`h = relu(x @ w)`, `x /= 2`), `while cond:`
 and `if cond: ... else: ...` blocks, and a last line that is the result (or `return ...`).
@@ -10,11 +10,11 @@ and `if cond: ... else: ...` blocks, and a last line that is the result (or `ret
 from __future__ import annotations
 
 import ast
-import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from blocklab.custom import language as L
+from blocklab.custom.numbers import fold as _fold, number as _number
 from blocklab.custom.tree import (
     Assign, BinOp, Call, ExprError, Expr, If, Ints, Logic, Method, Num, Pos, Program, Stmt, Unary, Var, While,
 )
@@ -224,7 +224,7 @@ class _Converter:
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.Attribute):
-            raise ExprError(f"attribute access '.{_safe(node.attr)}' is not allowed; {_methods_hint()}", _attr_pos(node))
+            raise ExprError(f"attribute access '.{_safe(node.attr)}' is not allowed", _attr_pos(node), _methods_hint())
         if isinstance(node, (ast.Tuple, ast.List)):
             raise ExprError("a tuple or list is only allowed as a shape or dims, e.g. reshape(x, (-1, 4))", pos)
         what = _NOT_ALLOWED.get(type(node), type(node).__name__)
@@ -279,7 +279,7 @@ class _Converter:
             return Call(f.id, args, opts, pos)
         if isinstance(f, ast.Attribute):
             if f.attr not in L.METHODS:
-                raise ExprError(f"method '.{_safe(f.attr)}()' is not allowed; {_methods_hint()}", _attr_pos(f))
+                raise ExprError(f"method '.{_safe(f.attr)}()' is not allowed", _attr_pos(f), _methods_hint())
             obj = self.expr(f.value)
             if isinstance(obj, Num):
                 raise ExprError(f".{f.attr}() applies to a tensor, not a number", _attr_pos(f))
@@ -338,48 +338,6 @@ class _Converter:
 
 
 # ---------------------------------------------------------------------------- helpers
-def _number(v: object, pos: Pos) -> Num:
-    if isinstance(v, bool):
-        raise ExprError("True and False are only allowed as keepdim=True / keepdim=False", pos)
-    if isinstance(v, int):
-        if abs(v) > L.MAX_INT:
-            raise ExprError(f"the number is too large (the limit is 2**53)", pos)
-        return Num(v, pos)
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            raise ExprError("the number is too large", pos)
-        return Num(v, pos)
-    if isinstance(v, (str, bytes)):
-        raise ExprError("strings are not allowed", pos)
-    if isinstance(v, complex):
-        raise ExprError("complex numbers are not allowed", pos)
-    raise ExprError(f"'{v!r}' is not allowed; use numbers", pos)
-
-
-def _fold(op: str, a: int | float, b: int | float, pos: Pos) -> int | float:
-    """Plain-number arithmetic, done now with bounds (CPython's 9**9**9 would take forever)."""
-    if op == "@":
-        raise ExprError("'@' needs tensors, not numbers", pos)
-    try:
-        if op == "**" and isinstance(a, int) and isinstance(b, int) and b >= 0:
-            if abs(a) > 1 and b * math.log2(abs(a)) > 60:
-                raise OverflowError
-            v = a**b
-        elif op == "**":
-            v = float(a) ** float(b)  # float pow raises OverflowError instead of growing
-        else:
-            v = L.BINOPS[op](a, b)
-    except ZeroDivisionError:
-        raise ExprError("division by zero", pos) from None
-    except OverflowError:
-        raise ExprError("the number is too large", pos) from None
-    if isinstance(v, complex):
-        raise ExprError("the result is not a real number", pos)
-    if (isinstance(v, int) and abs(v) > L.MAX_INT) or (isinstance(v, float) and not math.isfinite(v)):
-        raise ExprError("the number is too large", pos)
-    return v
-
-
 def _check_local(name: str, pos: Pos) -> None:
     if name.startswith("_") or name.endswith("__"):
         raise ExprError(f"names may not start with '_' ('{_safe(name)}')", pos)

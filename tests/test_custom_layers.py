@@ -121,7 +121,7 @@ def test_fixed_hidden_mlp_matches_d2l(seed):
     _copy_fixed(ours, ref, "linear", torch.rand(20, 20))
     X = torch.rand(2, 20) * (1 + seed)
     out = ours(X)
-    assert out.shape == (2,)  # one sum per sample; D2L's X.sum() is their total
+    assert out.shape == (2, 1)  # one sum per sample; D2L's X.sum() is their total
     assert abs(out.sum().item() - ref(X).item()) <= 1e-6
     # One Linear used twice: listed under both ids, counted once; the constant is saved.
     assert list(ours.state_dict()) == [
@@ -358,7 +358,7 @@ def test_validate_and_export_reject_hostile_code_via_api(client):
 def test_validate_reports_custom_shapes_via_api(client):
     rep = client.post("/api/graphs/validate", json=template("d2l_fixedhidden")).json()
     assert rep["ok"], rep
-    assert rep["nodes"]["hidden"]["output_shape"] == [20] and rep["nodes"]["halve"]["output_shape"] == []
+    assert rep["nodes"]["hidden"]["output_shape"] == [20] and rep["nodes"]["halve"]["output_shape"] == [1]
     assert rep["total_params"] == 20 * 20 + 20  # the shared Linear once; the constant is not a parameter
     src = client.post("/api/export/python", json=template("d2l_fixedhidden")).text
     assert "for _ in range(100):  # while x.abs().sum() > 1, at most 100 rounds" in src

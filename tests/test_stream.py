@@ -173,7 +173,7 @@ def test_stalled_viewer_never_blocks_training_or_other_viewers(tmp_path):
 
     app = create_app(Settings(data_dir=tmp_path, stream_hopeless_after=0.5))
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"))
     th = threading.Thread(target=server.run, daemon=True)
     th.start()
     try:

@@ -6,7 +6,6 @@ from functools import lru_cache
 
 import numpy as np
 from pydantic import Field
-from sklearn import datasets as skd
 
 from blocklab.data.base import Data, DatasetKind, DatasetParams, Info, from_numpy, standardize, stratified_order
 
@@ -22,6 +21,8 @@ class DigitsP(SplitP):
 
 @lru_cache(maxsize=None)
 def _load(name: str):
+    from sklearn import datasets as skd  # lazy: importing scikit-learn costs seconds
+
     b = getattr(skd, f"load_{name}")()
     return np.asarray(b.data, dtype=np.float64), np.asarray(b.target), [str(c) for c in b.target_names]
 

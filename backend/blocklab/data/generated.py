@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 from pydantic import Field, model_validator
-from sklearn import datasets as skd
 
 from blocklab.data.base import Data, DatasetKind, DatasetParams, Info, from_numpy
 
@@ -71,11 +70,13 @@ def _two_d(n_classes: int):
 
 
 def _moons(p: NoisyP) -> Data:
+    from sklearn import datasets as skd  # lazy: importing scikit-learn costs seconds
     x, y = skd.make_moons(p.n + p.val(), noise=p.noise, random_state=p.seed)
     return from_numpy(_two_d(2)(p), x, y, p.n)
 
 
 def _circles(p: CirclesP) -> Data:
+    from sklearn import datasets as skd  # lazy: importing scikit-learn costs seconds
     x, y = skd.make_circles(p.n + p.val(), noise=p.noise, factor=p.factor, random_state=p.seed)
     return from_numpy(_two_d(2)(p), x, y, p.n)
 
@@ -116,6 +117,7 @@ def _blobs_info(p: BlobsP) -> Info:
 
 
 def _blobs(p: BlobsP) -> Data:
+    from sklearn import datasets as skd  # lazy: importing scikit-learn costs seconds
     x, y = skd.make_blobs(p.n + p.val(), n_features=p.n_features, centers=p.centers,
                           cluster_std=p.cluster_std, random_state=p.seed)
     return from_numpy(_blobs_info(p), x, y, p.n)

@@ -232,8 +232,11 @@ def _json(v) -> str:
 
 
 def _warm_up() -> None:
-    """Pay one-time costs (Adam's first construction imports torch._dynamo, ~2 s) at startup."""
+    """Pay one-time costs in the background at startup, not in the first run: Adam's first
+    construction imports torch._dynamo (~2 s), the datasets import scikit-learn (~2 s)."""
     try:
+        import sklearn.datasets  # noqa: F401
+
         m = torch.nn.Linear(2, 1)
         for cls in (torch.optim.Adam, torch.optim.AdamW):
             opt = cls(m.parameters(), fused=True)

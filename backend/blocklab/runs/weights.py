@@ -39,7 +39,8 @@ def expected(doc: GraphDoc) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
 
 
 def parse(raw: bytes, want: dict[str, tuple[tuple[int, ...], torch.dtype]]) -> dict[str, torch.Tensor]:
-    if raw[:2] == b"PK" or raw[:1] == b"\x80":
+    # safetensors: an 8-byte header length, then the JSON header ("{" at byte 8).
+    if raw[8:9] != b"{" and (raw[:4] == b"PK\x03\x04" or raw[:1] == b"\x80"):
         raise WeightsError([
             "this looks like a torch.save (.pt/.pth) file, which holds pickle and is never loaded here; "
             "upload safetensors instead: safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')"

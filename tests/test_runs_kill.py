@@ -1,0 +1,72 @@
+"""Kill the server mid-run (SIGKILL: no shutdown code runs), start it again: the run is
+`interrupted`, and every message it had recorded is still there."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from runs_fixtures import assert_gapless, long_run
+
+BIN = Path(sys.executable).with_name("blocklab")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(data_dir: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--data-dir", str(data_dir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=os.environ | {"BLOCKLAB_CHECKPOINT_INTERVAL": "0.5"})
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/datasets", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.1)
+
+
+def test_sigkill_then_restart_marks_interrupted_and_keeps_metrics(tmp_path):
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/api"
+    proc = _serve(tmp_path, port)
+    try:
+        rid = httpx.post(f"{base}/runs", json=long_run(stats_every=50)).json()["id"]
+        deadline = time.monotonic() + 30
+        while sum(m["type"] == "epoch" for m in httpx.get(f"{base}/runs/{rid}/metrics").json()) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(1.0)  # past the writer's batch interval and a checkpoint
+        seen = httpx.get(f"{base}/runs/{rid}/metrics").json()
+        assert httpx.get(f"{base}/runs/{rid}").json()["status"] == "running"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+    proc = _serve(tmp_path, port)
+    try:
+        run = httpx.get(f"{base}/runs/{rid}").json()
+        assert run["status"] == "interrupted" and "server stopped" in run["error"]
+        stored = httpx.get(f"{base}/runs/{rid}/metrics").json()
+        assert_gapless(stored)
+        assert stored[:len(seen)] == seen  # everything seen before the kill was stored
+        assert stored[-1]["type"] == "status" and stored[-1]["status"] == "interrupted"
+        assert sum(m["type"] == "epoch" for m in stored) >= 2
+        # The weights checkpointed before the kill are downloadable.
+        assert httpx.get(f"{base}/runs/{rid}/state_dict?format=safetensors").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)

@@ -23,7 +23,7 @@ from blocklab.custom.emit import forward_body
 from blocklab.custom.parse import parse
 from blocklab.custom.tensors import ConstSpec, ParamSpec, declare_lines, resolve
 from blocklab.custom.trace import run, shape_text
-from blocklab.custom.tree import ExprError, Program
+from blocklab.custom.tree import ExprError, Program, is_multiline
 
 TRACE_BATCHES = (2, 3)  # two batch sizes: the result must follow the batch, whatever it is
 
@@ -56,8 +56,7 @@ def _infer(p: CustomP, ins: dict[str, In]) -> tuple[CustomP, Shape]:
     try:
         prog = program(p)
     except ExprError as e:
-        multiline = "\n" in p.expr.strip()
-        raise ShapeError(f"has an error in its expr: {e.describe(multiline)}", "expr") from None
+        raise ShapeError(f"has an error in its expr: {e.describe(is_multiline(p.expr))}", "expr") from None
     for port in prog.inputs:
         if port not in ins:
             raise ShapeError(f"reads input '{port}' in its expr, but nothing is connected to port '{port}'", "expr")

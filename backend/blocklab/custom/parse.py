@@ -10,6 +10,7 @@ and `if cond: ... else: ...` blocks, and a last line that is the result (or `ret
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -17,6 +18,7 @@ from blocklab.custom import language as L
 from blocklab.custom.numbers import fold as _fold, number as _number
 from blocklab.custom.tree import (
     Assign, BinOp, Call, ExprError, Expr, If, Ints, Logic, Method, Num, Pos, Program, Stmt, Unary, Var, While,
+    is_multiline,
 )
 
 _BINOP = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
@@ -48,7 +50,7 @@ def parse(text: str, params: tuple[str, ...] = (), consts: tuple[str, ...] = (),
     """The checked tree of `text`, whose names are the input ports, the declared `params`
     and `consts`, and its own local variables. Raises ExprError."""
     tree = _python_tree(text)
-    return _Converter(set(params), set(consts), max_iter, "\n" in text.strip()).program(tree)
+    return _Converter(set(params), set(consts), max_iter, is_multiline(text)).program(tree)
 
 
 def _python_tree(text: str) -> ast.Module:
@@ -70,7 +72,8 @@ def _python_tree(text: str) -> ast.Module:
         elif ch in ")]}":
             depth -= 1
     try:
-        tree = ast.parse(text, mode="exec")
+        with warnings.catch_warnings(action="ignore"):  # SyntaxWarnings ('x' is 1, ...) are not ours to print
+            tree = ast.parse(text, mode="exec")
     except SyntaxError as e:
         raise ExprError(f"invalid syntax ({e.msg})", Pos(e.lineno or 1, e.offset or 1)) from None
     except (RecursionError, MemoryError, ValueError) as e:
@@ -244,8 +247,8 @@ class _Converter:
             self.inputs.add(n)
             return Var(n, "input", pos)
         if n in self.maybe:
-            raise ExprError(f"'{n}' may be undefined here: it is assigned only inside a while or one branch of an if;"
-                            f" assign it before", pos)
+            raise ExprError(f"'{n}' may be undefined here; it is assigned only inside a while or one branch of an if,"
+                            f" so assign it before", pos)
         if n in L.FUNCTIONS:
             raise ExprError(f"'{n}' is a function: call it, e.g. {n}(x)", pos)
         known = ", ".join([*L.PORTS, *sorted(self.params), *sorted(self.consts), *sorted(self.defined)])

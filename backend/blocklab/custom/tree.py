@@ -19,6 +19,11 @@ class Pos:
         return f"line {self.line}, column {self.col}" if multiline else f"column {self.col}"
 
 
+def is_multiline(text: str) -> bool:
+    """Whether positions need a line number as well as a column."""
+    return "\n" in text.rstrip()
+
+
 class ExprError(Exception):
     """A problem with the user's text, at a position (None: the text as a whole)."""
 
@@ -28,8 +33,10 @@ class ExprError(Exception):
 
     def describe(self, multiline: bool) -> str:
         """'unknown name 'foo' at column 7; known names: x, y, z'"""
+        # The position follows the first clause: "'is' is not allowed at column 3; use <, ..."
+        head, sep, rest = self.message.partition("; ")
         at = f" at {self.pos.where(multiline)}" if self.pos else ""
-        return self.message + at + (f"; {self.hint}" if self.hint else "")
+        return head + at + sep + rest + (f"; {self.hint}" if self.hint else "")
 
 
 # ---------------------------------------------------------------- expressions

@@ -66,11 +66,11 @@ export function useLiveValidation(enabled: boolean, delayMs = 250) {
       if (key === lastKey) return
       lastKey = key
       window.clearTimeout(timer)
+      if (!useDesigner.getState().validating) useDesigner.getState().setValidating(true)
       timer = window.setTimeout(async () => {
         ctrl?.abort()
         ctrl = new AbortController()
         const mine = ctrl
-        useDesigner.getState().setValidating(true)
         try {
           const v = await api.validate(doc, mine.signal)
           if (!mine.signal.aborted) useDesigner.getState().setValidation(v)

@@ -32,7 +32,10 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
       data-testid={`node-${id}`}
     >
       <div className="bn-head">
-        <span className="bn-type">{data.type}</span>
+        <span className="bn-type">
+          {def && <span className="bn-block-icon" title="a block: double-click to open its definition">⧉ </span>}
+          {data.type}
+        </span>
         {nodeInfo && nodeInfo.params > 0 && (
           <span className="bn-params" title={`${nodeInfo.params.toLocaleString()} parameters`}>
             {formatCount(nodeInfo.params)}
@@ -61,17 +64,12 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
         {nodeInfo && (isOutput || nodeInfo.output_shape == null) && (
           <div className={`bn-shape${nodeInfo.output_shape == null ? ' unknown' : ''}`}>→ {formatShape(nodeInfo.output_shape)}</div>
         )}
-        {def && <div className="bn-hint">double-click to open</div>}
         {unknown && <div className="bn-err">unknown block type</div>}
         {errors.length > 0 && (
-          <ul className="bn-errors" data-testid={`errors-${id}`}>
-            {errors.map((e, i) => (
-              <li key={i}>
-                {e.field ? <b>{e.field}: </b> : null}
-                {e.message}
-              </li>
-            ))}
-          </ul>
+          <div className="bn-errors" data-testid={`errors-${id}`} title={errors.map((e) => (e.field ? `${e.field}: ` : '') + e.message).join('\n')}>
+            <div className="bn-errmsg">{errors[0].message}</div>
+            {errors.length > 1 && <div className="bn-more">+{errors.length - 1} more (see inspector)</div>}
+          </div>
         )}
       </div>
       {ports.map((p, i) => (

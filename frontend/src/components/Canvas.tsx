@@ -8,7 +8,7 @@ import {
   type EdgeChange,
   type NodeMouseHandler,
 } from '@xyflow/react'
-import { useCallback, useEffect, useMemo, type DragEvent } from 'react'
+import { useCallback, useEffect, useMemo, useRef, type DragEvent } from 'react'
 import { currentGraph, useDesigner } from '../store/designer'
 import type { FlowEdge, FlowNode } from '../store/graph'
 import { categoryColor } from '../format'
@@ -65,10 +65,16 @@ export function Canvas() {
     [onEdgesChangeStore],
   )
 
+  // Fit only when asked (load, open block, layout): never on ordinary edits.
+  // (React Flow queues a fit on an empty graph until nodes appear, so skip those.)
+  const fitRef = useRef(fitView)
+  fitRef.current = fitView
   useEffect(() => {
-    const t = window.setTimeout(() => fitView({ padding: 0.2, maxZoom: 1.1, duration: 0 }), 30)
+    const t = window.setTimeout(() => {
+      if (currentGraph(useDesigner.getState()).nodes.length) void fitRef.current({ padding: 0.2, maxZoom: 1.1, duration: 0 })
+    }, 30)
     return () => window.clearTimeout(t)
-  }, [viewNonce, fitView])
+  }, [viewNonce])
 
   const onDragOver = useCallback((e: DragEvent) => {
     if (e.dataTransfer.types.includes(DND_TYPE) || e.dataTransfer.types.includes('text/plain')) {
@@ -121,7 +127,6 @@ export function Canvas() {
         snapGrid={[10, 10]}
         defaultEdgeOptions={{ type: 'shape' }}
         proOptions={{ hideAttribution: true }}
-        fitView
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} />
         <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} maskColor="rgba(10,12,18,0.7)" />

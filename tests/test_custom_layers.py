@@ -280,6 +280,7 @@ def test_every_function_matches_torch():
         ("x & x", "operator '&' is not allowed"),
         ("sum(x, dim=1.5)", "sum(): 'dim' must be an integer or a tuple of integers at column 12"),
         ("sum(x, axis=1)", "sum() has no option 'axis'"),
+        ("x.norm(1)", ".norm() takes 'dim' by name, e.g. dim=1 at column 8"),
         ("relu = x\nrelu", "'relu' is a reserved name"),
         ("h = x @ x\nh", "'@' cannot take [2, 20] and [2, 20] (batch included) at line 1, column 5"),
         ("reshape(x, 2, -1)", "result is [2, 30] for a batch of 3: it must keep the batch as dim 0"),

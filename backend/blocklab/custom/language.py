@@ -30,6 +30,7 @@ class Opt:
     kind: str  # "int" | "ints" (an int or a tuple of ints) | "bool" | "number"
     required: bool = False
     default: Any = None  # written out even when left out (softmax's dim)
+    keyword_only: bool = False  # norm(x, 1) would be torch's order p=1, not a dim: require dim=1
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def resolve(path: str) -> Callable[..., Any]:
 
 
 REDUCE = (Opt("dim", "ints"), Opt("keepdim", "bool"))
+NORM = (Opt("dim", "ints", keyword_only=True), Opt("keepdim", "bool", keyword_only=True))  # the 2-norm
 
 
 def _unary(path: str) -> Fn:
@@ -73,7 +75,7 @@ FUNCTIONS: dict[str, Fn] = {
     # amax/amin: a tensor, never torch.max's (values, indices) pair.
     "max": Fn("torch.amax", 1, REDUCE),
     "min": Fn("torch.amin", 1, REDUCE),
-    "norm": Fn("torch.linalg.vector_norm", 1, REDUCE),
+    "norm": Fn("torch.linalg.vector_norm", 1, NORM),
     "matmul": Fn("torch.matmul", 2),
     "softmax": Fn("torch.softmax", 1, (Opt("dim", "int", default=-1),)),
     "where": Fn("torch.where", 3),
@@ -85,7 +87,7 @@ FUNCTIONS: dict[str, Fn] = {
 
 # Tensor methods in D2L's spelling: x.abs().sum(). Each name is looked up on the tensor only
 # because it is a key here.
-METHODS: dict[str, tuple[Opt, ...]] = {"abs": (), "sum": REDUCE, "mean": REDUCE, "norm": REDUCE}
+METHODS: dict[str, tuple[Opt, ...]] = {"abs": (), "sum": REDUCE, "mean": REDUCE, "norm": NORM}
 
 BINOPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,

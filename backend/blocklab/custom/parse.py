@@ -293,6 +293,10 @@ class _Converter:
     def options(self, what: str, spec: tuple[L.Opt, ...], args: list, keywords: list, pos: Pos):
         if len(args) > len(spec):
             raise ExprError(f"{what} takes at most {len(spec)} option{'s' * (len(spec) != 1)} after its tensors", _pos(args[len(spec)]))
+        for o, a in zip(spec, args):
+            if o.keyword_only:
+                raise ExprError(f"{what} takes '{o.name}' by name, e.g. {o.name}=1", _pos(a),
+                                "a second argument to norm would be torch's order p")
         given: dict[str, ast.expr] = {o.name: a for o, a in zip(spec, args)}
         names = {o.name for o in spec}
         for k in keywords:

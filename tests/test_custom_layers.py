@@ -313,6 +313,7 @@ def test_errors_name_node_field_and_position(expr, needle):
         ({"constants": {"c": {"init": [[1, 2], [3]]}}}, "constants.c.init", "ragged"),
         ({"parameters": {"w": {"shape": [4096, 4096, 2]}}}, "parameters.w.shape", "the limit is"),
         ({"max_iter": 10**6}, "max_iter", "less than or equal to 1000"),
+        ({"constants": {f"c{i}": {"shape": [4096, 4096]} for i in range(2)}}, "constants", "the limit is 16,777,216"),
     ],
 )
 def test_declaration_errors(params, field, needle):

@@ -11,6 +11,7 @@ its own readable nn.Module class in the generated source (via the `classes` hook
 from __future__ import annotations
 
 import hashlib
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -21,7 +22,7 @@ from blocklab.blocks.base import BlockType, In, Params, Port, Shape, ShapeError,
 from blocklab.custom import language as L
 from blocklab.custom.emit import forward_body
 from blocklab.custom.parse import parse
-from blocklab.custom.tensors import ConstSpec, ParamSpec, declare_lines, resolve
+from blocklab.custom.tensors import MAX_NUMEL, ConstSpec, ParamSpec, declare_lines, resolve
 from blocklab.custom.trace import run, shape_text
 from blocklab.custom.tree import ExprError, Program, is_multiline
 
@@ -52,6 +53,9 @@ def _infer(p: CustomP, ins: dict[str, In]) -> tuple[CustomP, Shape]:
         for name, spec in decl.items():
             out[name] = resolve(kind, name, spec, taken)
             taken.add(name)
+    n_const = sum(math.prod(s.shape) for s in consts.values())
+    if n_const > MAX_NUMEL:  # parameters count against the design's limit; constants against this one
+        raise ShapeError(f"has constants holding {n_const:,} values together; the limit is {MAX_NUMEL:,}", "constants")
     p = p.model_copy(update={"parameters": params, "constants": consts})
     try:
         prog = program(p)
@@ -123,7 +127,7 @@ def _class_source(p: CustomP) -> dict[str, str]:
         "        super().__init__()",
         *(f"        {x}" for x in decl),
         "",
-        f"    def forward(self, {', '.join(prog.inputs)}):",
+        f"    def forward({', '.join(['self', *prog.inputs])}):",
         *(f"        {x}" for x in forward_body(prog, p.max_iter)),
     ]
     return {cls: "\n".join(lines) + "\n"}

@@ -144,7 +144,7 @@ def _checked(what: str, args: list, pos: Pos, thunk, cond_first: bool = False) -
         raise ExprError(f"{what} cannot take {shapes} (batch included)", pos, f"torch says: {msg}") from None
     if isinstance(out, torch.Tensor):
         if out.numel() > L.MAX_TRACE_NUMEL:
-            raise ExprError(f"{what} makes a tensor of {out.numel():,} values (batch of 2); the limit is "
+            raise ExprError(f"{what} makes a tensor of {out.numel():,} values for a tiny batch; the limit is "
                             f"{L.MAX_TRACE_NUMEL:,}", pos)
         if not (out.is_floating_point() or out.dtype == torch.bool):
             raise ExprError(f"{what} gives {_dtype(out)} values; use float numbers (1.0 rather than 1)", pos)

@@ -1,6 +1,9 @@
-// API shapes used by the UI. Where the generated OpenAPI schema (schema.d.ts, `npm run gen:api`)
-// describes a response precisely these types are checked against it in client.ts; the graph
-// document is typed here because the canvas needs a stricter shape than JSON schema gives.
+// API shapes used by the UI, taken from the schema generated from the backend's OpenAPI
+// (`npm run gen:api` -> schema.d.ts). JSON-schema and graph-document fields are typed more
+// precisely here; the `Check` lines at the bottom make `tsc` fail when the backend drifts.
+import type { components } from './schema'
+
+type S = components['schemas']
 
 export type JsonSchema = {
   type?: string | string[]
@@ -31,16 +34,9 @@ export type JsonSchema = {
 
 export type Port = { name: string; optional?: boolean }
 
-export type BlockInfo = {
-  type: string
-  category: string
-  doc: string
-  params_schema: JsonSchema
-  ports: Port[]
-  parameters: string[]
-}
+export type BlockInfo = Omit<S['BlockInfo'], 'params_schema' | 'ports'> & { params_schema: JsonSchema; ports: Port[] }
 
-export type InitInfo = { fn: string; params_schema: JsonSchema; doc?: string }
+export type InitInfo = Omit<S['InitInfo'], 'params_schema'> & { params_schema: JsonSchema }
 
 export type InitSpec = { fn: string; [k: string]: unknown }
 
@@ -68,22 +64,16 @@ export type GraphDoc = {
   [k: string]: unknown
 }
 
-export type ValidationError = {
-  node?: string | null
-  field?: string | null
-  message: string
-  /** dotted path to the faulty node through block instances, e.g. "res1.add" */
-  path?: string | null
-  /** the block definition the faulty node is in */
-  block?: string | null
-}
-export type NodeInfo = {
+/**
+ * `path` is the dotted path to the faulty node through block instances ("res1.add"), `block`
+ * the block definition it is in; `severity` "warning" marks advice rather than an error.
+ * (The server leaves out `node` and `field` when they are null.)
+ */
+export type ValidationError = Omit<S['ErrorInfo'], 'node' | 'field'> & { node?: string | null; field?: string | null }
+/** `resolved`: settings as the server resolved them; `inner`: a block instance's inner nodes. */
+export type NodeInfo = Omit<S['NodeInfo'], 'output_shape' | 'inner'> & {
   output_shape?: number[] | null
-  params: number
-  /** settings as the server resolved them (inferred in_features, defaults, ...) */
-  resolved?: Record<string, unknown>
-  /** for block instances: the inner nodes of this instance */
-  inner?: Record<string, NodeInfo>
+  inner?: Record<string, NodeInfo> | null
 }
 export type ValidateResult = {
   ok: boolean
@@ -100,5 +90,16 @@ export type Template = {
   train?: Record<string, unknown> | null
 }
 
-export type DesignSummary = { id: string; name: string; created_at: string; updated_at: string }
+export type DesignSummary = S['DesignSummary']
 export type Design = DesignSummary & { graph: GraphDoc }
+
+// ---- drift checks: each line fails to compile when the backend's shapes change under us
+type Check<T extends true> = T
+type Extends<A, B> = A extends B ? true : false
+export type _Checks = [
+  Check<Extends<S['ValidationReport'], ValidateResult>>,
+  Check<Extends<S['Template'], Omit<Template, 'graph' | 'train'>>>,
+  Check<Extends<S['DesignOut'], DesignSummary>>,
+  Check<Extends<S['PortInfo'], Port>>,
+  Check<Extends<DocEdge, S['Edge']>>,
+]

@@ -170,7 +170,7 @@ export function scopeView(raw: ValidateResult | null, d: Design, path: string[])
       prefix = ''
       break
     }
-    infos = infos?.[inst.id]?.inner
+    infos = infos?.[inst.id]?.inner ?? undefined
     prefix = prefix ? `${prefix}.${inst.id}` : inst.id
   }
   const open = path[path.length - 1]

@@ -1,0 +1,68 @@
+import type { BlockInfo, GraphDoc } from '../api/types'
+
+const one = [{ name: 'x', optional: false }]
+const obj = (properties: Record<string, unknown> = {}) => ({ type: 'object', properties }) as BlockInfo['params_schema']
+
+export const CATALOG: BlockInfo[] = [
+  { type: 'Input', category: 'io', doc: '', params_schema: obj({ shape: { type: 'array', items: { type: 'integer' } } }), ports: [], parameters: [] },
+  { type: 'Output', category: 'io', doc: '', params_schema: obj(), ports: one, parameters: [] },
+  {
+    type: 'Linear',
+    category: 'layers',
+    doc: '',
+    params_schema: { ...obj({ out_features: { type: 'integer', default: 64 } }), required: ['out_features'] },
+    ports: one,
+    parameters: ['weight', 'bias'],
+  },
+  { type: 'ReLU', category: 'activations', doc: '', params_schema: obj(), ports: one, parameters: [] },
+  { type: 'Add', category: 'combine', doc: '', params_schema: obj(), ports: [{ name: 'a', optional: false }, { name: 'b', optional: false }], parameters: [] },
+]
+
+export const MLP: GraphDoc = {
+  version: 1,
+  name: 'MLP',
+  nodes: [
+    { id: 'X', type: 'Input', params: { shape: [20] }, position: { x: 0, y: 0 } },
+    { id: 'hidden', type: 'Linear', params: { out_features: 256 }, position: { x: 0, y: 100 } },
+    { id: 'act', type: 'ReLU', position: { x: 0, y: 200 } },
+    { id: 'out', type: 'Linear', params: { out_features: 10 }, position: { x: 0, y: 300 } },
+    { id: 'Y', type: 'Output', position: { x: 0, y: 400 } },
+  ],
+  edges: [
+    { source: 'X', target: 'hidden' },
+    { source: 'hidden', target: 'act' },
+    { source: 'act', target: 'out' },
+    { source: 'out', target: 'Y' },
+  ],
+  blocks: {},
+}
+
+export const RESIDUAL: GraphDoc = {
+  version: 1,
+  name: 'Res',
+  nodes: [
+    { id: 'X', type: 'Input', params: { shape: [8] } },
+    { id: 'r1', type: 'Residual' },
+    { id: 'Y', type: 'Output' },
+  ],
+  edges: [
+    { source: 'X', target: 'r1' },
+    { source: 'r1', target: 'Y' },
+  ],
+  blocks: {
+    Residual: {
+      nodes: [
+        { id: 'x', type: 'Input' },
+        { id: 'lin', type: 'Linear', params: { out_features: 8 }, init: { weight: { fn: 'normal', std: 0.01 } }, trainable: false },
+        { id: 'add', type: 'Add' },
+        { id: 'y', type: 'Output' },
+      ],
+      edges: [
+        { source: 'x', target: 'lin' },
+        { source: 'lin', target: 'add', target_port: 'a' },
+        { source: 'x', target: 'add', target_port: 'b' },
+        { source: 'add', target: 'y' },
+      ],
+    },
+  },
+}

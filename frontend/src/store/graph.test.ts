@@ -4,7 +4,6 @@ import { CATALOG, MLP, RESIDUAL } from './fixtures'
 import { type Catalog, designToDoc, docToDesign, layoutGraph, makeBlock, pasteClip, copySelection, renameNode, scopeView, uniqueId } from './graph'
 
 const catalog: Catalog = Object.fromEntries(CATALOG.map((b) => [b.type, b]))
-const strip = (d: ReturnType<typeof designToDoc>) => JSON.parse(JSON.stringify(d, (k, v) => (k === 'position' ? undefined : v)))
 
 describe('document conversion', () => {
   it('round-trips a document without losing anything', () => {

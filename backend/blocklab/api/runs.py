@@ -256,28 +256,20 @@ async def stream(ws: WebSocket, run_id: str, after: int = 0) -> None:
 
 
 async def _pump(ws: WebSocket, viewer) -> None:
+    # One plain await per message (no task per message): 50 viewers cost the loop little.
     async def watch_disconnect():
-        while True:
-            msg = await ws.receive()
-            if msg["type"] == "websocket.disconnect":
-                return
+        while (await ws.receive())["type"] != "websocket.disconnect":
+            pass
+        viewer.cancel()
 
     watcher = asyncio.create_task(watch_disconnect())
     try:
-        while True:
-            getter = asyncio.ensure_future(viewer.get())
-            done, _ = await asyncio.wait({getter, watcher}, return_when=asyncio.FIRST_COMPLETED)
-            if watcher in done:
-                getter.cancel()
-                return
-            item = getter.result()
-            if item is None:
-                if viewer.hopeless:
-                    await ws.close(4008, f"viewer too slow; reconnect with ?after={viewer.sent_seq}")
-                else:
-                    await ws.close(1000)
-                return
+        while (item := await viewer.get()) is not None:
             await ws.send_text(item[2])
             viewer.sent_seq = item[0]
+        if viewer.hopeless:
+            await ws.close(4008, f"viewer too slow; reconnect with ?after={viewer.sent_seq}")
+        elif not viewer.cancelled:
+            await ws.close(1000)
     finally:
         watcher.cancel()

@@ -57,6 +57,7 @@ class Viewer:
         self.wake = asyncio.Event()
         self.ended = False  # END queued (finished run or hopeless)
         self.hopeless = False
+        self.cancelled = False  # the client went away
         self.full_since: float | None = None
         self.dropped = 0
 
@@ -85,10 +86,14 @@ class Viewer:
         self.ended = True
         self.wake.set()
 
+    def cancel(self) -> None:
+        self.cancelled = True
+        self.end()
+
     async def get(self) -> tuple[int, str, str] | None:
         """The next message to send, or END."""
         while True:
-            if self.hopeless:
+            if self.hopeless or self.cancelled:
                 return END
             if self.backlog:
                 return self.backlog.popleft()

@@ -1,0 +1,268 @@
+"""Training benchmarks, measured side by side in one process (not timed tests).
+
+    .venv/bin/python bench/training.py [--reps 5] [--threads 1]
+
+Prints, for each comparison, the median time of each side over interleaved repetitions and
+their ratio:
+1. D2L linear regression (3.5), whole run: Blocklab's trainer vs D2L's own
+   TensorDataset + DataLoader loop written by hand (target: >= 2x faster).
+2. MLP 784-256-10 at batch 256 and 20-256-10 at batch 64: training time through the run
+   manager vs a hand-written loop over the same tensors (target: >= 0.97x the throughput).
+3. The same MLP with statistics streaming at >= 5 snapshots/s vs without (target: <= 2%).
+4. A run with 50 websocket viewers attached vs none, through a real server (target: <= 5%).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "backend"))
+
+from blocklab.data import BUILTIN, load  # noqa: E402
+from blocklab.graph.analyze import Limits  # noqa: E402
+from blocklab.graph.document import GraphDoc  # noqa: E402
+from blocklab.runs import store  # noqa: E402
+from blocklab.runs.manager import RunManager  # noqa: E402
+from blocklab.runs.plan import RunCreate, prepare  # noqa: E402
+from blocklab.settings import Settings  # noqa: E402
+from blocklab.store.db import create_engine  # noqa: E402
+from blocklab.train.config import TrainConfig  # noqa: E402
+from blocklab.train.losses import LOSSES  # noqa: E402
+from blocklab.train.loop import Job, train  # noqa: E402
+
+TEMPLATE = json.loads((ROOT / "backend/blocklab/templates/linear_regression.json").read_text())
+
+
+def median_pair(a, b, reps):
+    """Run a and b alternately `reps` times (after one warm-up each); medians of their results."""
+    a(), b()
+    ra, rb = [], []
+    for _ in range(reps):
+        ra.append(a())
+        rb.append(b())
+    return statistics.median(ra), statistics.median(rb)
+
+
+# ---------------------------------------------------------------- 1. D2L linear regression
+def d2l_by_hand() -> float:
+    """D2L 3.5 (concise linear regression), as the book writes it."""
+    t = time.perf_counter()
+    true_w, true_b = torch.tensor([2, -3.4]), 4.2
+    X = torch.normal(0, 1, (1000, 2))
+    y = (X @ true_w + true_b + torch.normal(0, 0.01, (1000,))).reshape(-1, 1)
+    Xv = torch.normal(0, 1, (1000, 2))
+    yv = (Xv @ true_w + true_b + torch.normal(0, 0.01, (1000,))).reshape(-1, 1)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=10, shuffle=True)
+    net = nn.Sequential(nn.Linear(2, 1))
+    net[0].weight.data.normal_(0, 0.01)
+    net[0].bias.data.fill_(0)
+    loss = nn.MSELoss()
+    trainer = torch.optim.SGD(net.parameters(), lr=0.03)
+    for epoch in range(3):
+        for xb, yb in loader:
+            l = loss(net(xb), yb)
+            trainer.zero_grad()
+            l.backward()
+            trainer.step()
+        with torch.no_grad():
+            _ = loss(net(Xv), yv).item()
+    return time.perf_counter() - t
+
+
+def d2l_blocklab() -> float:
+    """The same run through Blocklab's trainer: data, build, train, validate each epoch."""
+    from blocklab.graph.build import build
+
+    t = time.perf_counter()
+    cfg = TrainConfig.model_validate(TEMPLATE["train"] | {"device": "cpu"})
+    kind = BUILTIN["synthetic_regression"]
+    data = kind.make(kind.params.model_validate(cfg.dataset.params))  # generated afresh, not cached
+    torch.manual_seed(cfg.seed)
+    model = build(GraphDoc.model_validate(TEMPLATE["graph"]))
+    for _ in train(Job(model, data, LOSSES["mse"], cfg, torch.device("cpu"), (1,)), lambda: False):
+        pass
+    return time.perf_counter() - t
+
+
+# ---------------------------------------------------------------- 2-3. MLP throughput
+def mlp_graph(d_in: int) -> dict:
+    return {"version": 1, "name": "mlp", "nodes": [
+        {"id": "X", "type": "Input", "params": {"shape": [d_in]}},
+        {"id": "hidden", "type": "Linear", "params": {"out_features": 256}}, {"id": "act", "type": "ReLU"},
+        {"id": "out", "type": "Linear", "params": {"out_features": 10}}, {"id": "Y", "type": "Output"}],
+        "edges": [{"source": a, "target": b} for a, b in [("X", "hidden"), ("hidden", "act"), ("act", "out"), ("out", "Y")]]}
+
+
+def mlp_body(d_in: int, bs: int, n: int, epochs: int, **kw) -> dict:
+    return {"graph": mlp_graph(d_in), "dataset": {"name": "blobs", "params": {"n": n, "n_val": 1024, "n_features": d_in,
+            "centers": 10}}, "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 1e-3}, "epochs": epochs,
+            "batch_size": bs, "seed": 0, "device": "cpu"} | kw
+
+
+class Manager:
+    def __init__(self, threads: int):
+        self.dir = Path(tempfile.mkdtemp(prefix="blocklab-bench-"))
+        self.settings = Settings(data_dir=self.dir, max_concurrent_runs=1, torch_threads=threads,
+                                 checkpoint_interval=3600)
+        self.engine = create_engine(self.settings.db_url)
+        self.m = RunManager(self.settings, self.engine)
+        self.m.start()
+
+    def run(self, body: dict) -> dict:
+        b = RunCreate.model_validate(body)
+        rid = self.m.submit(prepare(b, b.graph, Limits(), self.dir))
+        while rid in self.m.active:
+            time.sleep(0.005)
+        run = store.get(self.engine, rid)
+        assert run["status"] == "completed", run
+        return run
+
+
+def hand_mlp(body: dict) -> float:
+    """An idiomatic hand loop over the same tensors: slices, fused Adam, validation per epoch."""
+    kind = BUILTIN["blobs"]
+    d = load(kind, kind.params.model_validate(body["dataset"]["params"]))
+    torch.manual_seed(0)
+    d_in = body["dataset"]["params"]["n_features"]
+    net = nn.Sequential(nn.Linear(d_in, 256), nn.ReLU(), nn.Linear(256, 10))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
+    x, y, bs = d.x_train, d.y_train, body["batch_size"]
+    g = torch.Generator().manual_seed(0)
+    t = time.perf_counter()
+    for _ in range(body["epochs"]):
+        perm = torch.randperm(len(x), generator=g)
+        xs, ys = x[perm], y[perm]
+        net.train()
+        for i in range(0, len(x), bs):
+            loss = nn.functional.cross_entropy(net(xs[i:i + bs]), ys[i:i + bs])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        net.eval()
+        with torch.no_grad():
+            _ = nn.functional.cross_entropy(net(d.x_val), d.y_val).item()
+    return time.perf_counter() - t
+
+
+# ---------------------------------------------------------------- 4. websocket viewers
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+VIEWERS = """
+import asyncio, json, sys
+import websockets
+port, n = sys.argv[1], int(sys.argv[2])
+print("ready", flush=True)
+rid = sys.stdin.readline().strip()
+async def view():
+    async with websockets.connect(f"ws://127.0.0.1:{port}/api/runs/{rid}/stream", max_size=None) as ws:
+        return sum([1 async for _ in ws])
+async def main():
+    return await asyncio.gather(*(view() for _ in range(n)))
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+class Server:
+    def __init__(self, threads: int):
+        import uvicorn
+
+        from blocklab.app import create_app
+
+        self.dir = Path(tempfile.mkdtemp(prefix="blocklab-bench-ws-"))
+        app = create_app(Settings(data_dir=self.dir, max_concurrent_runs=1, torch_threads=threads,
+                                  checkpoint_interval=3600))
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, port=self.port, log_level="warning", ws="websockets-sansio"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+
+    def run(self, body: dict, viewers: int) -> float:
+        import httpx
+
+        base = f"http://127.0.0.1:{self.port}/api"
+        # The viewers live in another process, as browsers would (their parsing is not the
+        # server's work), started and ready before the run is created.
+        proc = None
+        if viewers:
+            proc = subprocess.Popen([sys.executable, "-c", VIEWERS, str(self.port), str(viewers)],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            assert proc.stdout.readline().strip() == "ready"
+        rid = httpx.post(f"{base}/runs", json=body).json()["id"]
+        if proc is not None:
+            proc.stdin.write(rid + "\n")
+            proc.stdin.flush()
+        while httpx.get(f"{base}/runs/{rid}").json()["status"] in ("queued", "running"):
+            time.sleep(0.02)
+        if proc is not None:
+            counts = json.loads(proc.communicate(timeout=60)[0].strip().splitlines()[-1])
+            assert len(counts) == viewers and min(counts) > 0, counts
+        run = httpx.get(f"{base}/runs/{rid}").json()
+        assert run["status"] == "completed", run
+        return run["metrics"]["train_time_s"]
+
+    def close(self):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads for every side")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} thread(s), median of {args.reps} interleaved repetitions\n")
+
+    hand, ours = median_pair(d2l_by_hand, d2l_blocklab, args.reps)
+    print(f"1. D2L linear regression, whole run: DataLoader loop {hand * 1e3:.1f} ms, Blocklab trainer "
+          f"{ours * 1e3:.1f} ms -> {hand / ours:.2f}x faster (target >= 2x)")
+
+    mgr = Manager(args.threads)
+    for d_in, bs, n, epochs in [(784, 256, 10240, 4), (20, 64, 32768, 3)]:
+        body = mlp_body(d_in, bs, n, epochs)
+        hand, ours = median_pair(lambda: hand_mlp(body), lambda: mgr.run(body)["metrics"]["train_time_s"], args.reps)
+        steps = epochs * -(-n // bs)
+        print(f"2. MLP {d_in}-256-10 batch {bs}: hand loop {steps / hand:,.0f} steps/s, run manager "
+              f"{steps / ours:,.0f} steps/s -> {hand / ours:.3f}x throughput (target >= 0.97x)")
+        off = mlp_body(d_in, bs, n, epochs, stats_every=10_000_000)
+        on_body = mlp_body(d_in, bs, n, epochs, stats_interval=0.2)
+        t_off, t_on = median_pair(lambda: mgr.run(off)["metrics"]["train_time_s"],
+                                  lambda: mgr.run(on_body)["metrics"]["train_time_s"], args.reps)
+        run = mgr.run(on_body)
+        snaps = sum(1 for _ in store.events_after(mgr.engine, run["id"], 0) for chunk in [_] for _s, t in chunk
+                    if '"type": "stats"' in t)
+        rate = snaps / run["metrics"]["train_time_s"]
+        print(f"3. MLP {d_in}-256-10 batch {bs}: stats off {t_off * 1e3:.0f} ms, stats on ({rate:.1f} snapshots/s) "
+              f"{t_on * 1e3:.0f} ms -> {100 * (t_on / t_off - 1):+.1f}% (target <= +2%)")
+    mgr.m.shutdown()
+
+    srv = Server(args.threads)
+    body = mlp_body(20, 64, 32768, 3)
+    t0, t50 = median_pair(lambda: srv.run(body, 0), lambda: srv.run(body, 50), args.reps)
+    print(f"4. MLP 20-256-10 batch 64 via a real server: no viewers {t0 * 1e3:.0f} ms, 50 websocket viewers "
+          f"{t50 * 1e3:.0f} ms -> {100 * (t50 / t0 - 1):+.1f}% (target <= +5%)")
+    srv.close()
+
+
+if __name__ == "__main__":
+    main()

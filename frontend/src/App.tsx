@@ -179,8 +179,19 @@ function StatusBar() {
   let status: React.ReactNode
   if (validationError) status = <span className="bad">✕ {validationError}</span>
   else if (!validation) status = <span className="muted">validating…</span>
-  else if (validation.ok) status = <span className="ok">✓ valid</span>
-  else status = <span className="bad">✕ {validation.errors.length} problem{validation.errors.length === 1 ? '' : 's'}</span>
+  else {
+    const nErr = validation.errors.filter((e) => e.severity !== 'warning').length
+    const nWarn = validation.errors.length - nErr
+    const warn = nWarn ? <span className="warn-text"> · {nWarn} warning{nWarn === 1 ? '' : 's'}</span> : null
+    status = validation.ok ? (
+      <span className="ok">✓ valid{warn}</span>
+    ) : (
+      <span className="bad">
+        ✕ {nErr} problem{nErr === 1 ? '' : 's'}
+        {warn}
+      </span>
+    )
+  }
   return (
     <footer className="statusbar" data-testid="statusbar">
       <span data-testid="validity">{status}</span>

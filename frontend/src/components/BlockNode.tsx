@@ -14,7 +14,9 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
   const def = useDesigner((s) => s.design.blocks[data.type])
   const info = useMemo(() => builtIn ?? blockInfo(data.type, {}, def ? { [data.type]: def } : {}), [builtIn, def, data.type])
   const nodeInfo = useDesigner((s) => s.validation?.nodes[id])
-  const errors = useDesigner(useShallow((s) => s.validation?.errors.filter((e) => e.node === id) ?? NO_ERRORS))
+  const problems = useDesigner(useShallow((s) => s.validation?.errors.filter((e) => e.node === id) ?? NO_ERRORS))
+  const errors = problems.filter((e) => e.severity !== 'warning')
+  const shown = errors.length ? errors : problems
 
   const ports = info?.ports ?? []
   const isOutput = data.type === 'Output'
@@ -26,7 +28,7 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
 
   return (
     <div
-      className={`bn${selected ? ' selected' : ''}${errors.length ? ' fault' : ''}${def ? ' composite' : ''}`}
+      className={`bn${selected ? ' selected' : ''}${errors.length ? ' fault' : problems.length ? ' warn' : ''}${def ? ' composite' : ''}`}
       style={{ '--cat': color } as React.CSSProperties}
       data-type={data.type}
       data-testid={`node-${id}`}
@@ -65,10 +67,14 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
           <div className={`bn-shape${nodeInfo.output_shape == null ? ' unknown' : ''}`}>→ {formatShape(nodeInfo.output_shape)}</div>
         )}
         {unknown && <div className="bn-err">unknown block type</div>}
-        {errors.length > 0 && (
-          <div className="bn-errors" data-testid={`errors-${id}`} title={errors.map((e) => (e.field ? `${e.field}: ` : '') + e.message).join('\n')}>
-            <div className="bn-errmsg">{errors[0].message}</div>
-            {errors.length > 1 && <div className="bn-more">+{errors.length - 1} more (see inspector)</div>}
+        {shown.length > 0 && (
+          <div
+            className={`bn-errors${errors.length ? '' : ' warning'}`}
+            data-testid={`errors-${id}`}
+            title={problems.map((e) => (e.field ? `${e.field}: ` : '') + e.message).join('\n')}
+          >
+            <div className="bn-errmsg">{shown[0].message}</div>
+            {problems.length > 1 && <div className="bn-more">+{problems.length - 1} more (see inspector)</div>}
           </div>
         )}
       </div>

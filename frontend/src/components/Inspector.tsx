@@ -43,14 +43,14 @@ function Overview() {
         <>
           <div className="kv">
             <span>Status</span>
-            <b className={validation.ok ? 'ok' : 'bad'}>{validation.ok ? 'valid' : `${validation.errors.length} problem(s)`}</b>
-            <span>Parameters</span>
+            <b className={validation.ok ? 'ok' : 'bad'}>{validation.ok ? 'valid' : `${validation.errors.filter((e) => e.severity !== 'warning').length} problem(s)`}</b>
+            <span>{path.length ? 'Design parameters' : 'Parameters'}</span>
             <b>{validation.total_params.toLocaleString()}</b>
           </div>
           {validation.errors.length > 0 && (
             <ul className="err-list">
               {validation.errors.map((e, i) => (
-                <li key={i}>
+                <li key={i} className={e.severity === 'warning' ? 'warning' : undefined}>
                   {e.node && <b>{e.node}</b>} {e.field && <i>{e.field}</i>} {e.message}
                 </li>
               ))}
@@ -158,7 +158,7 @@ function NodeInspector({ node, nodes }: { node: FlowNode; nodes: FlowNode[] }) {
       {errors.length > 0 && (
         <ul className="err-list" data-testid="inspector-errors">
           {errors.map((e, i) => (
-            <li key={i}>
+            <li key={i} className={e.severity === 'warning' ? 'warning' : undefined}>
               {e.field && <b>{e.field}: </b>}
               {e.message}
             </li>
@@ -178,6 +178,7 @@ function NodeInspector({ node, nodes }: { node: FlowNode; nodes: FlowNode[] }) {
           <SchemaForm
             schema={info.params_schema}
             value={node.data.params ?? {}}
+            resolved={nodeInfo?.resolved ?? undefined}
             onChange={(params) => update(node.id, { params }, `params:${node.id}`)}
           />
         </section>

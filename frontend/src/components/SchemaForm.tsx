@@ -76,6 +76,8 @@ export function parseNumList(text: string, scalarOk: boolean): number[] | number
 }
 
 type FieldProps = {
+  /** the value the server resolved (inferred or default), shown as a placeholder */
+  resolvedValue?: unknown
   name: string
   prop: JsonSchema
   root: JsonSchema
@@ -85,11 +87,20 @@ type FieldProps = {
   testid?: string
 }
 
-export function SchemaField({ name, prop, root, value, required, onChange, testid }: FieldProps) {
+export function SchemaField({ name, prop, root, value, required, onChange, testid, resolvedValue }: FieldProps) {
   const { schema, nullable, kind } = resolveField(prop, root)
   const label = schema.title && schema.title.toLowerCase().replace(/ /g, '_') !== name.toLowerCase() ? schema.title : name
   const dflt = schema.default
-  const placeholder = dflt !== undefined ? `default: ${formatValue(dflt)}` : nullable ? 'auto' : required ? 'required' : ''
+  const placeholder =
+    resolvedValue !== undefined && resolvedValue !== null && dflt === null
+      ? `auto: ${formatValue(resolvedValue)}`
+      : dflt !== undefined && dflt !== null
+        ? `default: ${formatValue(dflt)}`
+        : nullable
+          ? 'auto'
+          : required
+            ? 'required'
+            : ''
   const hint = [
     schema.minimum !== undefined ? `≥ ${schema.minimum}` : null,
     schema.exclusiveMinimum !== undefined ? `> ${schema.exclusiveMinimum}` : null,
@@ -128,7 +139,7 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
         placeholder={placeholder}
         inputMode={kind === 'integer' ? 'numeric' : 'decimal'}
         parse={(t) => {
-          if (t.trim() === '') return { ok: true, v: nullable && dflt === null ? undefined : undefined }
+          if (t.trim() === '') return { ok: true, v: undefined }
           const n = Number(t)
           if (!Number.isFinite(n)) return { ok: false }
           return { ok: true, v: n }
@@ -248,8 +259,10 @@ export function SchemaForm({
   value,
   onChange,
   prefix,
+  resolved,
 }: {
   schema: JsonSchema
+  resolved?: Record<string, unknown>
   value: Record<string, unknown>
   onChange: (v: Record<string, unknown>) => void
   prefix?: string
@@ -266,6 +279,7 @@ export function SchemaForm({
           prop={p}
           root={schema}
           value={value[k]}
+          resolvedValue={resolved?.[k]}
           required={required.has(k)}
           testid={prefix ? `${prefix}-${k}` : `param-${k}`}
           onChange={(v) => {

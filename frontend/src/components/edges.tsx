@@ -7,14 +7,16 @@ import { formatShape } from '../format'
 function ShapeEdgeImpl(p: EdgeProps) {
   const [path, lx, ly] = getBezierPath(p)
   const info = useDesigner((s) => s.validation?.nodes[p.source])
+  // the server names the faulty input port in `field` (e.g. Add's "b"): draw that edge red
+  const faulty = useDesigner((s) => !!s.validation?.errors.some((e) => e.node === p.target && e.field != null && e.field === p.targetHandleId && e.severity !== 'warning'))
   const shape = info?.output_shape
   return (
     <>
-      <BaseEdge id={p.id} path={path} markerEnd={p.markerEnd} className={p.selected ? 'selected' : undefined} interactionWidth={18} />
+      <BaseEdge id={p.id} path={path} markerEnd={p.markerEnd} className={faulty ? 'faulty' : undefined} interactionWidth={18} />
       {info !== undefined && (
         <EdgeLabelRenderer>
           <div
-            className={`edge-label${shape == null ? ' unknown' : ''}${p.selected ? ' selected' : ''}`}
+            className={`edge-label${shape == null || faulty ? ' unknown' : ''}${p.selected ? ' selected' : ''}`}
             style={{ transform: `translate(-50%, -50%) translate(${lx}px, ${ly}px)` }}
             data-testid={`shape-${p.source}-${p.target}`}
           >
@@ -29,7 +31,11 @@ export const ShapeEdge = memo(ShapeEdgeImpl)
 
 /** A dashed link from a node to the node whose parameters it shares (tied weights). */
 function ShareEdgeImpl(p: EdgeProps) {
-  const [path, lx, ly] = getBezierPath({ ...p, curvature: 0.6 })
+  // both ends sit on the right side of their nodes: bow out to the right
+  const bow = 70 + Math.min(120, Math.abs(p.targetY - p.sourceY) / 4)
+  const path = `M ${p.sourceX},${p.sourceY} C ${p.sourceX + bow},${p.sourceY} ${p.targetX + bow},${p.targetY} ${p.targetX},${p.targetY}`
+  const lx = (p.sourceX + p.targetX) / 2 + bow * 0.75
+  const ly = (p.sourceY + p.targetY) / 2
   return (
     <>
       <BaseEdge id={p.id} path={path} className="share-edge" />

@@ -23,10 +23,10 @@ export const MLP: GraphDoc = {
   name: 'MLP',
   nodes: [
     { id: 'X', type: 'Input', params: { shape: [20] }, position: { x: 0, y: 0 } },
-    { id: 'hidden', type: 'Linear', params: { out_features: 256 }, position: { x: 0, y: 100 } },
-    { id: 'act', type: 'ReLU', position: { x: 0, y: 200 } },
-    { id: 'out', type: 'Linear', params: { out_features: 10 }, position: { x: 0, y: 300 } },
-    { id: 'Y', type: 'Output', position: { x: 0, y: 400 } },
+    { id: 'hidden', type: 'Linear', params: { out_features: 256 }, position: { x: 0, y: 120 } },
+    { id: 'act', type: 'ReLU', position: { x: 0, y: 240 } },
+    { id: 'out', type: 'Linear', params: { out_features: 10 }, position: { x: 0, y: 360 } },
+    { id: 'Y', type: 'Output', position: { x: 0, y: 480 } },
   ],
   edges: [
     { source: 'X', target: 'hidden' },

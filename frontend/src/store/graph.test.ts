@@ -27,6 +27,13 @@ describe('document conversion', () => {
     expect(out.edges).toEqual(RESIDUAL.edges) // one Input: no target_port on the instance edge
   })
 
+  it('stretches designs drawn with too little room between layers', () => {
+    const doc = structuredClone(MLP)
+    doc.nodes.forEach((n, i) => (n.position = { x: 0, y: i * 90 }))
+    const ys = docToDesign(doc, catalog).root.nodes.map((n) => n.position.y)
+    expect(ys[1] - ys[0]).toBeGreaterThanOrEqual(105)
+  })
+
   it('lays out documents that have no positions', () => {
     const d = docToDesign(RESIDUAL, catalog)
     const ys = d.root.nodes.map((n) => n.position.y)

@@ -90,7 +90,22 @@ function graphFromDoc(nodes: DocNode[], edges: DocEdge[], portsFor: (type: strin
     return makeEdge(e.source, e.target, port)
   })
   const g = { nodes: flowNodes, edges: flowEdges }
-  return nodes.some((n) => !n.position) ? layoutGraph(g) : g
+  return nodes.some((n) => !n.position) ? layoutGraph(g) : spreadIfCrowded(g)
+}
+
+/** Designs drawn for smaller nodes (e.g. 90 px between layers) get stretched vertically to fit shape labels. */
+export function spreadIfCrowded(g: Graph, want = ROW_H): Graph {
+  const y = new Map(g.nodes.map((n) => [n.id, n.position.y]))
+  const gaps = g.edges
+    .map((e) => (y.get(e.target) ?? 0) - (y.get(e.source) ?? 0))
+    .filter((d) => d > 0)
+    .sort((a, b) => a - b)
+  if (!gaps.length) return g
+  const median = gaps[Math.floor(gaps.length / 2)]
+  if (median >= want - 5) return g
+  const f = want / median
+  const top = Math.min(...g.nodes.map((n) => n.position.y))
+  return { ...g, nodes: g.nodes.map((n) => ({ ...n, position: { x: n.position.x, y: Math.round(top + (n.position.y - top) * f) } })) }
 }
 
 export type Design = { name: string; root: Graph; blocks: Record<string, Graph>; extra?: Record<string, unknown> }

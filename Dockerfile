@@ -16,7 +16,9 @@ FROM ${BASE_IMAGE} AS app
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     BLOCKLAB_STATIC_DIR=/app/frontend/dist BLOCKLAB_DATA_DIR=/data
-# CUDA base images ship without Python; slim images already have it.
+# CUDA base images ship without Python; slim images already have it. The distro's python3
+# is whatever that base ships, so it is not pinned here.
+# hadolint ignore=DL3008
 RUN if ! command -v python3 >/dev/null; then \
       apt-get update && apt-get install -y --no-install-recommends python3 python3-pip python3-venv \
       && rm -rf /var/lib/apt/lists/*; fi \
@@ -26,10 +28,12 @@ WORKDIR /app
 RUN pip install --index-url "${TORCH_INDEX}" torch==2.13.0
 COPY pyproject.toml README.md ./
 COPY backend/ backend/
+# The project itself, whose own pins (torch==2.13.0 ...) live in pyproject.toml.
+# hadolint ignore=DL3013
 RUN pip install ".[postgres]"
 COPY --from=frontend /src/frontend/dist /app/frontend/dist
 RUN useradd --create-home --uid 10001 blocklab && mkdir -p /data && chown blocklab /data
-USER blocklab
+USER 10001
 EXPOSE 8000
 VOLUME ["/data"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -60,6 +60,7 @@ def test_sigkill_then_restart_marks_interrupted_and_keeps_metrics(tmp_path):
     try:
         run = httpx.get(f"{base}/runs/{rid}").json()
         assert run["status"] == "interrupted" and "server stopped" in run["error"]
+        assert run["metrics"]["epoch"] >= 2
         stored = httpx.get(f"{base}/runs/{rid}/metrics").json()
         assert_gapless(stored)
         assert stored[:len(seen)] == seen  # everything seen before the kill was stored

@@ -200,6 +200,7 @@ class RunManager:
                     if v is not None and math.isfinite(v) and v < summary.get("best_val_loss", math.inf):
                         summary.update(best_val_loss=v, best_epoch=ev["epoch"])
                         best, best_dirty = checkpoints.snapshot(model), True
+                    self.writer.update(rid, summary=_json(summary))  # batched: survives a crash
                     if time.monotonic() - last_write > self.settings.checkpoint_interval:
                         checkpoints.write(ckpt("last"), checkpoints.snapshot(model))
                         if best_dirty:

@@ -7,6 +7,7 @@ Nothing here trains or generates data.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +97,8 @@ def prepare(body: RunCreate, doc: GraphDoc, limits: Limits, data_dir: Path) -> P
     if info is not None and len(root.inputs) == 1 and len(root.outputs) == 1:
         x = root.nodes[root.inputs[0]]
         if tuple(x.shape) != info.input_shape:
-            hint = " (set its params.flatten)" if kind.name == "digits" else ""
+            flat = math.prod(x.shape) == math.prod(info.input_shape)
+            hint = " (set the dataset's params.flatten)" if kind.name == "digits" and flat else ""
             errors.append(_err("shape", f"Input '{x.id}' has shape {fmt(x.shape)}, but dataset '{kind.name}' gives "
                                         f"samples of shape {fmt(info.input_shape)}{hint}", x.id))
         out = root.nodes[root.outputs[0]]

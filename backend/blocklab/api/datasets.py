@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from blocklab.api.errors import responses
 from blocklab.data import BUILTIN, DatasetKind, all_kinds, csv_upload
 
 router = APIRouter(tags=["datasets"])
@@ -47,7 +48,7 @@ def _bad(field: str, message: str) -> HTTPException:
     return HTTPException(422, {"message": "the CSV cannot be used", "errors": [{"node": None, "field": field, "message": message}]})
 
 
-@router.post("/datasets", status_code=201, response_model=DatasetInfo)
+@router.post("/datasets", status_code=201, response_model=DatasetInfo, responses=responses(409, 413, 422))
 async def upload_csv(
     request: Request,
     file: Annotated[UploadFile, File(description="a CSV file with a header row")],

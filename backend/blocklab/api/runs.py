@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
 from blocklab.api.deps import Engine, GraphLimits, get_settings
+from blocklab.api.errors import responses
 from blocklab.graph.document import GraphDoc
 from blocklab.runs import checkpoints, store, weights
 from blocklab.runs.manager import QueueFull, RunManager
@@ -98,8 +99,7 @@ def _invalid(message: str, errors: list[dict]) -> HTTPException:
     return HTTPException(422, {"message": message, "errors": errors})
 
 
-@router.post("/runs", status_code=201, response_model=RunCreated,
-             responses={422: {"description": "invalid graph or config"}, 429: {"description": "queue full"}})
+@router.post("/runs", status_code=201, response_model=RunCreated, responses=responses(413, 422, 429))
 def create_run(body: RunCreate, engine: Engine, limits: GraphLimits, settings: Cfg, manager: Manager,
                response: Response) -> dict:
     doc = body.graph
@@ -131,18 +131,18 @@ def list_runs(engine: Engine) -> list[dict]:
     return store.list_all(engine)
 
 
-@router.get("/runs/{run_id}", response_model=RunOut)
+@router.get("/runs/{run_id}", response_model=RunOut, responses=responses(404, 422))
 def get_run_info(run: Run) -> dict:
     return run
 
 
-@router.post("/runs/{run_id}/stop", response_model=RunCreated)
+@router.post("/runs/{run_id}/stop", response_model=RunCreated, responses=responses(404, 422))
 def stop_run(run: Run, manager: Manager) -> dict:
     manager.stop(run["id"])
     return {"id": run["id"], "status": manager.status_of(run["id"]) or run["status"]}
 
 
-@router.get("/runs/{run_id}/metrics", response_model=list[dict[str, Any]])
+@router.get("/runs/{run_id}/metrics", response_model=list[dict[str, Any]], responses=responses(404, 422))
 def run_metrics(run: Run, engine: Engine, manager: Manager,
                 after: Annotated[int, Query(ge=0)] = 0,
                 type: Annotated[str | None, Query(max_length=16, description="only messages of this type")] = None):
@@ -154,7 +154,9 @@ def run_metrics(run: Run, engine: Engine, manager: Manager,
                     media_type="application/json")
 
 
-@router.get("/runs/{run_id}/state_dict", responses={200: {"content": {"application/octet-stream": {}}}})
+@router.get("/runs/{run_id}/state_dict",
+            responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "the weights file"}, **responses(404, 409, 422)})
 def download_weights(run: Run, settings: Cfg,
                      format: Annotated[Literal["pt", "safetensors"], Query()] = "pt",
                      which: Annotated[Literal["last", "best"], Query()] = "last") -> Response:
@@ -167,7 +169,7 @@ def download_weights(run: Run, settings: Cfg,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.post("/runs/{run_id}/predict")
+@router.post("/runs/{run_id}/predict", responses=responses(404, 409, 413, 422))
 def run_predict(run: Run, body: PredictIn, settings: Cfg) -> dict:
     try:
         return predict(run, settings.data_dir, body)
@@ -177,7 +179,7 @@ def run_predict(run: Run, body: PredictIn, settings: Cfg) -> dict:
         raise HTTPException(e.status, str(e)) from None
 
 
-@router.post("/weights", status_code=201)
+@router.post("/weights", status_code=201, responses=responses(413, 422))
 async def upload_weights(
     request: Request,
     file: Annotated[UploadFile, File(description="a .safetensors state_dict")],

@@ -101,6 +101,12 @@ function NodeInspector({ node, nodes }: { node: FlowNode; nodes: FlowNode[] }) {
     if (err) setIdText(node.id)
   }
   const parameters = info?.parameters ?? []
+  // a custom layer's declared tensors are state_dict entries too
+  const declared = ['parameters', 'constants'].flatMap((k) => {
+    const v = node.data.params?.[k]
+    return v && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v) : []
+  })
+  const keys = [...parameters, ...declared]
   const sameType = nodes.filter((n) => n.id !== node.id && n.data.type === node.data.type)
   const otherType = nodes.filter((n) => n.id !== node.id && n.data.type !== node.data.type && n.data.type !== 'Input' && n.data.type !== 'Output')
 
@@ -131,8 +137,8 @@ function NodeInspector({ node, nodes }: { node: FlowNode; nodes: FlowNode[] }) {
         {idError && <div className="field-err">{idError}</div>}
         <div className="field-desc">
           The submodule name: its weights are saved as{' '}
-          {parameters.length ? (
-            parameters.map((p, i) => (
+          {keys.length ? (
+            keys.map((p, i) => (
               <span key={p}>
                 {i > 0 && ', '}
                 <code>

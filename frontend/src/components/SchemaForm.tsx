@@ -75,6 +75,11 @@ export function parseNumList(text: string, scalarOk: boolean): number[] | number
   return nums
 }
 
+/** Pretty JSON with short lists of numbers kept on one line: {"w": {"shape": [20, 20]}}. */
+export function compactJson(v: unknown): string {
+  return JSON.stringify(v, null, 2).replace(/\[[\s\d.,eE+-]*\]/g, (m) => `[${m.slice(1, -1).trim().split(/\s*,\s*/).filter(Boolean).join(', ')}]`)
+}
+
 type FieldProps = {
   /** the value the server resolved (inferred or default), shown as a placeholder */
   resolvedValue?: unknown
@@ -180,7 +185,7 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
       <TextInput
         id={id}
         testid={testid}
-        value={value === undefined ? '' : JSON.stringify(value, null, 1)}
+        value={value === undefined ? '' : compactJson(value)}
         placeholder={placeholder || 'JSON'}
         multiline
         parse={(t) => {

@@ -126,3 +126,11 @@ describe('scope view of the validation', () => {
     expect(scopeView(raw, d, [])).toBe(raw)
   })
 })
+
+describe('compact JSON', async () => {
+  const { compactJson } = await import('../components/SchemaForm')
+  it('keeps number lists on one line', () => {
+    expect(compactJson({ w: { shape: [20, 20], init: 'rand' } })).toBe('{\n  "w": {\n    "shape": [20, 20],\n    "init": "rand"\n  }\n}')
+    expect(JSON.parse(compactJson({ a: [1.5, -2e-3], b: [] }))).toEqual({ a: [1.5, -2e-3], b: [] })
+  })
+})

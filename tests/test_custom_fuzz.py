@@ -242,25 +242,25 @@ def safe_programs(draw) -> str:
     return "\n".join(lines)
 
 
-@fast(1200)
+@fast(800)
 @given(expressions)
 def test_random_expressions(expr):
     check(expr)
 
 
-@fast(500)
+@fast(400)
 @given(programs())
 def test_random_programs(text):
     check(text)
 
 
-@fast(400)
+@fast(300)
 @given(st.one_of(safe_expressions, safe_programs()))
 def test_allowed_code_runs_with_the_traced_shape(text):
     check(text)
 
 
-@fast(1000)
+@fast(600)
 @given(st.text(alphabet=string.printable + "é\u202e\x00", max_size=60))
 def test_random_text(text):
     check(text)
@@ -272,7 +272,7 @@ def test_fuzz_reaches_both_outcomes():
     assert outcomes == {"ran", "rejected"}
 
 
-@fast(100)
+@fast(60)
 @given(st.one_of(expressions, st.sampled_from(HOSTILE)))
 def test_api_never_500(client, expr):
     body = {

@@ -35,7 +35,13 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
     >
       <div className="bn-head">
         <span className="bn-type">
-          {def && <span className="bn-block-icon" title="a block: double-click to open its definition">⧉ </span>}
+          {def && (
+            <svg className="bn-block-icon" viewBox="0 0 12 12" width="11" height="11" aria-label="block">
+              <title>a block: double-click to open its definition</title>
+              <rect x="0.5" y="0.5" width="7" height="7" rx="1.5" fill="none" stroke="currentColor" />
+              <rect x="4.5" y="4.5" width="7" height="7" rx="1.5" fill="currentColor" opacity="0.6" />
+            </svg>
+          )}
           {data.type}
         </span>
         {nodeInfo && nodeInfo.params > 0 && (

@@ -24,6 +24,7 @@ class Template(BaseModel):
 ORDER = [
     "spirals_playground", "linear_regression", "lenet_digits", "resnet_digits",
     "d2l_sequential", "d2l_mlp", "d2l_nestmlp", "d2l_chimera", "d2l_tied", "d2l_rgnet",
+    "d2l_centered", "d2l_mylinear", "d2l_fixedhidden", "d2l_fancymlp",
 ]
 
 

@@ -49,9 +49,10 @@ def test_sigkill_then_restart_marks_interrupted_and_keeps_metrics(tmp_path):
         while sum(m["type"] == "epoch" for m in httpx.get(f"{base}/runs/{rid}/metrics").json()) < 2:
             assert time.monotonic() < deadline
             time.sleep(0.1)
-        time.sleep(1.0)  # past the writer's batch interval and a checkpoint
+        time.sleep(0.6)  # past a checkpoint
         seen = httpx.get(f"{base}/runs/{rid}/metrics").json()
         assert httpx.get(f"{base}/runs/{rid}").json()["status"] == "running"
+        time.sleep(1.0)  # past the writer's batch interval (0.25 s): everything seen is committed
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)

@@ -1,5 +1,5 @@
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react'
-import { useEffect, useRef, useState } from 'react'
+import { lazy, Suspense, useEffect, useRef, useState } from 'react'
 import { api } from './api/client'
 import type { GraphDoc } from './api/types'
 import { Canvas } from './components/Canvas'
@@ -10,6 +10,10 @@ import { formatCount } from './format'
 import { download, safeFileName, saveDesign, useBootstrap, useDraftAutosave, useLiveValidation, useShortcuts } from './hooks'
 import { currentGraph, useDesigner } from './store/designer'
 import { designToDoc } from './store/graph'
+import { resumeActiveRun, useTrain } from './train/store'
+
+const TrainPanel = lazy(() => import('./train/Dashboard'))
+const NodeDrawer = lazy(() => import('./train/Dashboard').then((m) => ({ default: m.NodeDrawer })))
 
 type DialogName = 'templates' | 'open' | 'makeBlock' | null
 
@@ -44,20 +48,41 @@ function Designer() {
   useDraftAutosave(true)
   useShortcuts(true, dialog !== null)
   const close = () => setDialog(null)
+  const tab = useTrain((s) => s.tab)
+  const hasRun = useTrain((s) => s.runId !== null)
+  useEffect(() => {
+    void resumeActiveRun()
+  }, [])
 
   return (
-    <div className="app">
+    <div className={`app${tab === 'train' ? ' wide-right' : ''}`}>
       <Toolbar open={setDialog} />
       <Palette />
       <main className="center">
         <Canvas />
+        {tab === 'train' && hasRun && (
+          <Suspense fallback={null}>
+            <NodeDrawer />
+          </Suspense>
+        )}
       </main>
       <aside className="right">
-        <div className="tabs">
-          <span className="tab active">Inspector</span>
+        <div className="tabs" role="tablist">
+          <button role="tab" className={`tab${tab === 'inspect' ? ' active' : ''}`} onClick={() => useTrain.setState({ tab: 'inspect' })} data-testid="tab-inspector">
+            Inspector
+          </button>
+          <button role="tab" className={`tab${tab === 'train' ? ' active' : ''}`} onClick={() => useTrain.setState({ tab: 'train' })} data-testid="tab-train">
+            Train
+          </button>
         </div>
         <div className="right-body">
-          <Inspector onMakeBlock={() => setDialog('makeBlock')} />
+          {tab === 'inspect' ? (
+            <Inspector onMakeBlock={() => setDialog('makeBlock')} />
+          ) : (
+            <Suspense fallback={<p className="muted pad">Loading the dashboard…</p>}>
+              <TrainPanel />
+            </Suspense>
+          )}
         </div>
       </aside>
       <StatusBar />

@@ -1,4 +1,4 @@
-import type { BlockInfo, Design, DesignSummary, GraphDoc, InitInfo, Template, ValidateResult } from './types'
+import type { BlockInfo, DatasetInfo, Design, DesignSummary, GraphDoc, InitInfo, PredictResult, RunCreate, RunOut, Template, ValidateResult } from './types'
 
 export class ApiError extends Error {
   status: number
@@ -47,4 +47,12 @@ export const api = {
   updateDesign: (id: string, doc: GraphDoc) => request<Design>('PUT', `/api/graphs/${encodeURIComponent(id)}`, doc),
   deleteDesign: (id: string) => request<unknown>('DELETE', `/api/graphs/${encodeURIComponent(id)}`),
   exportPython: (doc: GraphDoc) => request<string>('POST', '/api/export/python', doc),
+  datasets: () => request<DatasetInfo[]>('GET', '/api/datasets'),
+  createRun: (body: RunCreate) => request<{ id: string; status: string }>('POST', '/api/runs', body),
+  runs: () => request<RunOut[]>('GET', '/api/runs'),
+  run: (id: string) => request<RunOut>('GET', `/api/runs/${encodeURIComponent(id)}`),
+  stopRun: (id: string) => request<{ id: string; status: string }>('POST', `/api/runs/${encodeURIComponent(id)}/stop`),
+  metrics: <T = unknown>(id: string, after = 0, type?: string) =>
+    request<T[]>('GET', `/api/runs/${encodeURIComponent(id)}/metrics?after=${after}${type ? `&type=${encodeURIComponent(type)}` : ''}`),
+  predict: (id: string, inputs: unknown[]) => request<PredictResult>('POST', `/api/runs/${encodeURIComponent(id)}/predict`, { inputs }),
 }

@@ -103,3 +103,9 @@ export type _Checks = [
   Check<Extends<S['PortInfo'], Port>>,
   Check<Extends<DocEdge, S['Edge']>>,
 ]
+
+// ---- training
+export type DatasetInfo = Omit<S['DatasetInfo'], 'params_schema'> & { params_schema: JsonSchema }
+export type RunOut = S['RunOut']
+export type RunCreate = S['RunCreate']
+export type PredictResult = { outputs: unknown[]; probabilities?: number[][]; predicted?: number[]; labels?: string[] }

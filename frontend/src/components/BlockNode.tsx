@@ -6,6 +6,8 @@ import { useShallow } from 'zustand/react/shallow'
 import { useDesigner } from '../store/designer'
 import { OUT_HANDLE, blockInfo, type FlowNode } from '../store/graph'
 import { categoryColor, formatCount, formatShape, formatValue } from '../format'
+import { NodeOverlay } from '../train/NodeOverlay'
+import { useTrain } from '../train/store'
 
 const NO_ERRORS: never[] = []
 
@@ -25,6 +27,9 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
     .filter(([, v]) => v !== undefined && v !== null && typeof v !== 'object' || Array.isArray(v))
     .slice(0, 3)
   const unknown = !info
+  const topLevel = useDesigner((s) => s.path.length === 0)
+  // statistics belong to the top-level canvas (state_dict keys start with top-level ids)
+  const training = useTrain((s) => s.runId !== null && s.tab === 'train') && topLevel
 
   return (
     <div
@@ -72,6 +77,7 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
         {nodeInfo && (isOutput || nodeInfo.output_shape == null) && (
           <div className={`bn-shape${nodeInfo.output_shape == null ? ' unknown' : ''}`}>→ {formatShape(nodeInfo.output_shape)}</div>
         )}
+        {training && <NodeOverlay id={id} />}
         {unknown && <div className="bn-err">unknown block type</div>}
         {shown.length > 0 && (
           <div

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react'
 import { api } from '../api/client'
 import type { DesignSummary } from '../api/types'
 import { useDesigner } from '../store/designer'
+import { applyTemplateTrain } from '../train/store'
 
 export function Modal({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
   useEffect(() => {
@@ -49,6 +50,7 @@ export function TemplatesDialog({ onClose }: { onClose: () => void }) {
             data-testid={`template-${t.id}`}
             onClick={() => {
               loadDoc({ ...t.graph, name: t.graph.name || t.title })
+              applyTemplateTrain(t.train)
               onClose()
             }}
           >

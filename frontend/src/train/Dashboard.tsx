@@ -453,9 +453,7 @@ function Artifacts({ run, runId }: { run: RunOut | null; runId: string }) {
           <pre data-testid="source">{src}</pre>
         </div>
       )}
-      <p className="muted small">
-        <code>m = Model(); m.load_state_dict(torch.load("….pt", weights_only=True))</code>
-      </p>
+      <code className="hint-code muted">{'from model import Model   # the .py above\nm = Model()\nm.load_state_dict(torch.load("weights.pt", weights_only=True))'}</code>
     </section>
   )
 }

@@ -9,8 +9,8 @@ import type { Hist, LayerStat } from './stream'
 import { useTrain } from './store'
 
 function BigHist({ hist, color }: { hist: Hist; color: string }) {
-  const W = 220
-  const H = 64
+  const W = 170
+  const H = 56
   const n = hist.counts.length
   const max = Math.max(...hist.counts, 1)
   const lo = hist.edges[0]

@@ -32,7 +32,7 @@ function NodeOverlayImpl({ id }: { id: string }) {
     <div className="bn-train" data-testid={`nodestat-${id}`} data-health={health} data-grad={st ? st.gradNorm : ''} style={color ? ({ '--grad': color } as React.CSSProperties) : undefined}>
       {st && (
         <div className="bn-train-row">
-          <span title="L2 norm of the weights">‖w‖ {formatStat(st.weightNorm)}</span>
+          <span title="L2 norm of the weights">w {formatStat(st.weightNorm)}</span>
           <span className="bn-grad" title="L2 norm of the gradient">∇ {formatStat(st.gradNorm)}</span>
           {st.hist && <Sparkline hist={st.hist} color={color} />}
         </div>

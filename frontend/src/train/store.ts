@@ -104,7 +104,7 @@ export const useTrain = create<TrainState>()(() => ({
 
 type Debug = { runId: string | null; seqs: number[]; connects: { after: number; at: number }[]; replayed: number; gaps: number }
 const debug: Debug = { runId: null, seqs: [], connects: [], replayed: 0, gaps: 0 }
-;(window as unknown as { __blocklab?: unknown }).__blocklab = debug
+if (typeof window !== 'undefined') (window as unknown as { __blocklab?: unknown }).__blocklab = debug
 
 let ws: WebSocket | null = null
 let pending: StreamMsg[] = []

@@ -1,0 +1,163 @@
+import { expect, test, type Page } from '@playwright/test'
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { node, openApp, shot } from './util'
+
+async function openSpirals(page: Page) {
+  await openApp(page)
+  await page.getByTestId('btn-new').click()
+  await page.getByTestId('template-spirals_playground').click()
+  await expect(node(page, 'h1')).toBeVisible()
+  await page.getByTestId('tab-train').click()
+  await expect(page.getByTestId('train-panel')).toBeVisible()
+  // prefilled from the template's train config
+  await expect(page.getByTestId('train-dataset')).toHaveValue('spirals')
+  await expect(page.getByTestId('train-lr')).toHaveValue('0.01')
+}
+
+async function setEpochs(page: Page, n: number) {
+  await page.getByTestId('train-epochs').fill(String(n))
+}
+
+async function train(page: Page) {
+  await page.getByTestId('btn-train').click()
+  await expect(page.getByTestId('run-view')).toBeVisible()
+  return (await page.getByTestId('run-view').getAttribute('data-run-id'))!
+}
+
+async function attr(page: Page, testid: string, name: string): Promise<number> {
+  return Number(await page.getByTestId(testid).getAttribute(name))
+}
+
+/** Stop whatever still runs, so the next test gets the worker. */
+async function stopAll(page: Page) {
+  const runs = (await (await page.request.get('/api/runs')).json()) as { id: string; status: string }[]
+  for (const r of runs) if (r.status === 'running' || r.status === 'queued') await page.request.post(`/api/runs/${r.id}/stop`)
+}
+
+test.afterEach(async ({ page }) => stopAll(page))
+
+test('train the spirals: loss points, node statistics, decision boundary, downloads that load in torch', async ({ page }) => {
+  await openSpirals(page)
+  await setEpochs(page, 40)
+  await train(page)
+  await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 45_000 })
+  // loss points and accuracy
+  expect(await attr(page, 'chart-loss', 'data-points')).toBeGreaterThan(10)
+  await expect(page.getByTestId('chart-acc')).toBeVisible()
+  expect(await attr(page, 'run-view', 'data-gaps')).toBe(0)
+  // per-node statistics on the canvas
+  for (const id of ['h1', 'h2', 'h3', 'out']) await expect(page.getByTestId(`nodestat-${id}`)).toBeVisible()
+  expect(Number(await page.getByTestId('nodestat-h1').getAttribute('data-grad'))).toBeGreaterThan(0)
+  await expect(page.getByTestId('nodestat-h1').locator('svg.spark')).toBeVisible()
+  // the decision boundary updated more than once
+  expect(await attr(page, 'boundary', 'data-updates')).toBeGreaterThanOrEqual(2)
+  // clicking a node opens its statistics over time
+  await node(page, 'h2').locator('.bn-head').click()
+  await expect(page.getByTestId('node-drawer')).toBeVisible()
+  await expect(page.getByTestId('layer-h2.weight')).toBeVisible()
+  await expect(page.getByTestId('layer-h2.bias')).toBeVisible()
+  await expect(page.getByTestId('drawer-chart')).toBeVisible()
+  await shot(page, 'train-spirals-done')
+  await page.getByTestId('boundary').scrollIntoViewIfNeeded()
+  await shot(page, 'train-boundary')
+  await page.getByTestId('node-drawer').getByRole('button', { name: 'close' }).click()
+
+  // inference
+  await page.getByTestId('btn-predict').click()
+  await expect(page.getByTestId('predict-result').locator('tbody tr')).toHaveCount(3)
+  // source, viewable
+  await page.getByTestId('btn-source').click()
+  await expect(page.getByTestId('source')).toContainText('class Model')
+  await page.getByTestId('predict-result').scrollIntoViewIfNeeded()
+  await shot(page, 'train-artifacts')
+
+  // downloads: .pt, .safetensors and .py; torch loads each strict into the exported Model
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'blocklab-dl-'))
+  const save = async (testid: string, name: string) => {
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).click()])
+    const p = path.join(dir, name)
+    await dl.saveAs(p)
+    return p
+  }
+  const pt = await save('dl-pt', 'w.pt')
+  const st = await save('dl-safetensors', 'w.safetensors')
+  const py = await save('dl-py', 'model_src.py')
+  const check = `
+import importlib.util, sys, torch
+from safetensors.torch import load_file
+spec = importlib.util.spec_from_file_location("model_src", sys.argv[1]); m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+a = m.Model(); a.load_state_dict(torch.load(sys.argv[2], weights_only=True), strict=True)
+b = m.Model(); b.load_state_dict(load_file(sys.argv[3]), strict=True)
+assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
+print("LOADED", len(a.state_dict()))
+`
+  const out = execFileSync(path.resolve('../.venv/bin/python'), ['-c', check, py, pt, st], { encoding: 'utf8' })
+  expect(out).toContain('LOADED 8')
+})
+
+test('stop a run', async ({ page }) => {
+  await openSpirals(page)
+  await setEpochs(page, 5000)
+  await train(page)
+  await expect(page.getByTestId('run-status')).toHaveText('running', { timeout: 15_000 })
+  await expect.poll(() => attr(page, 'run-view', 'data-last-seq')).toBeGreaterThan(15)
+  await expect(page.getByTestId('btn-stop')).toBeVisible()
+  await shot(page, 'train-running')
+  await page.getByTestId('btn-stop').click()
+  await expect(page.getByTestId('run-status')).toHaveText('stopped', { timeout: 15_000 })
+  await expect(page.getByTestId('btn-train')).toBeVisible()
+  // the weights so far stay downloadable
+  await expect(page.getByTestId('dl-pt')).toBeVisible()
+  expect(await attr(page, 'run-view', 'data-gaps')).toBe(0)
+  await shot(page, 'train-stopped')
+})
+
+test('reload during a run: the stream resumes with after=N, without gaps', async ({ page }) => {
+  await openSpirals(page)
+  await setEpochs(page, 5000)
+  const id = await train(page)
+  await expect.poll(() => attr(page, 'run-view', 'data-last-seq'), { timeout: 15_000 }).toBeGreaterThan(20)
+  await page.reload()
+  await expect(page.getByTestId('run-view')).toHaveAttribute('data-run-id', id)
+  const first = await attr(page, 'run-view', 'data-last-seq')
+  await expect.poll(() => attr(page, 'run-view', 'data-last-seq'), { timeout: 15_000 }).toBeGreaterThan(first + 20)
+  const dbg = await page.evaluate(() => (window as unknown as { __blocklab: { seqs: number[]; connects: { after: number }[]; replayed: number; gaps: number } }).__blocklab)
+  // replayed from the server, then the socket picked up after the last replayed seq
+  expect(dbg.replayed).toBeGreaterThan(20)
+  expect(dbg.connects[0].after).toBe(dbg.replayed)
+  expect(dbg.gaps).toBe(0)
+  // every seq from 1 on, each once, in order
+  expect(dbg.seqs.length).toBeGreaterThan(40)
+  dbg.seqs.forEach((s, i) => expect(s).toBe(i + 1))
+  await expect(page.getByTestId('nodestat-h1')).toBeVisible()
+  await shot(page, 'train-resumed')
+  await page.getByTestId('btn-stop').click()
+  await expect(page.getByTestId('run-status')).toHaveText('stopped', { timeout: 15_000 })
+})
+
+test('compare two runs from the history', async ({ page }) => {
+  await openSpirals(page)
+  await setEpochs(page, 12)
+  const a = await train(page)
+  await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 30_000 })
+  await page.getByTestId('train-lr').fill('0.001')
+  const b = await train(page)
+  expect(b).not.toBe(a)
+  await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 30_000 })
+  await expect(page.getByTestId(`run-${a}`)).toBeVisible()
+  await expect(page.getByTestId(`run-${b}`)).toBeVisible()
+  await page.getByTestId(`compare-${a}`).check()
+  await page.getByTestId(`compare-${b}`).check()
+  await expect(page.getByTestId('compare')).toHaveAttribute('data-runs', '2')
+  await expect(page.getByTestId('chart-compare')).toHaveAttribute('data-points', '12')
+  // reopen the first run: its curves are replayed from the server
+  await page.getByTestId(`open-${a}`).click()
+  await expect(page.getByTestId('run-view')).toHaveAttribute('data-run-id', a)
+  await expect(page.getByTestId('run-status')).toHaveText('completed')
+  expect(await attr(page, 'chart-loss', 'data-points')).toBeGreaterThan(5)
+  await page.getByTestId('compare').scrollIntoViewIfNeeded()
+  await shot(page, 'train-compare')
+})

@@ -54,7 +54,7 @@ test('export JSON and import it back', async ({ page }) => {
   await page.getByTestId('template-blank').click()
   await expect(page.locator('.react-flow__node')).toHaveCount(0)
   await page.getByTestId('import-file').setInputFiles(file!)
-  await expect(page.locator('.react-flow__node')).toHaveCount(4)
+  await expect(page.locator('.react-flow__node')).toHaveCount(5)
   await expect(page.getByTestId('library-NestMLP')).toBeVisible()
   await expect(page.getByTestId('validity')).toHaveText(/✓ valid/)
   // nested blocks: open NestMLP, then the NestSeq inside it

@@ -98,8 +98,20 @@ print("LOADED", len(a.state_dict()))
   expect(out).toContain('LOADED 8')
 })
 
-test('stop a run', async ({ page }) => {
+test('server errors are listed and outlined on the canvas; stop a run', async ({ page }) => {
   await openSpirals(page)
+  // iris has 4 features and 3 classes: the server refuses the run with node errors
+  await page.getByTestId('train-dataset').selectOption('iris')
+  await page.getByTestId('btn-train').click()
+  await expect(page.getByTestId('train-errors')).toContainText("Input 'X' has shape [2]")
+  await expect(node(page, 'X').locator('.bn.fault')).toBeVisible()
+  await expect(page.getByTestId('errors-X')).toContainText('iris')
+  await expect(node(page, 'Y').locator('.bn.fault')).toBeVisible()
+  await shot(page, 'train-errors')
+  // back to the spirals: the outline goes away
+  await page.getByTestId('train-dataset').selectOption('spirals')
+  await expect(page.getByTestId('train-errors')).toHaveCount(0)
+  await expect(page.locator('.bn.fault')).toHaveCount(0)
   await setEpochs(page, 5000)
   await train(page)
   await expect(page.getByTestId('run-status')).toHaveText('running', { timeout: 15_000 })

@@ -611,7 +611,13 @@ function runSummary(r: RunOut): string {
 }
 
 function Compare({ curves, ids }: { curves: { id: string; name: string; epoch: number[]; val: number[]; acc: (number | null)[] }[]; ids: string[] }) {
-  const series = (prefix: string) => curves.map((c) => ({ label: `${c.name} ${c.id.slice(0, 4)}${prefix}`, stroke: RUN_COLORS[ids.indexOf(c.id) % RUN_COLORS.length], width: 2 }))
+  const history = useTrain((s) => s.history)
+  const label = (id: string) => {
+    const r = history.find((x) => x.id === id)
+    const c = r?.config as { optimizer?: { name?: string; lr?: number }; batch_size?: number } | undefined
+    return c ? ` · ${c.optimizer?.name} lr ${c.optimizer?.lr} bs ${c.batch_size}` : ''
+  }
+  const series = (prefix: string) => curves.map((c) => ({ label: `${c.name} ${c.id.slice(0, 4)}${label(c.id)}${prefix}`, stroke: RUN_COLORS[ids.indexOf(c.id) % RUN_COLORS.length], width: 2 }))
   const val = overlayColumns(curves.map((c) => ({ epoch: c.epoch, values: c.val })))
   const hasAcc = curves.some((c) => c.acc.some((a) => a != null))
   const acc = overlayColumns(curves.map((c) => ({ epoch: c.epoch, values: c.acc })))

@@ -139,11 +139,17 @@ function queue(msgs: StreamMsg[]) {
 
 async function onFinished(id: string) {
   if (localStorage.getItem(ACTIVE_KEY) === id) localStorage.removeItem(ACTIVE_KEY)
-  try {
-    const run = await api.run(id)
-    if (useTrain.getState().runId === id) useTrain.setState({ run })
-  } catch {
-    /* shown as it is */
+  // the final summary is stored just after the last message: ask again until it is there
+  for (let i = 0; i < 6; i++) {
+    try {
+      const run = await api.run(id)
+      if (useTrain.getState().runId !== id) return
+      useTrain.setState({ run })
+      if (isFinished(run.status) && run.metrics) break
+    } catch {
+      /* shown as it is */
+    }
+    await new Promise((r) => setTimeout(r, 400))
   }
   void refreshHistory()
 }
@@ -250,7 +256,8 @@ export async function loadDatasets() {
 }
 
 export function setForm(patch: Partial<TrainForm>) {
-  useTrain.setState((s) => ({ form: { ...s.form, ...patch } }))
+  useTrain.setState((s) => ({ form: { ...s.form, ...patch }, startError: null }))
+  clearInjected()
 }
 
 export function applyTemplateTrain(train: Record<string, unknown> | null | undefined) {
@@ -295,9 +302,19 @@ export function buildRunBody(form: TrainForm) {
   }
 }
 
+let injected = false
+
+/** Take the run's node errors off the canvas again (the designer re-validates). */
+function clearInjected() {
+  if (!injected) return
+  injected = false
+  useDesigner.getState().setValidation(null)
+}
+
 export async function startRun(): Promise<string | null> {
   const st = useTrain.getState()
   useTrain.setState({ starting: true, startError: null })
+  clearInjected()
   try {
     const { id } = await api.createRun(buildRunBody(st.form) as never)
     localStorage.setItem(ACTIVE_KEY, id)
@@ -313,6 +330,7 @@ export async function startRun(): Promise<string | null> {
       const ds = useDesigner.getState()
       const v = ds.rawValidation ?? { ok: false, errors: [], nodes: {}, total_params: 0 }
       ds.setValidation({ ...v, ok: false, errors: [...v.errors, ...nodeErrs.map((x) => ({ ...x, severity: 'error' }))] })
+      injected = true
     }
     return null
   } finally {

@@ -134,6 +134,7 @@ test('reload during a run: the stream resumes with after=N, without gaps', async
   await expect.poll(() => attr(page, 'run-view', 'data-last-seq'), { timeout: 15_000 }).toBeGreaterThan(20)
   await page.reload()
   await expect(page.getByTestId('run-view')).toHaveAttribute('data-run-id', id)
+  await expect(page.getByTestId('train-epochs')).toHaveValue('5000') // the form shows the run's settings
   const first = await attr(page, 'run-view', 'data-last-seq')
   await expect.poll(() => attr(page, 'run-view', 'data-last-seq'), { timeout: 15_000 }).toBeGreaterThan(first + 20)
   const dbg = await page.evaluate(() => (window as unknown as { __blocklab: { seqs: number[]; connects: { after: number }[]; replayed: number; gaps: number } }).__blocklab)

@@ -212,7 +212,8 @@ export async function attachRun(id: string): Promise<void> {
     throw e
   }
   if (gen !== generation) return
-  useTrain.setState({ run })
+  // the form shows the settings of the run on screen (so Train re-runs them)
+  useTrain.setState({ run, form: formFromTrain(run.config as Record<string, unknown>, useTrain.getState().form) })
   const past = await api.metrics<StreamMsg>(id, 0)
   if (gen !== generation) return
   debug.replayed = past.length

@@ -146,3 +146,12 @@ describe('chart columns', () => {
     expect(positiveOrNull(0)).toBeNull()
   })
 })
+
+describe('train form', async () => {
+  const { formFromTrain, DEFAULT_FORM } = await import('./store')
+  it('takes a template train config', () => {
+    const f = formFromTrain({ dataset: { name: 'moons', params: { n: 200 } }, loss: 'cross_entropy', optimizer: { name: 'sgd', lr: 0.1, momentum: 0.5 }, epochs: 7, batch_size: 16, seed: 3 })
+    expect(f).toMatchObject({ dataset: 'moons', datasetParams: { n: 200 }, optimizer: 'sgd', lr: 0.1, momentum: 0.5, epochs: 7, batch_size: 16, seed: 3, device: 'auto' })
+    expect(formFromTrain(null)).toBe(DEFAULT_FORM)
+  })
+})

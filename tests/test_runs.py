@@ -284,3 +284,16 @@ def test_activation_dead_fraction():
     nodes = {n["node"]: n for n in ActivationProbe(m, torch.randn(32, 2)).run()}
     assert nodes["act"]["dead_fraction"] == 0.5 and "dead_fraction" not in nodes["lin"]
     assert math.isclose(nodes["act"]["mean"], 1.0, rel_tol=1e-6)
+
+
+def test_param_stats_count_nonfinite_values():
+    from blocklab.train.stats import ParamStats
+
+    m = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        m.weight[0, 0] = float("nan")
+        m.weight[1, 2] = float("inf")
+    layers = {x["name"]: x for x in ParamStats(m).after_step()}
+    assert layers["weight"]["nonfinite"] == 2 and layers["weight"]["mean"] is None
+    assert layers["bias"]["nonfinite"] == 0
+    json.dumps(layers, allow_nan=False)  # strict JSON: non-finite statistics are null

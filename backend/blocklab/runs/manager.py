@@ -186,7 +186,7 @@ class RunManager:
                 model.load_state_dict(plan.init, strict=True)
             model.to(device)
             job = Job(model, data, plan.loss, cfg, device, plan.out_shape)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             last_write = time.monotonic()
             for ev in train(job, a.stop.is_set):
                 kind = ev.pop("type")
@@ -208,6 +208,7 @@ class RunManager:
                             best_dirty = False
                         last_write = time.monotonic()
             summary["train_time_s"] = time.perf_counter() - t0
+            summary["train_cpu_s"] = time.thread_time() - c0  # this thread's CPU: steadier on a busy machine
             if a.stop.is_set():
                 status = "interrupted" if a.shutdown else "stopped"
         except Diverged as e:

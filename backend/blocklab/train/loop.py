@@ -25,7 +25,7 @@ from blocklab.train.optimizers import lr_at, make_optimizer, set_lr
 from blocklab.train.stats import ActivationProbe, ParamStats
 
 VAL_CHUNK = 4096
-PROBE_BATCH = 256
+PROBE_BATCH = 64  # activation statistics on 64 samples: one small forward per snapshot
 
 
 class Diverged(Exception):

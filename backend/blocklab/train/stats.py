@@ -65,20 +65,24 @@ class ParamStats:
         for p, g, pn, un in zip(ps, gnorm, pnorm, unorm):
             flat = p.reshape(-1)
             mn, mx = torch.aminmax(flat)
-            std = flat.std() if flat.numel() > 1 else torch.zeros((), device=p.device, dtype=p.dtype)
-            nonfinite = flat.numel() - torch.isfinite(flat).sum()
-            head = torch.stack([flat.mean(), std, mn, mx, g, un / pn.clamp_min(1e-12), nonfinite.to(p.dtype)])
+            mean = flat.mean()
+            # std as ||x - mean|| / sqrt(n - 1): exact and ~3x cheaper than .std() here.
+            std = torch.linalg.vector_norm(flat - mean) / math.sqrt(max(1, flat.numel() - 1))
+            head = torch.stack([mean, std, mn, mx, g, un / pn.clamp_min(1e-12)])
             rows.append(torch.cat([head.float(), _hist(flat)]))
         values = torch.stack(rows).tolist()  # the one host sync
         self.prev = []
         out = []
         for (name, p), v in zip(self.named, values):
-            lo, hi, counts = v[7], v[8], v[9:]
+            lo, hi, counts = v[6], v[7], v[8:]
+            # NaN reaches the mean and +-Inf the min or max: count non-finite values only then
+            # (isfinite().sum() would cost more than every other statistic together).
+            bad = 0 if all(map(math.isfinite, v[:4])) else int((~torch.isfinite(p.detach())).sum())
             out.append({
                 "name": name, "shape": list(p.shape),
                 "mean": _finite(v[0]), "std": _finite(v[1]), "min": _finite(v[2]), "max": _finite(v[3]),
                 "grad_norm": _finite(v[4]), "update_ratio": _finite(v[5]) if had_prev else None,
-                "nonfinite": int(v[6]),
+                "nonfinite": bad,
                 "hist": {"edges": [lo + (hi - lo) * i / BINS for i in range(BINS + 1)], "counts": [int(c) for c in counts]},
             })
         return out

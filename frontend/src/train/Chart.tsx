@@ -41,7 +41,15 @@ export function Chart({
       cursor: { drag: { x: true, y: false }, points: { size: 5 } },
       scales: { x: { time: false }, y: logY ? { distr: 3 } : yRange ? { range: yRange } : {} },
       axes: [
-        { ...AXIS, label: xLabel, labelSize: 14, labelFont: '11px system-ui', size: xLabel ? 36 : 28 },
+        {
+          ...AXIS,
+          label: xLabel,
+          labelSize: 14,
+          labelFont: '11px system-ui',
+          size: xLabel ? 36 : 28,
+          // whole numbers only on step and epoch axes
+          incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000, 1e6],
+        },
         { ...AXIS, size: 46 },
       ],
       series: [

@@ -79,7 +79,8 @@ describe('stream reducer', () => {
 
   it('computes norms from moments and counts non-finite values', () => {
     expect(normFromMoments([4], 1, 0)).toBeCloseTo(2)
-    expect(normFromMoments([2, 2], 0, 1)).toBeCloseTo(2)
+    expect(normFromMoments([2, 2], 0, 1)).toBeCloseTo(Math.sqrt(3))
+    expect(normFromMoments([3], 1, 1)).toBeCloseTo(Math.sqrt(5)) // [0, 1, 2]
     const s = summarize(3, [layer('x.weight', [2], 1, { mean: null, nonfinite: 2 })])
     expect(s.x.nonfinite).toBe(3)
   })

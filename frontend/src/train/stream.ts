@@ -99,11 +99,11 @@ function numel(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1)
 }
 
-/** L2 norm of a tensor from its mean and std (std over all elements). */
+/** L2 norm of a tensor from its mean and (unbiased) std: sum x² = n·mean² + (n-1)·std². */
 export function normFromMoments(shape: number[], mean: number | null, std: number | null): number {
   const n = numel(shape)
   if (mean == null || std == null || !n) return NaN
-  return Math.sqrt(n * (mean * mean + std * std))
+  return Math.sqrt(n * mean * mean + Math.max(0, n - 1) * std * std)
 }
 
 /** Group one stats message's layers by canvas node. */

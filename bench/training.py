@@ -271,6 +271,7 @@ def main() -> None:
     # The snapshot's own cost, timed in isolation (steadier than a whole-run difference here):
     # cost per snapshot x snapshots per second = the share of training time statistics take.
     from blocklab.runs.hub import encode
+    from blocklab.train.loop import PROBE_BATCH
     from blocklab.train.stats import ActivationProbe, ParamStats
 
     for d_in in (784, 20):
@@ -278,7 +279,7 @@ def main() -> None:
         net = nn.Sequential(nn.Linear(d_in, 256), nn.ReLU(), nn.Linear(256, 10))
         x = torch.randn(256, d_in)
         net(x).sum().backward()
-        ps, probe = ParamStats(net), ActivationProbe(net, x)
+        ps, probe = ParamStats(net), ActivationProbe(net, x[:PROBE_BATCH])
 
         def snapshot():
             ps.before_step()

@@ -69,6 +69,13 @@ def evaluate(model: nn.Module, loss: Loss, x: torch.Tensor, y: torch.Tensor, lab
     return out
 
 
+def _next(due: float, interval: float, now: float) -> float:
+    """The next due time at a fixed rate (not "interval after the last one", which drifts
+    below the rate); a loop more than an interval behind starts afresh from now."""
+    nxt = due + interval
+    return nxt if nxt > now else now + interval
+
+
 def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] = time.perf_counter) -> Iterator[dict]:
     model, d, cfg, loss = job.model, job.data, job.cfg, job.loss
     classify = d.info.task == "classification"
@@ -135,12 +142,12 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
                 yield {"type": "stats", "step": step, "layers": pstats.after_step()}
                 yield {"type": "activations", "step": step, "nodes": probe.run()}
                 now = clock()
-                t_stats = now + cfg.stats_interval
+                t_stats = _next(t_stats, cfg.stats_interval, now)
             else:
                 opt.step()
             if now >= t_report:
                 yield flush(epoch)
-                t_report = now + cfg.report_interval
+                t_report = _next(t_report, cfg.report_interval, now)
                 if grid is not None and now >= t_grid:
                     yield {"type": "grid", "step": step, **grid.run(model, loss)}
                     t_grid = clock() + cfg.grid_interval

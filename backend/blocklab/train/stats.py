@@ -28,15 +28,13 @@ def _finite(v: float) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _hist(flat: torch.Tensor) -> torch.Tensor:
-    """[BINS + 2]: lo, hi, then counts of a strided sample of flat (non-finite values as 0)."""
+def _hist(flat: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+    """[BINS] counts of a strided sample of flat, binned over the tensor's exact [lo, hi].
+    (Non-finite values make lo/hi non-finite; they land in bin 0 and `nonfinite` says so.)"""
     stride = max(1, -(-flat.numel() // SAMPLE))
-    s = torch.nan_to_num(flat[::stride].float(), nan=0.0, posinf=0.0, neginf=0.0)
-    lo, hi = torch.aminmax(s)
     width = torch.where(hi > lo, hi - lo, torch.ones_like(hi))
-    idx = ((s - lo) * (BINS / width)).long().clamp_(0, BINS - 1)
-    counts = torch.bincount(idx, minlength=BINS).to(s.dtype)
-    return torch.cat([torch.stack([lo, lo + width]), counts])
+    idx = (flat[::stride] - lo).mul_(BINS / width).long().clamp_(0, BINS - 1)
+    return torch.bincount(idx, minlength=BINS)
 
 
 class ParamStats:
@@ -69,12 +67,14 @@ class ParamStats:
             # std as ||x - mean|| / sqrt(n - 1): exact and ~3x cheaper than .std() here.
             std = torch.linalg.vector_norm(flat - mean) / math.sqrt(max(1, flat.numel() - 1))
             head = torch.stack([mean, std, mn, mx, g, un / pn.clamp_min(1e-12)])
-            rows.append(torch.cat([head.float(), _hist(flat)]))
+            rows.append(torch.cat([head.float(), _hist(flat, mn, mx).float()]))
         values = torch.stack(rows).tolist()  # the one host sync
         self.prev = []
         out = []
         for (name, p), v in zip(self.named, values):
-            lo, hi, counts = v[6], v[7], v[8:]
+            lo, hi, counts = v[2], v[3], v[6:]
+            if not hi > lo:  # a constant tensor (or non-finite): one unit-wide range, as binned
+                hi = lo + 1 if math.isfinite(lo) else lo
             # NaN reaches the mean and +-Inf the min or max: count non-finite values only then
             # (isfinite().sum() would cost more than every other statistic together).
             bad = 0 if all(map(math.isfinite, v[:4])) else int((~torch.isfinite(p.detach())).sum())
@@ -83,7 +83,8 @@ class ParamStats:
                 "mean": _finite(v[0]), "std": _finite(v[1]), "min": _finite(v[2]), "max": _finite(v[3]),
                 "grad_norm": _finite(v[4]), "update_ratio": _finite(v[5]) if had_prev else None,
                 "nonfinite": bad,
-                "hist": {"edges": [lo + (hi - lo) * i / BINS for i in range(BINS + 1)], "counts": [int(c) for c in counts]},
+                "hist": {"edges": [_finite(lo + (hi - lo) * i / BINS) for i in range(BINS + 1)],
+                         "counts": [int(c) for c in counts]},
             })
         return out
 

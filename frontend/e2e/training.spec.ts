@@ -22,9 +22,12 @@ async function setEpochs(page: Page, n: number) {
 }
 
 async function train(page: Page) {
+  const view = page.getByTestId('run-view')
+  const before = (await view.count()) ? await view.getAttribute('data-run-id') : null
   await page.getByTestId('btn-train').click()
-  await expect(page.getByTestId('run-view')).toBeVisible()
-  return (await page.getByTestId('run-view').getAttribute('data-run-id'))!
+  await expect(view).toBeVisible()
+  await expect(view).not.toHaveAttribute('data-run-id', before ?? '')
+  return (await view.getAttribute('data-run-id'))!
 }
 
 async function attr(page: Page, testid: string, name: string): Promise<number> {

@@ -202,3 +202,22 @@ def test_stalled_viewer_never_blocks_training_or_other_viewers(tmp_path):
     finally:
         server.should_exit = True
         th.join(10)
+
+
+def test_long_run_keeps_only_recent_messages_in_memory_and_replays_all(client):
+    manager = client.app.state.runs
+    manager.hub.keep = 20  # tiny memory window: older messages come from the database
+    rid = create(client, long_run(stats_every=5, report_interval=0.01))
+    deadline = time.monotonic() + 30
+    while manager.hub.messages(rid) is None or manager.hub.messages(rid)[0] < 100:
+        assert time.monotonic() < deadline and wait(client, rid, {"running"})
+        time.sleep(0.05)
+    with client.websocket_connect(f"/api/runs/{rid}/stream?after=3") as ws:
+        got = read_stream(ws, until=lambda m: m["seq"] >= 150)
+    assert_gapless(got, after=3)
+    mid = client.get(f"/api/runs/{rid}/metrics?after=10").json()
+    assert_gapless(mid, after=10)
+    client.post(f"/api/runs/{rid}/stop")
+    wait(client, rid)
+    stored = _stored(client, rid)
+    assert got == stored[3:3 + len(got)] and mid == stored[10:10 + len(mid)]

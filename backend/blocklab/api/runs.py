@@ -148,8 +148,10 @@ def run_metrics(run: Run, engine: Engine, manager: Manager,
                 type: Annotated[str | None, Query(max_length=16, description="only messages of this type")] = None):
     """The stream's messages so far (seq > after): from memory while the run is live, else stored."""
     live = manager.hub.messages(run["id"])
-    texts = live if live is not None else [t for chunk in store.events_after(engine, run["id"], 0) for _, t in chunk]
-    msgs = [json.loads(t) for t in texts]
+    first, texts = live if live is not None else (None, [])
+    upto = None if first is None else first - 1
+    older = [t for chunk in store.events_after(engine, run["id"], after, upto) for _, t in chunk]
+    msgs = [json.loads(t) for t in older + texts]
     return Response(json.dumps([m for m in msgs if m["seq"] > after and (type is None or m["type"] == type)]),
                     media_type="application/json")
 
@@ -249,6 +251,12 @@ async def stream(ws: WebSocket, run_id: str, after: int = 0) -> None:
                     await ws.send_text(text)
             await ws.close(1000)
             return
+        if viewer.gap is not None:  # older than memory holds: committed, read them first
+            lo, hi = viewer.gap
+            rows = await run_in_threadpool(lambda: [r for c in store.events_after(app.state.engine, run_id, lo, hi)
+                                                    for r in c])
+            for _, text in rows:
+                await ws.send_text(text)
         await _pump(ws, viewer)
     except (WebSocketDisconnect, RuntimeError):
         pass

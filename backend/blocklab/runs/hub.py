@@ -7,7 +7,9 @@ every message published since the previous one ran). Everything about viewers ha
 event loop, so viewer queues need no locks.
 
 Replay: a viewer subscribing with `after=N` gets the logged messages with seq > N as a
-backlog, then live ones. Snapshot and registration happen together on the loop, and a viewer
+backlog, then live ones. Memory holds only the newest `keep` messages of a run once older
+ones are committed; a viewer asking for older ones gets a `gap` to read from the database
+first (every message in it is committed, so replay stays gapless). Snapshot and registration happen together on the loop, and a viewer
 drops any seq it already has, so there are no gaps and no duplicates.
 
 Slow viewers: the live queue is bounded. When it overflows, the oldest coalescable message
@@ -50,6 +52,7 @@ def encode(msg: dict) -> str:
 class Viewer:
     def __init__(self, backlog: list[tuple[int, str, str]], after: int, maxlen: int, hopeless_after: float):
         self.backlog = deque(backlog)
+        self.gap: tuple[int, int] | None = None  # (after, last seq to read from the database)
         self.q: deque[tuple[int, str, str]] = deque()
         self.last_seq = backlog[-1][0] if backlog else after  # highest seq queued
         self.sent_seq = after  # highest seq written to the socket
@@ -117,14 +120,15 @@ class Channel:
         self.outbox: list[tuple[int, str, str]] = []  # published, not yet fanned out
         self.scheduled = False
         self.finished = False
+        self.flushed = 0  # highest seq committed to the database
 
 
 class Hub:
-    def __init__(self, maxlen: int = 256, hopeless_after: float = 15.0):
+    def __init__(self, maxlen: int = 256, hopeless_after: float = 15.0, keep: int = 2000):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.channels: dict[str, Channel] = {}
         self.lock = threading.Lock()
-        self.maxlen, self.hopeless_after = maxlen, hopeless_after
+        self.maxlen, self.hopeless_after, self.keep = maxlen, hopeless_after, keep
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Fan out on this loop (the server's). Messages published before are in the logs."""
@@ -144,6 +148,9 @@ class Hub:
             text = encode({"seq": seq, "type": type_, **payload})
             item = (seq, type_, text)
             ch.log.append(item)
+            if len(ch.log) > 2 * self.keep:  # forget committed messages beyond the newest `keep`
+                committed = ch.flushed - ch.log[0][0] + 1
+                del ch.log[:max(0, min(len(ch.log) - self.keep, committed))]
             ch.outbox.append(item)
             ch.finished = ch.finished or final
             schedule = not ch.scheduled and self.loop is not None
@@ -173,10 +180,14 @@ class Hub:
         if ch is None:
             return None
         with ch.lock:
-            backlog = [it for it in ch.log[max(0, after - ch.log[0][0] + 1) if ch.log else 0:] if it[0] > after]
+            first = ch.log[0][0] if ch.log else ch.next_seq
+            backlog = ch.log[max(0, after - first + 1):]
             # What is still in the outbox is in the backlog already; offer() skips it by seq.
             finished = ch.finished and not ch.outbox
         v = Viewer(backlog, after, self.maxlen, self.hopeless_after)
+        if after < first - 1:
+            v.gap = (after, first - 1)
+            v.last_seq = max(v.last_seq, first - 1)
         if finished:
             v.end()
         else:
@@ -193,9 +204,16 @@ class Hub:
         with self.lock:
             self.channels.pop(run_id, None)
 
-    def messages(self, run_id: str) -> list[str] | None:
+    def committed(self, run_id: str, seq: int) -> None:
+        """The writer committed this run's messages up to seq (older ones may leave memory)."""
+        ch = self.channels.get(run_id)
+        if ch is not None and seq > ch.flushed:
+            ch.flushed = seq
+
+    def messages(self, run_id: str) -> tuple[int, list[str]] | None:
+        """(first seq held in memory, the texts from there on), or None when the run is not live."""
         ch = self.channels.get(run_id)
         if ch is None:
             return None
         with ch.lock:
-            return [t for _, _, t in ch.log]
+            return (ch.log[0][0] if ch.log else ch.next_seq), [t for _, _, t in ch.log]

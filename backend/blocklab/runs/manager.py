@@ -58,7 +58,7 @@ class RunManager:
     def __init__(self, settings: Settings, engine: sa.Engine):
         self.settings, self.engine = settings, engine
         self.hub = Hub(settings.stream_queue, settings.stream_hopeless_after)
-        self.writer = Writer(engine, settings.flush_interval)
+        self.writer = Writer(engine, settings.flush_interval, committed=self.hub.committed)
         self.pending: deque[Active] = deque()
         self.active: dict[str, Active] = {}
         self.cv = threading.Condition()

@@ -46,14 +46,16 @@ def list_all(engine: sa.Engine, limit: int = 200) -> list[dict]:
     return [_row(r, full=False) for r in rows]
 
 
-def events_after(engine: sa.Engine, run_id: str, after: int, chunk: int = 2000) -> Iterator[list[tuple[int, str]]]:
-    """Stored messages with seq > after, in order, in chunks of (seq, json text)."""
+def events_after(engine: sa.Engine, run_id: str, after: int, upto: int | None = None,
+                 chunk: int = 2000) -> Iterator[list[tuple[int, str]]]:
+    """Stored messages with after < seq (<= upto), in order, in chunks of (seq, json text)."""
     while True:
+        cond = [run_events.c.run_id == run_id, run_events.c.seq > after]
+        if upto is not None:
+            cond.append(run_events.c.seq <= upto)
         with engine.connect() as c:
             rows = c.execute(
-                sa.select(run_events.c.seq, run_events.c.data)
-                .where(run_events.c.run_id == run_id, run_events.c.seq > after)
-                .order_by(run_events.c.seq).limit(chunk)
+                sa.select(run_events.c.seq, run_events.c.data).where(*cond).order_by(run_events.c.seq).limit(chunk)
             ).all()
         if not rows:
             return

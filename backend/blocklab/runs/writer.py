@@ -23,8 +23,10 @@ _STOP = object()
 
 
 class Writer:
-    def __init__(self, engine: sa.Engine, interval: float = 0.25, max_batch: int = 2000):
+    def __init__(self, engine: sa.Engine, interval: float = 0.25, max_batch: int = 2000,
+                 committed: Callable[[str, int], None] | None = None):
         self.engine, self.interval, self.max_batch = engine, interval, max_batch
+        self.committed = committed  # (run id, highest seq) after each commit
         self.q: queue.SimpleQueue = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="blocklab-writer", daemon=True)
 
@@ -85,6 +87,12 @@ class Writer:
         try:
             if events or updates:
                 store.write_batch(self.engine, events, updates)
+            if self.committed is not None:
+                top: dict[str, int] = {}
+                for e in events:
+                    top[e["run_id"]] = max(top.get(e["run_id"], 0), e["seq"])
+                for rid, seq in top.items():
+                    self.committed(rid, seq)
         except Exception:  # never let the writer die; what failed is logged
             log.exception("writing %d run messages failed", len(events))
         for fn in calls:

@@ -233,7 +233,10 @@ async def stream(ws: WebSocket, run_id: str, after: int = 0) -> None:
     manager = manager_for(app)
     manager.hub.bind(asyncio.get_running_loop())
     await ws.accept()
-    if len(run_id) > 64 or after < 0:
+    if after < 0:
+        await ws.close(4422, "after must be >= 0")
+        return
+    if len(run_id) > 64:
         await ws.close(4404, "unknown run")
         return
     viewer = manager.hub.subscribe(run_id, after)

@@ -37,6 +37,12 @@ class RegressionP(_Gen):
     def val(self) -> int:
         return self.n_val if self.n_val is not None else self.n
 
+    @model_validator(mode="after")
+    def _size(self):
+        if (self.n + self.val()) * len(self.w) > 50_000_000:
+            raise ValueError("(n + n_val) * len(w) is over 50M values")
+        return self
+
 
 def _regression(p: RegressionP) -> Data:
     # D2L 3.3: X ~ N(0, 1), y = Xw + b + N(0, noise); float64 draw, stored as float32.

@@ -9,7 +9,6 @@ without importing anything: POST /api/runs to the first step message is millisec
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
@@ -20,23 +19,16 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 import torch
 
-from blocklab.data import load
-from blocklab.graph.build import model_class
-from blocklab.graph.codegen import generate
-from blocklab.graph.analyze import analyze
 from blocklab.graph.document import dump
-from blocklab.runs import checkpoints, store
+from blocklab.runs import checkpoints, store, worker
 from blocklab.runs.hub import Hub
 from blocklab.runs.plan import Plan
 from blocklab.runs.writer import Writer
 from blocklab.settings import Settings
 from blocklab.train.config import dump as dump_cfg
-from blocklab.train.loop import Diverged, Job, train
+from blocklab.runs.worker import BUILD_LOCK  # noqa: F401  (re-exported)
 
 log = logging.getLogger("blocklab.runs")
-# Seeding and building use torch's global generator: one run at a time, so the same seed
-# gives the same initial weights even with runs in parallel.
-BUILD_LOCK = threading.Lock()
 
 
 class QueueFull(Exception):
@@ -167,64 +159,18 @@ class RunManager:
         self.writer.after(forget)
 
     def _execute(self, a: Active) -> None:
-        plan, cfg, rid = a.plan, a.plan.cfg, a.id
+        rid = a.id
         self._status(a, "running", started_at=store.now())
-        summary: dict = {"steps": 0, "epoch": 0}
-        model = None
-        best: dict | None = None
-        best_dirty = False
-        ckpt = lambda which: checkpoints.path(self.settings.data_dir, rid, which)  # noqa: E731
-        status, error = "completed", None
-        try:
-            device = torch.device(plan.device)
-            data = load(plan.kind, plan.dparams).to(device)
-            source = generate(analyze(plan.doc), plan.doc.name)
-            with BUILD_LOCK:
-                torch.manual_seed(cfg.seed)  # before building: the same seed gives the same init
-                model = model_class(source)()
-            if plan.init is not None:
-                model.load_state_dict(plan.init, strict=True)
-            model.to(device)
-            job = Job(model, data, plan.loss, cfg, device, plan.out_shape)
-            t0, c0 = time.perf_counter(), time.thread_time()
-            last_write = time.monotonic()
-            for ev in train(job, a.stop.is_set):
-                kind = ev.pop("type")
-                seq, text = self.hub.publish(rid, kind, ev)
-                self.writer.event(rid, seq, kind, text)
-                if kind == "step":
-                    summary.update(steps=ev["step"], epoch=ev["epoch"], train_loss=ev["loss"])
-                elif kind == "epoch":
-                    summary.update({k: ev[k] for k in ("epoch", "train_loss", "val_loss", "val_accuracy") if k in ev})
-                    v = ev.get("val_loss")
-                    if v is not None and math.isfinite(v) and v < summary.get("best_val_loss", math.inf):
-                        summary.update(best_val_loss=v, best_epoch=ev["epoch"])
-                        best, best_dirty = checkpoints.snapshot(model), True
-                    self.writer.update(rid, summary=_json(summary))  # batched: survives a crash
-                    if time.monotonic() - last_write > self.settings.checkpoint_interval:
-                        checkpoints.write(ckpt("last"), checkpoints.snapshot(model))
-                        if best_dirty:
-                            checkpoints.write(ckpt("best"), best)
-                            best_dirty = False
-                        last_write = time.monotonic()
-            summary["train_time_s"] = time.perf_counter() - t0
-            summary["train_cpu_s"] = time.thread_time() - c0  # this thread's CPU: steadier on a busy machine
-            if a.stop.is_set():
-                status = "interrupted" if a.shutdown else "stopped"
-        except Diverged as e:
-            status, error = "failed", str(e)
-        except Exception as e:  # a run's failure is its own: report it, keep the server going
-            log.exception("run %s failed", rid)
-            status, error = "failed", f"{type(e).__name__}: {e}"[:2000]
-        try:
-            if model is not None:
-                checkpoints.write(ckpt("last"), checkpoints.snapshot(model))
-            if best is not None and best_dirty:
-                checkpoints.write(ckpt("best"), best)
-        except Exception as e:
-            log.exception("run %s: writing checkpoints failed", rid)
-            error = error or f"writing checkpoints failed: {e}"
-        self._finish(a, status, error, summary)
+
+        def emit(kind: str, ev: dict) -> None:
+            seq, text = self.hub.publish(rid, kind, ev)
+            self.writer.event(rid, seq, kind, text)
+
+        out = worker.execute(a.plan, a.stop.is_set, emit, checkpoints.run_dir(self.settings.data_dir, rid),
+                             checkpoint_interval=self.settings.checkpoint_interval,
+                             progress=lambda s: self.writer.update(rid, summary=_json(s)))  # batched: survives a crash
+        status = "interrupted" if out.status == "stopped" and a.shutdown else out.status
+        self._finish(a, status, out.error, out.summary)
 
 
 def _json(v) -> str:

@@ -35,6 +35,14 @@ class Settings:
     cors_origins: tuple[str, ...] = field(
         default_factory=lambda: tuple(o.strip() for o in os.environ.get("BLOCKLAB_CORS_ORIGINS", "").split(",") if o.strip())
     )
+    # Where runs train: "local" (worker threads in this server, the default), or a Ray cluster:
+    # "http://<head>:8265" (its dashboard, which serves the Jobs API) or "ray://<head>[:port]"
+    # (the same head; Blocklab talks to its dashboard on port 8265, never as a Ray Client).
+    runner: str = field(default_factory=lambda: os.environ.get("BLOCKLAB_RUNNER", "").strip() or "local")
+    # The Python that Ray jobs run `-m blocklab.runs.ray_job` with, on the cluster's nodes.
+    ray_python: str = field(default_factory=lambda: os.environ.get("BLOCKLAB_RAY_PYTHON", "python"))
+    # How long the Ray cluster may stay unreachable before a live run there is marked failed.
+    ray_lost_after: float = field(default_factory=lambda: float(os.environ.get("BLOCKLAB_RAY_LOST_AFTER", 30)))
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))

@@ -51,11 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def _http_error(req: Request, exc: HTTPException):
-        # FastAPI answers 400 when the JSON parser itself gives up (e.g. nesting deeper than
-        # its recursion limit); that is a malformed body like any other: 422.
-        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
-            msg = "the body could not be parsed as JSON (malformed, or nested too deeply)"
-            return JSONResponse({"detail": [{"type": "json_invalid", "loc": ["body"], "msg": msg}]}, status_code=422)
+        # The framework answers 400 when a body parser itself gives up (JSON nested deeper than
+        # the recursion limit, broken multipart); our routes never do. A malformed body is a 422.
+        if exc.status_code == 400:
+            msg = ("the body could not be parsed as JSON (malformed, or nested too deeply)"
+                   if exc.detail == "There was an error parsing the body" else f"malformed body: {exc.detail}")
+            return JSONResponse({"detail": [{"type": "body_invalid", "loc": ["body"], "msg": msg}]}, status_code=422)
         if exc.status_code == 405:
             # Starlette names only the first matching route's methods; list every documented one.
             allowed = _allowed_methods(app, req.url.path)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+import json
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from blocklab.api.errors import responses
-from blocklab.data import BUILTIN, DatasetKind, all_kinds, csv_upload
+from blocklab.data import BUILTIN, DatasetKind, UnknownDataset, all_kinds, csv_upload, get_kind, load
 
 router = APIRouter(tags=["datasets"])
 
@@ -42,6 +44,45 @@ def _info(k: DatasetKind) -> dict:
 @router.get("/datasets", response_model=list[DatasetInfo])
 def list_datasets(request: Request) -> list[dict]:
     return [_info(k) for k in all_kinds(request.app.state.settings.data_dir)]
+
+
+class Samples(BaseModel):
+    """A slice of a dataset, for plotting points over a decision boundary or trying inference."""
+
+    split: Literal["train", "val"]
+    total: int  # samples in the split
+    input_shape: list[int]
+    task: Literal["regression", "classification"]
+    classes: list[str] | None = None
+    inputs: list[Any]
+    targets: list[Any]
+
+
+@router.get("/datasets/{name}/samples", response_model=Samples, responses=responses(404, 422))
+def dataset_samples(
+    request: Request,
+    name: str,
+    split: Annotated[Literal["train", "val"], Query()] = "val",
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    params: Annotated[str, Query(max_length=20_000, description="the dataset params as JSON")] = "{}",
+) -> dict:
+    data_dir = request.app.state.settings.data_dir
+    try:
+        kind = get_kind(name, data_dir)
+    except UnknownDataset as e:
+        raise HTTPException(404, str(e)) from None
+    try:
+        p = kind.params.model_validate(json.loads(params))
+    except (ValueError, ValidationError) as e:
+        msg = e.errors()[0]["msg"] if isinstance(e, ValidationError) else "params must be a JSON object"
+        raise HTTPException(422, {"message": "bad dataset params",
+                                  "errors": [{"node": None, "field": "params", "message": msg}]}) from None
+    data = load(kind, p)
+    x, y = (data.x_train, data.y_train) if split == "train" else (data.x_val, data.y_val)
+    step = max(1, len(x) // limit)  # an even spread over the split, not just its head
+    info = data.info
+    return {"split": split, "total": len(x), "input_shape": list(info.input_shape), "task": info.task,
+            "classes": info.classes, "inputs": x[::step][:limit].tolist(), "targets": y[::step][:limit].tolist()}
 
 
 def _bad(field: str, message: str) -> HTTPException:

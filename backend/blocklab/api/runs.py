@@ -93,6 +93,7 @@ class RunOut(BaseModel):
     metrics: dict[str, Any] | None
     config: dict[str, Any]
     graph: dict[str, Any] | None = None
+    graph_id: str | None = None
 
 
 def _invalid(message: str, errors: list[dict]) -> HTTPException:
@@ -103,8 +104,11 @@ def _invalid(message: str, errors: list[dict]) -> HTTPException:
 def create_run(body: RunCreate, engine: Engine, limits: GraphLimits, settings: Cfg, manager: Manager,
                response: Response) -> dict:
     doc = body.graph
+    design = designs.get(engine, body.graph_id) if body.graph_id is not None else None
+    if body.graph_id is not None and design is None:
+        raise _invalid("the run configuration is invalid",
+                       [{"node": None, "field": "graph_id", "message": f"no saved design with id '{body.graph_id}'"}])
     if doc is None:
-        design = designs.get(engine, body.graph_id)
         if design is None:
             raise _invalid("the run configuration is invalid",
                            [{"node": None, "field": "graph_id", "message": f"no saved design with id '{body.graph_id}'"}])
@@ -122,13 +126,15 @@ def create_run(body: RunCreate, engine: Engine, limits: GraphLimits, settings: C
     except QueueFull as e:
         raise HTTPException(429, f"{settings.max_queued_runs} runs are already queued; retry later",
                             headers={"Retry-After": str(e.retry_after)}) from None
+    if body.graph_id is not None:
+        store.link_design(engine, rid, body.graph_id)
     response.headers["Location"] = f"/api/runs/{rid}"
     return {"id": rid, "status": "queued"}
 
 
 @router.get("/runs", response_model=list[RunOut], response_model_exclude_none=True)
-def list_runs(engine: Engine) -> list[dict]:
-    return store.list_all(engine)
+def list_runs(engine: Engine, graph_id: Annotated[str | None, Query(max_length=64, description="only runs of this saved design")] = None) -> list[dict]:
+    return store.list_all(engine, graph_id=graph_id)
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, responses=responses(404, 422))

@@ -25,15 +25,18 @@ from blocklab.train.losses import LOSSES, Loss, mismatch
 
 class RunCreate(TrainConfig):
     graph: GraphDoc | None = Field(None, description="the design to train (or graph_id)")
-    graph_id: str | None = Field(None, max_length=64, description="a saved design's id (or graph)")
+    graph_id: str | None = Field(
+        None, max_length=64,
+        description="a saved design's id: trains it, or, given with `graph`, links the run to that design "
+                    "(run history per design) while training the graph sent")
     name: str | None = Field(None, max_length=200)
     init_weights: str | None = Field(
         None, max_length=64, description="id from POST /api/weights: start from these weights instead of a fresh init")
 
     @model_validator(mode="after")
     def _one_graph(self):
-        if (self.graph is None) == (self.graph_id is None):
-            raise ValueError("give exactly one of graph and graph_id")
+        if self.graph is None and self.graph_id is None:
+            raise ValueError("give graph or graph_id")
         return self
 
 

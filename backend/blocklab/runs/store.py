@@ -22,7 +22,7 @@ def _row(r, full: bool = True) -> dict:
         "id": r.id, "name": r.name, "status": r.status, "created_at": r.created_at, "started_at": r.started_at,
         "finished_at": r.finished_at, "error": r.error, "device": r.device,
         "metrics": json.loads(r.summary) if r.summary else None,
-        "config": json.loads(r.config),
+        "config": json.loads(r.config), "graph_id": r.graph_id,
     }
     if full:
         out["graph"] = json.loads(r.graph)
@@ -34,15 +34,23 @@ def insert(engine: sa.Engine, values: dict) -> None:
         c.execute(runs.insert().values(**values))
 
 
+def link_design(engine: sa.Engine, run_id: str, graph_id: str) -> None:
+    with engine.begin() as c:
+        c.execute(runs.update().where(runs.c.id == run_id).values(graph_id=graph_id))
+
+
 def get(engine: sa.Engine, run_id: str, full: bool = True) -> dict | None:
     with engine.connect() as c:
         r = c.execute(runs.select().where(runs.c.id == run_id)).first()
     return _row(r, full) if r else None
 
 
-def list_all(engine: sa.Engine, limit: int = 200) -> list[dict]:
+def list_all(engine: sa.Engine, limit: int = 200, graph_id: str | None = None) -> list[dict]:
+    q = runs.select().order_by(runs.c.created_at.desc()).limit(limit)
+    if graph_id is not None:
+        q = q.where(runs.c.graph_id == graph_id)
     with engine.connect() as c:
-        rows = c.execute(runs.select().order_by(runs.c.created_at.desc()).limit(limit)).all()
+        rows = c.execute(q).all()
     return [_row(r, full=False) for r in rows]
 
 

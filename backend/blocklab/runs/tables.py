@@ -20,6 +20,7 @@ runs = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("summary", sa.Text),  # final metrics JSON
     sa.Column("device", sa.String(16)),
+    sa.Column("graph_id", sa.String(64), index=True),  # the saved design this run trained, if any
 )
 
 run_events = sa.Table(

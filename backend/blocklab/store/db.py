@@ -32,4 +32,17 @@ def create_engine(url: str) -> sa.Engine:
     from blocklab.store import tables  # noqa: F401
 
     metadata.create_all(engine)
+    _add_missing_columns(engine)
     return engine
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """Older data dirs lack columns added since; add them (nullable), never drop anything."""
+    insp = sa.inspect(engine)
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in insp.get_columns(table.name)}
+        for col in table.columns:
+            if col.name not in have and col.nullable:
+                ddl = f"ALTER TABLE {table.name} ADD COLUMN {col.name} {col.type.compile(engine.dialect)}"
+                with engine.begin() as c:
+                    c.execute(sa.text(ddl))

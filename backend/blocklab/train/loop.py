@@ -83,6 +83,7 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
     xv, yv = d.x_val, loss.prepare(d.y_val, d.info, job.out_shape)
     labels_v = d.y_val if classify else None
     n, bs, fn = len(x), cfg.batch_size, loss.fn
+    steps_per_epoch = -(-n // bs)  # the last batch may be short; progress bars need the count
 
     gen = torch.Generator(device=job.device)  # shuffling has its own generator: runs in parallel stay repeatable
     gen.manual_seed(cfg.seed)
@@ -117,7 +118,7 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
             folded.append(torch.stack(tail[:1024]).float().sum())
             del tail[:1024]
         pending, window_start = [], step
-        return {"type": "step", "step": step, "epoch": epoch, "loss": last}
+        return {"type": "step", "step": step, "epoch": epoch, "loss": last, "steps_per_epoch": steps_per_epoch}
 
     for epoch in range(1, cfg.epochs + 1):
         set_lr(opt, lr_at(cfg.schedule, cfg.optimizer.lr, epoch - 1, cfg.epochs))

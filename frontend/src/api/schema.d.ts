@@ -144,6 +144,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/datasets/{name}/samples": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Dataset Samples */
+        get: operations["dataset_samples_api_datasets__name__samples_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs": {
         parameters: {
             query?: never;
@@ -494,6 +511,11 @@ export interface components {
             /** Detail */
             detail: string | components["schemas"]["Invalid"] | components["schemas"]["ValidationItem"][];
         };
+        /** HTTPValidationError */
+        HTTPValidationError: {
+            /** Detail */
+            detail?: components["schemas"]["ValidationError"][];
+        };
         /** InitInfo */
         InitInfo: {
             /** Fn */
@@ -701,7 +723,7 @@ export interface components {
             graph?: components["schemas"]["GraphDoc"] | null;
             /**
              * Graph Id
-             * @description a saved design's id (or graph)
+             * @description a saved design's id: trains it, or, given with `graph`, links the run to that design (run history per design) while training the graph sent
              */
             graph_id?: string | null;
             /** Name */
@@ -752,6 +774,34 @@ export interface components {
             graph?: {
                 [key: string]: unknown;
             } | null;
+            /** Graph Id */
+            graph_id?: string | null;
+        };
+        /**
+         * Samples
+         * @description A slice of a dataset, for plotting points over a decision boundary or trying inference.
+         */
+        Samples: {
+            /**
+             * Split
+             * @enum {string}
+             */
+            split: "train" | "val";
+            /** Total */
+            total: number;
+            /** Input Shape */
+            input_shape: number[];
+            /**
+             * Task
+             * @enum {string}
+             */
+            task: "regression" | "classification";
+            /** Classes */
+            classes?: string[] | null;
+            /** Inputs */
+            inputs: unknown[];
+            /** Targets */
+            targets: unknown[];
         };
         /**
          * ScheduleSpec
@@ -798,6 +848,19 @@ export interface components {
             train?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** ValidationError */
+        ValidationError: {
+            /** Location */
+            loc: (string | number)[];
+            /** Message */
+            msg: string;
+            /** Error Type */
+            type: string;
+            /** Input */
+            input?: unknown;
+            /** Context */
+            ctx?: Record<string, never>;
         };
         /** ValidationItem */
         ValidationItem: {
@@ -1209,9 +1272,57 @@ export interface operations {
             };
         };
     };
+    dataset_samples_api_datasets__name__samples_get: {
+        parameters: {
+            query?: {
+                split?: "train" | "val";
+                limit?: number;
+                /** @description the dataset params as JSON */
+                params?: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Samples"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
     list_runs_api_runs_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description only runs of this saved design */
+                graph_id?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1225,6 +1336,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

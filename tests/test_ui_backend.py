@@ -57,3 +57,28 @@ def test_old_data_dirs_gain_new_columns_without_losing_rows(settings):
     with TestClient(create_app(settings)) as c:
         runs = c.get("/api/runs").json()
     assert [(r["id"], r["name"], r.get("graph_id")) for r in runs] == [("r1", "old", None)]
+
+
+def test_training_memory_is_estimated_before_anything_is_allocated(client):
+    # 1M values per sample at batch 4096: ~16 GiB of activations, refused from shapes alone.
+    design = chain([1000, 1000], ("s", "Scale", {"factor": 2.0}))
+    body = {"graph": design, "dataset": {"name": "moons"}, "loss": "mse", "batch_size": 4096}
+    r = client.post("/api/runs", json=body)
+    assert r.status_code == 422
+    err = next(e for e in r.json()["detail"]["errors"] if e["field"] == "batch_size")
+    assert "needs about" in err["message"] and "GiB" in err["message"]
+
+
+def test_viewers_per_run_are_capped(tmp_path):
+    from blocklab.settings import Settings
+
+    with TestClient(create_app(Settings(data_dir=tmp_path, max_viewers_per_run=2))) as c:
+        design = chain([2], ("o", "Linear", {"out_features": 2}))
+        rid = c.post("/api/runs", json={"graph": design, "dataset": {"name": "moons", "params": {"n": 50000}},
+                                        "loss": "cross_entropy", "epochs": 50}).json()["id"]
+        with c.websocket_connect(f"/api/runs/{rid}/stream") as a, c.websocket_connect(f"/api/runs/{rid}/stream") as b:
+            a.receive_json(), b.receive_json()
+            with c.websocket_connect(f"/api/runs/{rid}/stream") as third:
+                msg = third.receive()
+                assert msg["type"] == "websocket.close" and msg["code"] == 4429
+        c.post(f"/api/runs/{rid}/stop")

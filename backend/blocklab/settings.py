@@ -29,6 +29,10 @@ class Settings:
     stream_hopeless_after: float = field(default_factory=lambda: float(os.environ.get("BLOCKLAB_STREAM_HOPELESS_AFTER", 15)))
     max_upload_bytes: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_UPLOAD_BYTES", 200 * 1024 * 1024))
     max_body_bytes: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_BODY_BYTES", 16 * 1024 * 1024))
+    # Live websocket viewers per run; more get close code 4429.
+    max_viewers_per_run: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_VIEWERS_PER_RUN", 64))
+    # Training memory estimated from shapes (weights, grads, optimizer state, activations).
+    max_train_bytes: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_TRAIN_BYTES", 8 * 1024**3))
     # When set, every /api call and stream needs `Authorization: Bearer <token>`.
     token: str | None = field(default_factory=lambda: os.environ.get("BLOCKLAB_TOKEN") or None)
     # Comma-separated origins allowed by CORS; empty means CORS stays off.
@@ -43,6 +47,10 @@ class Settings:
     ray_python: str = field(default_factory=lambda: os.environ.get("BLOCKLAB_RAY_PYTHON", "python"))
     # How long the Ray cluster may stay unreachable before a live run there is marked failed.
     ray_lost_after: float = field(default_factory=lambda: float(os.environ.get("BLOCKLAB_RAY_LOST_AFTER", 30)))
+    # The data dir is the same path on every Ray node (one machine, NFS): jobs read uploaded
+    # datasets and write checkpoints there instead of sending the weights back in their log.
+    ray_shared_data_dir: bool = field(
+        default_factory=lambda: os.environ.get("BLOCKLAB_RAY_SHARED_DATA_DIR", "").lower() in ("1", "true", "yes"))
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))

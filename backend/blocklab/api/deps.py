@@ -21,7 +21,7 @@ def get_engine(request: Request) -> sa.Engine:
 
 
 def get_limits(settings: Annotated[Settings, Depends(get_settings)]) -> Limits:
-    return Limits(max_nodes=settings.max_nodes, max_params=settings.max_params)
+    return Limits(max_nodes=settings.max_nodes, max_params=settings.max_params, max_train_bytes=settings.max_train_bytes)
 
 
 Engine = Annotated[sa.Engine, Depends(get_engine)]

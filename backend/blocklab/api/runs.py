@@ -234,7 +234,8 @@ def _upload_doc(request: Request, graph_id: str | None, graph: str | None) -> Gr
 @router.websocket("/runs/{run_id}/stream")
 async def stream(ws: WebSocket, run_id: str, after: int = 0) -> None:
     """Messages with seq > after: the stored/remembered ones first, then live ones; closes after
-    the final status of a finished run. Close codes: 4404 unknown run, 4008 viewer too slow."""
+    the final status of a finished run. Close codes: 4404 unknown run, 4008 viewer too slow,
+    4429 too many viewers of this run (BLOCKLAB_MAX_VIEWERS_PER_RUN)."""
     app = ws.app
     manager = manager_for(app)
     manager.hub.bind(asyncio.get_running_loop())
@@ -244,6 +245,9 @@ async def stream(ws: WebSocket, run_id: str, after: int = 0) -> None:
         return
     if len(run_id) > 64:
         await ws.close(4404, "unknown run")
+        return
+    if manager.hub.viewer_count(run_id) >= app.state.settings.max_viewers_per_run:
+        await ws.close(4429, f"this run already has {app.state.settings.max_viewers_per_run} viewers")
         return
     viewer = manager.hub.subscribe(run_id, after)
     try:

@@ -147,6 +147,7 @@ def _node_report(scope: Scope) -> dict[str, Any]:
 class Limits:
     max_nodes: int = 5000
     max_params: int = 100_000_000
+    max_train_bytes: int = 8 * 1024**3  # checked when a run is planned (it needs the batch size)
 
 
 def analyze(doc: GraphDoc, limits: Limits = Limits()) -> Analysis:

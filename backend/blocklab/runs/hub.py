@@ -194,6 +194,10 @@ class Hub:
             ch.viewers.add(v)
         return v
 
+    def viewer_count(self, run_id: str) -> int:
+        ch = self.channels.get(run_id)
+        return len(ch.viewers) if ch is not None else 0
+
     def unsubscribe(self, run_id: str, v: Viewer) -> None:
         ch = self.channels.get(run_id)
         if ch is not None:

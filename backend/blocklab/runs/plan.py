@@ -18,6 +18,7 @@ from blocklab.blocks.base import fmt
 from blocklab.data import DatasetKind, Info, UnknownDataset, get_kind
 from blocklab.graph.analyze import Limits, analyze
 from blocklab.graph.document import GraphDoc
+from blocklab.graph.memory import fmt_bytes, training_bytes
 from blocklab.runs import weights
 from blocklab.train.config import TrainConfig
 from blocklab.train.losses import LOSSES, Loss, mismatch
@@ -109,6 +110,12 @@ def prepare(body: RunCreate, doc: GraphDoc, limits: Limits, data_dir: Path) -> P
         why = mismatch(loss, info, out_shape)
         if why:
             errors.append(_err("loss", f"Output '{out.id}': {why}", out.id))
+
+    states = {"adam": 2, "adamw": 2}.get(body.optimizer.name, 1 if body.optimizer.momentum else 0)
+    need = training_bytes(root, body.batch_size, states)
+    if need > limits.max_train_bytes:
+        errors.append(_err("batch_size", f"training this design at batch size {body.batch_size} needs about "
+                                         f"{fmt_bytes(need)}; the limit is {fmt_bytes(limits.max_train_bytes)}"))
 
     device = body.device
     if device == "cuda" and not cuda_available():

@@ -1,0 +1,190 @@
+"""The Ray runner against a real Ray cluster started on loopback for this module (a head
+node with 2 CPUs and its dashboard, which serves the Jobs API), through the REST API.
+
+Skipped where Ray is not installed: pip install -e '.[ray]'.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("ray.job_submission", reason="Ray is not installed: pip install -e '.[ray]' to run the Ray runner tests")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from blocklab.app import create_app  # noqa: E402
+from blocklab.runs.runners import Refused  # noqa: E402
+from blocklab.settings import Settings  # noqa: E402
+from runs_fixtures import assert_gapless, create, long_run, read_stream, run_body, wait  # noqa: E402
+
+RAY = str(Path(sys.executable).parent / "ray")
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _pids_of(marker: str) -> list[int]:
+    """The processes of our cluster only: every one of them names its temp dir."""
+    pids = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit() and int(p.name) != os.getpid():
+            try:
+                if marker in (p / "cmdline").read_bytes().decode(errors="replace"):
+                    pids.append(int(p.name))
+            except OSError:
+                pass
+    return pids
+
+
+def _stop_cluster(temp_dir: str) -> None:
+    # `ray stop` would stop every Ray on this machine; end only the processes we started.
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in _pids_of(temp_dir):
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 5
+        while _pids_of(temp_dir) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def ray_url():
+    gcs, dash, client, agent_http, agent_grpc, metrics, env_agent = _free_ports(7)
+    temp_dir = tempfile.mkdtemp(prefix="rt", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    cmd = [RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={gcs}", "--dashboard-host=127.0.0.1",
+           f"--dashboard-port={dash}", "--num-cpus=2", "--num-gpus=0", "--include-dashboard=true",
+           f"--ray-client-server-port={client}", f"--dashboard-agent-listen-port={agent_http}",
+           f"--dashboard-agent-grpc-port={agent_grpc}", f"--metrics-export-port={metrics}",
+           f"--runtime-env-agent-port={env_agent}", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
+    try:
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            pytest.fail(f"ray start failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+        url = f"http://127.0.0.1:{dash}"
+        from ray.job_submission import JobSubmissionClient
+
+        deadline = time.monotonic() + 60
+        while True:  # the Jobs API answers a little after `ray start` returns
+            try:
+                JobSubmissionClient(url).list_jobs()
+                break
+            except Exception:
+                assert time.monotonic() < deadline, "the Ray dashboard never came up"
+                time.sleep(0.5)
+        yield url
+    finally:
+        _stop_cluster(temp_dir)
+
+
+@pytest.fixture
+def ray_client(ray_url, tmp_path):
+    s = Settings(data_dir=tmp_path / "data", runner=ray_url, ray_python=sys.executable, ray_lost_after=10)
+    with TestClient(create_app(s)) as c:
+        yield c
+
+
+def _exported_model(client, graph: dict) -> torch.nn.Module:
+    src = client.post("/api/export/python", json=graph)
+    assert src.status_code == 200
+    ns: dict = {"__name__": "exported"}
+    exec(compile(src.text, "exported.py", "exec"), ns)
+    return ns["Model"]()
+
+
+def _weights(client, rid: str) -> dict[str, torch.Tensor]:
+    r = client.get(f"/api/runs/{rid}/state_dict?format=pt")
+    assert r.status_code == 200, r.text
+    return torch.load(io.BytesIO(r.content), weights_only=True)
+
+
+def test_runs_complete_on_the_cluster_like_local_runs(ray_client, client):
+    bodies = [run_body("linear_regression"), run_body("spirals_playground", epochs=2), run_body("lenet_digits", epochs=1)]
+    ids = [create(ray_client, b) for b in bodies]
+    local = [create(client, b) for b in bodies]
+    for rid, lid, body in zip(ids, local, bodies):
+        run, lrun = wait(ray_client, rid, timeout=150), wait(client, lid)
+        assert run["status"] == "completed", run.get("error")
+        assert lrun["status"] == "completed"
+        assert run["metrics"].keys() == lrun["metrics"].keys()
+        assert run["metrics"]["steps"] == lrun["metrics"]["steps"]
+        # the same design, config and seed train to about the same loss (thread counts differ)
+        assert run["metrics"]["val_loss"] == pytest.approx(lrun["metrics"]["val_loss"], rel=0.05, abs=1e-4)
+
+        # the stream replays gaplessly, from the start and from the middle, and ends on the final status
+        stored = ray_client.get(f"/api/runs/{rid}/metrics").json()
+        with ray_client.websocket_connect(f"/api/runs/{rid}/stream") as ws:
+            msgs = read_stream(ws)
+        assert msgs == stored
+        assert_gapless(msgs)
+        assert [m["status"] for m in msgs if m["type"] == "status"] == ["queued", "running", "completed"]
+        assert {m["type"] for m in msgs} == {m["type"] for m in client.get(f"/api/runs/{lid}/metrics").json()}
+        mid = len(msgs) // 2
+        with ray_client.websocket_connect(f"/api/runs/{rid}/stream?after={mid}") as ws:
+            assert read_stream(ws) == msgs[mid:]
+
+        # the weights: the same format as a local run's, loading strict into the exported Model
+        w, lw = _weights(ray_client, rid), _weights(client, lid)
+        assert {k: (v.shape, v.dtype) for k, v in w.items()} == {k: (v.shape, v.dtype) for k, v in lw.items()}
+        _exported_model(ray_client, body["graph"]).load_state_dict(w, strict=True)
+        assert ray_client.get(f"/api/runs/{rid}/state_dict?format=safetensors&which=best").status_code == 200
+
+
+def test_stop_cancels_the_job_and_keeps_the_weights(ray_client, ray_url):
+    rid = create(ray_client, long_run())
+    deadline = time.monotonic() + 90
+    while not any(m["type"] == "step" for m in ray_client.get(f"/api/runs/{rid}/metrics").json()):
+        assert time.monotonic() < deadline, ray_client.get(f"/api/runs/{rid}").json()
+        time.sleep(0.1)
+    assert ray_client.post(f"/api/runs/{rid}/stop").status_code == 200
+    run = wait(ray_client, rid, timeout=60)
+    assert run["status"] == "stopped", run.get("error")
+    assert run["metrics"]["steps"] > 0
+    assert len(_weights(ray_client, rid)) == 4
+    from ray.job_submission import JobSubmissionClient
+
+    assert str(JobSubmissionClient(ray_url).get_job_status(rid)).endswith("STOPPED")
+
+
+def test_a_run_the_cluster_cannot_host_is_refused(ray_client):
+    from blocklab.runs.plan import RunCreate, prepare
+    from blocklab.graph.analyze import Limits
+    from blocklab.graph.document import GraphDoc
+
+    body = RunCreate.model_validate(run_body("linear_regression"))
+    plan = prepare(body, GraphDoc.model_validate(body.graph), Limits(), Path(ray_client.app.state.settings.data_dir))
+    manager = ray_client.app.state.runs
+    with pytest.raises(Refused) as e:
+        manager.submit(dataclasses.replace(plan, device="cuda"))  # the cluster has no GPU
+    assert e.value.errors[0]["field"] == "device" and "GPU" in e.value.errors[0]["message"]
+
+
+def test_an_unreachable_cluster_fails_the_run_clearly(tmp_path):
+    (port,) = _free_ports(1)
+    s = Settings(data_dir=tmp_path / "data", runner=f"http://127.0.0.1:{port}", ray_lost_after=1)
+    with TestClient(create_app(s)) as c:
+        rid = create(c, run_body("linear_regression"))
+        run = wait(c, rid, timeout=30)
+        assert run["status"] == "failed"
+        assert f"127.0.0.1:{port}" in run["error"] and "Ray cluster" in run["error"]

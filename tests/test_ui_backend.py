@@ -1,5 +1,5 @@
 """Backend features the training dashboard relies on: dataset samples, runs linked to a
-saved design, and steps_per_epoch on step messages."""
+saved design, and the `start` message with steps_per_epoch."""
 
 from __future__ import annotations
 
@@ -39,8 +39,9 @@ def test_runs_link_to_their_design_and_report_steps_per_epoch(client):
         msgs = []
         while not msgs or msgs[-1]["type"] != "status" or msgs[-1]["status"] not in ("completed", "failed"):
             msgs.append(ws.receive_json())
-    steps = [m for m in msgs if m["type"] == "step"]
-    assert steps and all(m["steps_per_epoch"] == 4 for m in steps)  # 100 training samples / 32
+    start = next(m for m in msgs if m["type"] == "start")
+    assert start == {**start, "steps_per_epoch": 4, "n_train": 100, "n_val": 25, "epochs": 1}  # ceil(100 / 32)
+    assert msgs.index(start) < min(i for i, m in enumerate(msgs) if m["type"] == "step")
     assert client.get(f"/api/runs/{rid}").json()["graph_id"] == gid
 
 

@@ -92,6 +92,9 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
     probe = ActivationProbe(model, x[:PROBE_BATCH])
     grid = DecisionGrid(x, cfg.grid_size) if classify and d.info.input_shape == (2,) and loss.proba else None
 
+    # Once, first: what a progress bar needs (the step messages stay as the contract has them).
+    yield {"type": "start", "epochs": cfg.epochs, "steps_per_epoch": steps_per_epoch, "batch_size": bs,
+           "n_train": n, "n_val": len(xv)}
     if cfg.epochs == 0:
         yield {"type": "epoch", "epoch": 0, "step": 0, "train_loss": None, **evaluate(model, loss, xv, yv, labels_v)}
         return
@@ -118,7 +121,7 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
             folded.append(torch.stack(tail[:1024]).float().sum())
             del tail[:1024]
         pending, window_start = [], step
-        return {"type": "step", "step": step, "epoch": epoch, "loss": last, "steps_per_epoch": steps_per_epoch}
+        return {"type": "step", "step": step, "epoch": epoch, "loss": last}
 
     for epoch in range(1, cfg.epochs + 1):
         set_lr(opt, lr_at(cfg.schedule, cfg.optimizer.lr, epoch - 1, cfg.epochs))

@@ -151,7 +151,16 @@ def test_runs_complete_on_the_cluster_like_local_runs(ray_client, client):
         assert ray_client.get(f"/api/runs/{rid}/state_dict?format=safetensors&which=best").status_code == 200
 
 
-def test_stop_cancels_the_job_and_keeps_the_weights(ray_client, ray_url):
+@pytest.fixture
+def shared_client(ray_url, tmp_path):
+    """The data dir is shared with the cluster (same machine): jobs write checkpoints into it."""
+    s = Settings(data_dir=tmp_path / "data", runner=ray_url, ray_python=sys.executable, ray_shared_data_dir=True)
+    with TestClient(create_app(s)) as c:
+        yield c
+
+
+def test_stop_cancels_the_job_and_keeps_the_weights(shared_client, ray_url):
+    ray_client = shared_client
     rid = create(ray_client, long_run())
     deadline = time.monotonic() + 90
     while not any(m["type"] == "step" for m in ray_client.get(f"/api/runs/{rid}/metrics").json()):

@@ -45,8 +45,13 @@ test.afterEach(async ({ page }) => stopAll(page))
 test('train the spirals: loss points, node statistics, decision boundary, downloads that load in torch', async ({ page }) => {
   await openSpirals(page)
   await setEpochs(page, 40)
-  await train(page)
+  const id = await train(page)
   await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 45_000 })
+  // the progress total is epochs × the server's steps_per_epoch
+  const steps = (await (await page.request.get(`/api/runs/${id}/metrics?type=step`)).json()) as { steps_per_epoch: number }[]
+  const spe = steps[0].steps_per_epoch
+  expect(spe).toBeGreaterThan(0)
+  await expect(page.getByTestId('progress-text')).toContainText(`/ ${40 * spe}`)
   // loss points and accuracy
   expect(await attr(page, 'chart-loss', 'data-points')).toBeGreaterThan(10)
   await expect(page.getByTestId('chart-acc')).toBeVisible()
@@ -57,6 +62,21 @@ test('train the spirals: loss points, node statistics, decision boundary, downlo
   await expect(page.getByTestId('nodestat-h1').locator('svg.spark')).toBeVisible()
   // the decision boundary updated more than once
   expect(await attr(page, 'boundary', 'data-updates')).toBeGreaterThanOrEqual(2)
+  // the training points are drawn over it, coloured by class (both classes present)
+  const points = page.getByTestId('boundary-points')
+  await expect(points).toHaveAttribute('data-split', 'train')
+  await expect.poll(() => attr(page, 'boundary-points', 'data-count')).toBeGreaterThan(100)
+  expect(await points.locator('circle').count()).toBe(await attr(page, 'boundary-points', 'data-count'))
+  const fills = await points.locator('circle').evaluateAll((cs) => [...new Set(cs.map((c) => c.getAttribute('fill')))])
+  expect(fills.sort()).toEqual(['rgb(245,146,62)', 'rgb(60,140,230)'])
+  // each point lies inside the map
+  const box = (await page.getByTestId('boundary').boundingBox())!
+  for (const b of await points.locator('circle').evaluateAll((cs) => cs.slice(0, 20).map((c) => c.getBoundingClientRect().toJSON() as DOMRect))) {
+    expect(b.x + b.width / 2).toBeGreaterThanOrEqual(box.x - 1)
+    expect(b.x + b.width / 2).toBeLessThanOrEqual(box.x + box.width + 1)
+    expect(b.y + b.height / 2).toBeGreaterThanOrEqual(box.y - 1)
+    expect(b.y + b.height / 2).toBeLessThanOrEqual(box.y + box.height + 1)
+  }
   // clicking a node opens its statistics over time
   await node(page, 'h2').locator('.bn-head').click()
   await expect(page.getByTestId('node-drawer')).toBeVisible()
@@ -64,13 +84,32 @@ test('train the spirals: loss points, node statistics, decision boundary, downlo
   await expect(page.getByTestId('layer-h2.bias')).toBeVisible()
   await expect(page.getByTestId('drawer-chart')).toBeVisible()
   await shot(page, 'train-spirals-done')
+  await page.getByTestId('node-drawer').getByRole('button', { name: 'close' }).click()
   await page.getByTestId('boundary').scrollIntoViewIfNeeded()
   await shot(page, 'train-boundary')
-  await page.getByTestId('node-drawer').getByRole('button', { name: 'close' }).click()
+  // the validation points instead, then none
+  const trainCount = await attr(page, 'boundary-points', 'data-count')
+  await page.getByTestId('points-val').click()
+  await expect(points).toHaveAttribute('data-split', 'val')
+  await expect.poll(() => attr(page, 'boundary-points', 'data-count')).toBeGreaterThan(20)
+  expect(await attr(page, 'boundary-points', 'data-count')).not.toBe(trainCount)
+  await shot(page, 'train-boundary-val')
+  await page.getByTestId('points-off').click()
+  await expect(points.locator('circle')).toHaveCount(0)
+  await page.getByTestId('points-train').click()
+  await expect.poll(() => attr(page, 'boundary-points', 'data-count')).toBe(trainCount)
 
   // inference
   await page.getByTestId('btn-predict').click()
   await expect(page.getByTestId('predict-result').locator('tbody tr')).toHaveCount(3)
+  // validation samples: input, target, prediction; wrong ones marked
+  await page.getByTestId('btn-try-val').click()
+  const rows = page.getByTestId('val-result').locator('tbody tr')
+  await expect(rows).toHaveCount(5)
+  await expect(rows.first().locator('td').nth(1)).toContainText('[')
+  const wrong = await page.getByTestId('val-result').locator('tr[data-wrong="true"]').count()
+  expect(await page.getByTestId('val-result').locator('tr[data-wrong="false"]').count()).toBe(5 - wrong)
+  await expect(page.getByTestId('val-summary')).toContainText(`${5 - wrong} of 5 right`)
   // source, viewable
   await page.getByTestId('btn-source').click()
   await expect(page.getByTestId('source')).toContainText('class Model')
@@ -154,8 +193,13 @@ test('reload during a run: the stream resumes with after=N, without gaps', async
   await expect(page.getByTestId('run-status')).toHaveText('stopped', { timeout: 15_000 })
 })
 
-test('compare two runs from the history', async ({ page }) => {
+test('compare two runs from the history; the history of a saved design', async ({ page }) => {
   await openSpirals(page)
+  // save the design: its runs are linked to it
+  await page.getByTestId('btn-save').click()
+  await expect(page.locator('.statusbar')).toContainText('saved as #')
+  const designId = (await page.locator('.statusbar').innerText()).match(/saved as #(\S+)/)![1]
+  await page.getByTestId('tab-train').click()
   await setEpochs(page, 12)
   const a = await train(page)
   await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 30_000 })
@@ -165,6 +209,16 @@ test('compare two runs from the history', async ({ page }) => {
   await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 30_000 })
   await expect(page.getByTestId(`run-${a}`)).toBeVisible()
   await expect(page.getByTestId(`run-${b}`)).toBeVisible()
+  // only this design's runs: earlier tests trained unsaved designs of the same name
+  await expect(page.getByTestId('history-count')).toHaveText('2')
+  await expect(page.locator('.runs > li')).toHaveCount(2)
+  const linked = (await (await page.request.get(`/api/runs?graph_id=${designId}`)).json()) as { id: string; graph_id: string }[]
+  expect(linked.map((r) => r.id).sort()).toEqual([a, b].sort())
+  expect(linked.every((r) => r.graph_id === designId)).toBe(true)
+  await page.getByTestId('history-all').check()
+  await expect.poll(async () => Number(await page.getByTestId('history-count').innerText())).toBeGreaterThan(2)
+  await page.getByTestId('history-all').uncheck()
+  await expect(page.getByTestId('history-count')).toHaveText('2')
   await page.getByTestId(`compare-${a}`).check()
   await page.getByTestId(`compare-${b}`).check()
   await expect(page.getByTestId('compare')).toHaveAttribute('data-runs', '2')

@@ -1,4 +1,4 @@
-import type { BlockInfo, DatasetInfo, Design, DesignSummary, GraphDoc, InitInfo, PredictResult, RunCreate, RunOut, Template, ValidateResult } from './types'
+import type { BlockInfo, DatasetInfo, Design, DesignSummary, GraphDoc, InitInfo, PredictResult, RunCreate, RunOut, Samples, Template, ValidateResult } from './types'
 
 export class ApiError extends Error {
   status: number
@@ -49,7 +49,14 @@ export const api = {
   exportPython: (doc: GraphDoc) => request<string>('POST', '/api/export/python', doc),
   datasets: () => request<DatasetInfo[]>('GET', '/api/datasets'),
   createRun: (body: RunCreate) => request<{ id: string; status: string }>('POST', '/api/runs', body),
-  runs: () => request<RunOut[]>('GET', '/api/runs'),
+  /** every run, or only the runs linked to one saved design */
+  runs: (graphId?: string | null) => request<RunOut[]>('GET', `/api/runs${graphId ? `?graph_id=${encodeURIComponent(graphId)}` : ''}`),
+  /** an even spread of `limit` samples over a split of the dataset (built with these params) */
+  samples: (name: string, split: 'train' | 'val', limit: number, params: Record<string, unknown> = {}) =>
+    request<Samples>(
+      'GET',
+      `/api/datasets/${encodeURIComponent(name)}/samples?split=${split}&limit=${limit}&params=${encodeURIComponent(JSON.stringify(params))}`,
+    ),
   run: (id: string) => request<RunOut>('GET', `/api/runs/${encodeURIComponent(id)}`),
   stopRun: (id: string) => request<{ id: string; status: string }>('POST', `/api/runs/${encodeURIComponent(id)}/stop`),
   metrics: <T = unknown>(id: string, after = 0, type?: string) =>

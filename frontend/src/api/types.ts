@@ -108,4 +108,5 @@ export type _Checks = [
 export type DatasetInfo = Omit<S['DatasetInfo'], 'params_schema'> & { params_schema: JsonSchema }
 export type RunOut = S['RunOut']
 export type RunCreate = S['RunCreate']
+export type Samples = S['Samples']
 export type PredictResult = { outputs: unknown[]; probabilities?: number[][]; predicted?: number[]; labels?: string[] }

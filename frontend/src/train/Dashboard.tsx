@@ -2,16 +2,18 @@
 // curves, the decision boundary, downloads and source, inference, run history and comparison.
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { api } from '../api/client'
-import type { DatasetInfo, GraphDoc, PredictResult, RunOut } from '../api/types'
+import type { DatasetInfo, GraphDoc, PredictResult, RunOut, Samples } from '../api/types'
 import { SchemaForm } from '../components/SchemaForm'
 import { useDesigner } from '../store/designer'
 import { Chart, type SeriesSpec } from './Chart'
 import { classColor, formatStat, probColor } from './colors'
 import { lossColumns, overlayColumns } from './series'
-import { isFinished, progress, type GridMsg, type RunData } from './stream'
+import { datasetOfRun, formatSample, pointsOnGrid, sampleRows, shownRuns, type SampleRow } from './samples'
+import { isFinished, progress, stepsPerEpoch, type GridMsg, type RunData } from './stream'
 import {
   attachRun,
   loadDatasets,
+  loadSamples,
   refreshHistory,
   setForm,
   startRun,
@@ -31,7 +33,6 @@ export default function TrainPanel() {
   const runId = useTrain((s) => s.runId)
   useEffect(() => {
     void loadDatasets()
-    void refreshHistory()
   }, [])
   return (
     <div className="train" data-testid="train-panel">
@@ -186,13 +187,6 @@ function fmtTime(s: number | null): string {
   return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`
 }
 
-function stepsPerEpoch(d: RunData, run: RunOut | null): number | null {
-  for (let i = 0; i < d.epochs.epoch.length; i++) if (d.epochs.epoch[i] > 0) return d.epochs.step[i] / d.epochs.epoch[i]
-  const cfg = run?.config as { batch_size?: number; dataset?: { params?: { n?: number } } } | undefined
-  const n = cfg?.dataset?.params?.n
-  return n && cfg?.batch_size ? Math.ceil(n / cfg.batch_size) : null
-}
-
 function RunView() {
   const runId = useTrain((s) => s.runId)!
   const run = useTrain((s) => s.run)
@@ -200,7 +194,7 @@ function RunView() {
   const version = useTrain((s) => s.version)
   const connected = useTrain((s) => s.connected)
   const epochs = (run?.config as { epochs?: number } | undefined)?.epochs ?? 0
-  const spe = stepsPerEpoch(d, run)
+  const spe = stepsPerEpoch(d)
   const { frac, eta } = progress(d, epochs, spe)
   const finished = isFinished(d.status)
   const last = d.epochs.epoch.length - 1
@@ -251,7 +245,7 @@ function RunView() {
         )}
       </section>
       <Curves d={d} version={version} />
-      {d.grid && <Boundary grid={d.grid} count={d.gridCount} runId={runId} />}
+      {d.grid && <Boundary grid={d.grid} count={d.gridCount} runId={runId} run={run} />}
       {finished && <Artifacts run={run} runId={runId} />}
       {finished && <Inference run={run} runId={runId} />}
     </>
@@ -316,7 +310,8 @@ function Curves({ d, version }: { d: RunData; version: number }) {
 
 // ---------------------------------------------------------------- decision boundary
 
-function drawGrid(canvas: HTMLCanvasElement, g: GridMsg) {
+/** `fade` 0..1 pales the map towards a light grey, so the data points on it stand out. */
+function drawGrid(canvas: HTMLCanvasElement, g: GridMsg, fade = 0) {
   const s = g.size
   const off = document.createElement('canvas')
   off.width = s
@@ -334,6 +329,7 @@ function drawGrid(canvas: HTMLCanvasElement, g: GridMsg) {
         const a = Math.max(0, Math.min(1, (v - 0.3) / 0.7))
         rgb = [0, 1, 2].map((k) => Math.round(236 + (c[k] - 236) * a)) as [number, number, number]
       }
+      if (fade) rgb = rgb.map((v) => Math.round(v + (244 - v) * fade)) as [number, number, number]
       const p = ((s - 1 - i) * s + j) * 4 // row i is y_range[0] + i*dy: the bottom row first
       img.data[p] = rgb[0]
       img.data[p + 1] = rgb[1]
@@ -347,14 +343,46 @@ function drawGrid(canvas: HTMLCanvasElement, g: GridMsg) {
   c.drawImage(off, 0, 0, canvas.width, canvas.height)
 }
 
-function Boundary({ grid, count, runId }: { grid: GridMsg; count: number; runId: string }) {
+type PointSplit = 'train' | 'val' | 'off'
+const POINT_LIMIT = 400
+
+/** The dataset's points for the boundary plot (null while loading, or when not 2-D). */
+function useBoundaryPoints(run: RunOut | null, split: PointSplit) {
+  const ds = datasetOfRun(run)
+  const key = ds ? JSON.stringify(ds) : ''
+  const [state, setState] = useState<{ key: string; samples: Samples | null; error: string | null }>({ key: '', samples: null, error: null })
+  useEffect(() => {
+    if (!ds || split === 'off') return
+    let stop = false
+    const k = `${key}|${split}`
+    loadSamples(ds.name, ds.params, split, POINT_LIMIT).then(
+      (samples) => !stop && setState({ key: k, samples, error: null }),
+      (e) => !stop && setState({ key: k, samples: null, error: (e as Error).message }),
+    )
+    return () => {
+      stop = true
+    }
+  }, [key, split]) // eslint-disable-line react-hooks/exhaustive-deps
+  return state.key === `${key}|${split}` ? state : { key: '', samples: null, error: null }
+}
+
+function Boundary({ grid, count, runId, run }: { grid: GridMsg; count: number; runId: string; run: RunOut | null }) {
   const ref = useRef<HTMLCanvasElement>(null)
   const [probes, setProbes] = useState<{ x: number; y: number; cls: number | null; p?: number }[]>([])
+  const [split, setSplit] = useState<PointSplit>('train')
   const finished = useTrain((s) => isFinished(s.data.status))
+  const { samples, error } = useBoundaryPoints(run, split)
+  const showPoints = split !== 'off'
   useEffect(() => {
-    if (ref.current) drawGrid(ref.current, grid)
-  }, [grid])
+    if (ref.current) drawGrid(ref.current, grid, showPoints ? 0.45 : 0)
+  }, [grid, showPoints])
   const W = 300
+  const points = useMemo(
+    () => (samples && split !== 'off' ? pointsOnGrid(samples, grid.x_range, grid.y_range, W) : []),
+    [samples, split, grid.x_range[0], grid.x_range[1], grid.y_range[0], grid.y_range[1]], // eslint-disable-line react-hooks/exhaustive-deps
+  )
+  const classes = samples?.classes ?? null
+  const nClasses = Math.max(2, classes?.length ?? 0, ...points.map((p) => (p.cls ?? 0) + 1))
   const toPx = (x: number, y: number) => [((x - grid.x_range[0]) / (grid.x_range[1] - grid.x_range[0])) * W, (1 - (y - grid.y_range[0]) / (grid.y_range[1] - grid.y_range[0])) * W]
   const onClick = async (e: React.MouseEvent<HTMLDivElement>) => {
     if (!finished) return
@@ -378,10 +406,21 @@ function Boundary({ grid, count, runId }: { grid: GridMsg; count: number; runId:
       <div className="boundary" style={{ width: W, height: W }} onClick={(e) => void onClick(e)} data-testid="boundary" data-updates={count} data-step={grid.step} title={finished ? 'click to classify a point' : undefined}>
         <canvas ref={ref} width={W} height={W} />
         <svg width={W} height={W} className="boundary-over">
+          <g className="data-points" data-testid="boundary-points" data-count={points.length} data-split={split}>
+            {points.map((p, i) => {
+              const c = p.cls == null ? [200, 200, 200] : classColor(p.cls)
+              return <circle key={i} cx={p.px.toFixed(1)} cy={p.py.toFixed(1)} r={3.4} fill={`rgb(${c.join(',')})`} stroke="#0b1020" strokeWidth={1} />
+            })}
+          </g>
           {probes.map((p, i) => {
             const [px, py] = toPx(p.x, p.y)
             const c = p.cls == null ? [255, 255, 255] : classColor(p.cls)
-            return <circle key={i} cx={px} cy={py} r={5} fill={`rgb(${c.join(',')})`} stroke="#0b1020" strokeWidth={1.5} />
+            return (
+              <g key={i} className="probe">
+                <circle cx={px} cy={py} r={7} fill="none" stroke="#fff" strokeWidth={2} />
+                <circle cx={px} cy={py} r={5} fill={`rgb(${c.join(',')})`} stroke="#0b1020" strokeWidth={1.5} />
+              </g>
+            )
           })}
         </svg>
         <span className="ax ax-x0">{grid.x_range[0].toFixed(1)}</span>
@@ -390,12 +429,29 @@ function Boundary({ grid, count, runId }: { grid: GridMsg; count: number; runId:
         <span className="ax ax-y1">{grid.y_range[1].toFixed(1)}</span>
       </div>
       <div className="legend-row small">
-        <span className="swatch" style={{ background: 'rgb(245,146,62)' }} /> class 0
-        <span className="swatch" style={{ background: 'rgb(60,140,230)' }} /> class 1
-        <span className="muted">
-          {finished ? ' · click the map to classify a point' : ' · the model’s prediction on a grid, live'}
-        </span>
+        {Array.from({ length: Math.min(nClasses, 8) }, (_, k) => (
+          <span key={k} className="legend-item">
+            <span className="swatch dot-swatch" style={{ background: `rgb(${classColor(k).join(',')})` }} /> {classes?.[k] && classes[k] !== String(k) ? classes[k] : `class ${k}`}
+          </span>
+        ))}
+        <span className="muted">{finished ? ' · click the map to classify a point' : ' · the model’s prediction on a grid, live'}</span>
       </div>
+      <div className="legend-row small">
+        <span className="muted">points</span>
+        <span className="seg" role="group" title="the dataset's points over the map" data-testid="points-split">
+          {(['train', 'val', 'off'] as const).map((k) => (
+            <button key={k} className={split === k ? 'on' : ''} onClick={() => setSplit(k)} data-testid={`points-${k}`}>
+              {k === 'off' ? 'none' : k}
+            </button>
+          ))}
+        </span>
+        {showPoints && samples && (
+          <span className="muted">
+            {points.length} of {samples.total} {split === 'val' ? 'validation' : 'training'} samples
+          </span>
+        )}
+      </div>
+      {error && <div className="muted small">points unavailable: {error}</div>}
     </section>
   )
 }
@@ -471,6 +527,77 @@ function zeros(shape: number[]): unknown {
   return Array.from({ length: shape[0] }, () => zeros(shape.slice(1)))
 }
 
+const VAL_SAMPLES = 5
+
+function ValSamples({ rows, classes, total }: { rows: SampleRow[]; classes: string[] | null; total: number }) {
+  const cls = rows.some((r) => r.predicted != null)
+  const label = (c: number | null) => (c == null ? '?' : (classes?.[c] ?? String(c)))
+  const right = rows.filter((r) => r.wrong === false).length
+  const fmt = (v: unknown) => formatSample(v)
+  return (
+    <>
+      <table className="ptable" data-testid="val-result">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>input</th>
+            <th>target</th>
+            {cls ? (
+              <>
+                <th>predicted</th>
+                <th>confidence</th>
+                <th />
+              </>
+            ) : (
+              <>
+                <th>output</th>
+                <th>|error|</th>
+              </>
+            )}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r, i) => (
+            <tr key={i} className={r.wrong ? 'wrong' : ''} data-wrong={r.wrong == null ? undefined : String(r.wrong)}>
+              <td>{i}</td>
+              <td>
+                <code>{fmt(r.input)}</code>
+              </td>
+              {cls ? (
+                <>
+                  <td>
+                    <span className="swatch" style={{ background: `rgb(${classColor(r.targetClass ?? 0).join(',')})` }} /> {label(r.targetClass)}
+                  </td>
+                  <td>
+                    <span className="swatch" style={{ background: `rgb(${classColor(r.predicted ?? 0).join(',')})` }} /> {label(r.predicted)}
+                  </td>
+                  <td>{r.confidence == null ? '–' : `${(r.confidence * 100).toFixed(1)}%`}</td>
+                  <td className={`mark ${r.wrong ? 'bad' : 'ok'}`} title={r.wrong ? 'wrong' : 'right'}>
+                    {r.wrong == null ? '' : r.wrong ? '✗' : '✓'}
+                  </td>
+                </>
+              ) : (
+                <>
+                  <td>
+                    <code>{fmt(r.target)}</code>
+                  </td>
+                  <td>
+                    <code>{fmt(r.output)}</code>
+                  </td>
+                  <td>{r.error == null ? '–' : formatStat(r.error)}</td>
+                </>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="muted small vs-summary" data-testid="val-summary">
+        {cls ? `${right} of ${rows.length} right` : `${rows.length} samples`} · spread over the {total} validation samples
+      </div>
+    </>
+  )
+}
+
 function Inference({ run, runId }: { run: RunOut | null; runId: string }) {
   const datasets = useTrain((s) => s.datasets)
   const shape = inputShape(run, datasets)
@@ -478,6 +605,24 @@ function Inference({ run, runId }: { run: RunOut | null; runId: string }) {
   const [text, setText] = useState(example)
   const [res, setRes] = useState<PredictResult | null>(null)
   const [err, setErr] = useState<string | null>(null)
+  const [val, setVal] = useState<{ rows: SampleRow[]; classes: string[] | null; total: number } | null>(null)
+  const [valBusy, setValBusy] = useState(false)
+  const ds = datasetOfRun(run)
+  const tryVal = async () => {
+    if (!ds) return
+    setErr(null)
+    setValBusy(true)
+    try {
+      const samples = await loadSamples(ds.name, ds.params, 'val', VAL_SAMPLES)
+      const out = await api.predict(runId, samples.inputs)
+      setVal({ rows: sampleRows(samples, out), classes: samples.classes ?? null, total: samples.total })
+    } catch (e) {
+      setVal(null)
+      setErr((e as Error).message)
+    } finally {
+      setValBusy(false)
+    }
+  }
   const go = async () => {
     setErr(null)
     try {
@@ -499,8 +644,14 @@ function Inference({ run, runId }: { run: RunOut | null; runId: string }) {
         <button onClick={() => void go()} data-testid="btn-predict">
           Predict
         </button>
+        {ds && (
+          <button onClick={() => void tryVal()} disabled={valBusy} data-testid="btn-try-val" title="run the model on samples it never trained on">
+            {valBusy ? 'Trying…' : `Try ${VAL_SAMPLES} validation samples`}
+          </button>
+        )}
       </div>
       {err && <div className="err-box">{err}</div>}
+      {val && <ValSamples {...val} />}
       {res && (
         <table className="ptable" data-testid="predict-result">
           <thead>
@@ -550,18 +701,22 @@ function History() {
   const curves = useTrain((s) => s.curves)
   const runId = useTrain((s) => s.runId)
   const name = useDesigner((s) => s.design.name)
-  const shown = all ? history : history.filter((r) => r.name === name)
+  const designId = useDesigner((s) => s.designId)
+  useEffect(() => {
+    void refreshHistory()
+  }, [designId, all])
+  const shown = shownRuns(history, { all, designId, name })
   const selected = compare.map((id) => curves[id]).filter(Boolean)
   return (
     <section className="tsec" data-testid="history">
       <h3>
         Runs{' '}
         <span className="muted small">
-          {all ? 'all designs' : `of “${name}”`} · {shown.length}
+          {all ? 'all designs' : designId ? `of “${name}” (saved #${designId})` : `of “${name}” (by name: not saved)`} · <span data-testid="history-count">{shown.length}</span>
         </span>
         <span className="grow" />
         <label className="check small">
-          <input type="checkbox" checked={all} onChange={(e) => useTrain.setState({ historyAll: e.target.checked })} /> all designs
+          <input type="checkbox" checked={all} data-testid="history-all" onChange={(e) => useTrain.setState({ historyAll: e.target.checked })} /> all designs
         </label>
         <button className="mini" onClick={() => void refreshHistory()} title="refresh">
           ↻

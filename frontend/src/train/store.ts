@@ -2,7 +2,7 @@
 // comparison. Kept apart from the designer store; the canvas nodes read `nodeStats`/`nodeActs`.
 import { create } from 'zustand'
 import { api, ApiError } from '../api/client'
-import type { DatasetInfo, RunOut, ValidationError } from '../api/types'
+import type { DatasetInfo, RunOut, Samples, ValidationError } from '../api/types'
 import { useDesigner } from '../store/designer'
 import { designToDoc } from '../store/graph'
 import { applyMessages, emptyRun, isFinished, type NodeAct, type NodeStat, type RunData, type StreamMsg } from './stream'
@@ -292,6 +292,8 @@ export function buildRunBody(form: TrainForm) {
   if (form.weight_decay) optimizer.weight_decay = form.weight_decay
   return {
     graph: doc,
+    // a design saved on the server: the run is linked to it (its history), the graph sent is trained
+    ...(s.designId ? { graph_id: s.designId } : {}),
     name: doc.name || 'Untitled',
     dataset: { name: form.dataset, params: form.datasetParams },
     loss: form.loss,
@@ -317,7 +319,17 @@ export async function startRun(): Promise<string | null> {
   useTrain.setState({ starting: true, startError: null })
   clearInjected()
   try {
-    const { id } = await api.createRun(buildRunBody(st.form) as never)
+    const body = buildRunBody(st.form)
+    let created: { id: string }
+    try {
+      created = await api.createRun(body as never)
+    } catch (e) {
+      // the saved design is gone from the server: train it anyway, unlinked
+      if (!('graph_id' in body) || !runErrors(e).errors.some((x) => x.field === 'graph_id')) throw e
+      const { graph_id: _g, ...rest } = body
+      created = await api.createRun(rest as never)
+    }
+    const { id } = created
     localStorage.setItem(ACTIVE_KEY, id)
     await attachRun(id)
     void refreshHistory()
@@ -349,12 +361,33 @@ export async function stopRun() {
   }
 }
 
+let historyCall = 0
+
+/** The run history: a saved design's runs (GET /api/runs?graph_id=), or all of them. */
 export async function refreshHistory() {
+  const call = ++historyCall
+  const designId = useDesigner.getState().designId
+  const all = useTrain.getState().historyAll
   try {
-    useTrain.setState({ history: await api.runs() })
+    const history = await api.runs(all ? null : designId)
+    if (call === historyCall) useTrain.setState({ history })
   } catch {
     /* keep the old list */
   }
+}
+
+const samplesCache = new Map<string, Promise<Samples>>()
+
+/** Samples of a dataset split, fetched once per (dataset, params, split, limit). */
+export function loadSamples(name: string, params: Record<string, unknown>, split: 'train' | 'val', limit: number): Promise<Samples> {
+  const key = JSON.stringify([name, params, split, limit])
+  let p = samplesCache.get(key)
+  if (!p) {
+    p = api.samples(name, split, limit, params)
+    p.catch(() => samplesCache.delete(key))
+    samplesCache.set(key, p)
+  }
+  return p
 }
 
 export async function toggleCompare(id: string) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { DEAD_BADGE, formatStat, gradColor, gradHealth, gradT, probColor } from './colors'
 import { lossColumns, overlayColumns, positiveOrNull } from './series'
-import { applyMessages, emptyRun, nodeOfKey, normFromMoments, progress, summarize, type LayerStat, type StreamMsg } from './stream'
+import { applyMessages, emptyRun, nodeOfKey, normFromMoments, progress, stepsPerEpoch, summarize, type LayerStat, type StreamMsg } from './stream'
 
 const layer = (name: string, shape: number[], grad: number, extra: Partial<LayerStat> = {}): LayerStat => ({
   name,
@@ -93,6 +93,33 @@ describe('stream reducer', () => {
     expect(p.frac).toBeCloseTo(0.5)
     expect(p.eta).toBeGreaterThan(0)
   })
+
+  it('takes steps per epoch from the step messages', () => {
+    const d = emptyRun()
+    expect(stepsPerEpoch(d)).toBeNull()
+    expect(progress(d, 4).frac).toBe(0)
+    applyMessages(d, [{ seq: 1, type: 'step', step: 5, epoch: 1, loss: 1, steps_per_epoch: 10 }], 1000)
+    applyMessages(d, [{ seq: 2, type: 'step', step: 10, epoch: 1, loss: 1, steps_per_epoch: 10 }], 2000)
+    expect(d.stepsPerEpoch).toBe(10)
+    const p = progress(d, 4) // 10 of 40 steps
+    expect(p.frac).toBeCloseTo(0.25)
+    expect(p.eta).toBeCloseTo(3) // 5 steps a second, 30 to go
+    // the server's count wins over the epoch messages' ratio (a short last batch)
+    applyMessages(d, [{ seq: 3, type: 'epoch', epoch: 1, step: 9, train_loss: 1, val_loss: 1 }])
+    expect(stepsPerEpoch(d)).toBe(10)
+  })
+
+  it('falls back to the epoch messages for runs without steps_per_epoch', () => {
+    const d = emptyRun()
+    applyMessages(d, [
+      { seq: 1, type: 'step', step: 8, epoch: 1, loss: 1 },
+      { seq: 2, type: 'epoch', epoch: 1, step: 8, train_loss: 1, val_loss: 1 },
+    ])
+    expect(stepsPerEpoch(d)).toBe(8)
+    expect(progress(d, 2).frac).toBeCloseTo(0.5)
+    applyMessages(d, [{ seq: 3, type: 'status', status: 'completed' }])
+    expect(progress(d, 2)).toEqual({ frac: 1, eta: 0 })
+  })
 })
 
 describe('stat -> colour', () => {
@@ -154,5 +181,16 @@ describe('train form', async () => {
     const f = formFromTrain({ dataset: { name: 'moons', params: { n: 200 } }, loss: 'cross_entropy', optimizer: { name: 'sgd', lr: 0.1, momentum: 0.5 }, epochs: 7, batch_size: 16, seed: 3 })
     expect(f).toMatchObject({ dataset: 'moons', datasetParams: { n: 200 }, optimizer: 'sgd', lr: 0.1, momentum: 0.5, epochs: 7, batch_size: 16, seed: 3, device: 'auto' })
     expect(formFromTrain(null)).toBe(DEFAULT_FORM)
+  })
+  it('links runs of a saved design to it', async () => {
+    const { buildRunBody } = await import('./store')
+    const { useDesigner } = await import('../store/designer')
+    useDesigner.setState({ designId: null })
+    expect(buildRunBody(DEFAULT_FORM)).not.toHaveProperty('graph_id')
+    useDesigner.setState({ designId: '42' })
+    const body = buildRunBody(DEFAULT_FORM)
+    expect(body).toMatchObject({ graph_id: '42', dataset: { name: 'spirals' } })
+    expect(body.graph.nodes).toBeDefined() // the graph on the canvas is what trains
+    useDesigner.setState({ designId: null })
   })
 })

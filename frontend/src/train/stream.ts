@@ -19,7 +19,7 @@ export type ActStat = { node: string; mean: number | null; std: number | null; d
 export type GridMsg = { step: number; x_range: [number, number]; y_range: [number, number]; size: number; values: number[][]; classes: number[][] }
 
 export type StreamMsg =
-  | { seq: number; type: 'step'; step: number; epoch: number; loss: number }
+  | { seq: number; type: 'step'; step: number; epoch: number; loss: number; steps_per_epoch?: number }
   | { seq: number; type: 'epoch'; epoch: number; step: number; lr?: number; train_loss: number | null; val_loss: number; val_accuracy?: number }
   | { seq: number; type: 'stats'; step: number; layers: LayerStat[] }
   | { seq: number; type: 'activations'; step: number; nodes: ActStat[] }
@@ -56,6 +56,8 @@ export type RunData = {
   epochs: { epoch: number[]; step: number[]; train: (number | null)[]; val: number[]; acc: (number | null)[] }
   lastStep: number
   lastEpoch: number
+  /** from the step messages (older runs lack it) */
+  stepsPerEpoch: number | null
   nodes: Record<string, NodeStat>
   series: Record<string, NodeSeries>
   acts: Record<string, NodeAct>
@@ -78,6 +80,7 @@ export function emptyRun(): RunData {
     epochs: { epoch: [], step: [], train: [], val: [], acc: [] },
     lastStep: 0,
     lastEpoch: 0,
+    stepsPerEpoch: null,
     nodes: {},
     series: {},
     acts: {},
@@ -160,6 +163,7 @@ function applyOne(d: RunData, m: StreamMsg, now: number) {
       d.steps.loss.push(s.loss)
       d.lastStep = s.step
       d.lastEpoch = Math.max(d.lastEpoch, s.epoch - 1)
+      if (typeof s.steps_per_epoch === 'number' && s.steps_per_epoch > 0) d.stepsPerEpoch = s.steps_per_epoch
       if (d.firstStepAt == null) d.firstStepAt = now
       d.lastStepAt = now
       if (d.status === 'queued') d.status = 'running'
@@ -216,8 +220,19 @@ export function isFinished(status: string): boolean {
   return FINISHED.includes(status)
 }
 
+/**
+ * Optimizer steps per epoch: as the step messages say, else (runs streamed before the server
+ * sent it) from the first epoch message; null while neither has come.
+ */
+export function stepsPerEpoch(d: RunData): number | null {
+  if (d.stepsPerEpoch) return d.stepsPerEpoch
+  for (let i = 0; i < d.epochs.epoch.length; i++) if (d.epochs.epoch[i] > 0) return d.epochs.step[i] / d.epochs.epoch[i]
+  return null
+}
+
 /** Progress 0..1 and an ETA in seconds (null until there is a rate to go by). */
-export function progress(d: RunData, epochs: number, stepsPerEpoch: number | null): { frac: number; eta: number | null } {
+export function progress(d: RunData, epochs: number, spe: number | null = stepsPerEpoch(d)): { frac: number; eta: number | null } {
+  const stepsPerEpoch = spe
   if (isFinished(d.status) && d.status === 'completed') return { frac: 1, eta: 0 }
   const total = stepsPerEpoch ? epochs * stepsPerEpoch : null
   const frac = total ? Math.min(1, d.lastStep / total) : epochs ? Math.min(1, d.lastEpoch / epochs) : 0

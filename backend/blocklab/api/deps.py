@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from typing import Annotated, Callable
 
 import sqlalchemy as sa
 from fastapi import Depends, HTTPException, Path, Request
@@ -28,11 +29,22 @@ Engine = Annotated[sa.Engine, Depends(get_engine)]
 GraphLimits = Annotated[Limits, Depends(get_limits)]
 
 
-def get_design(engine: Engine, graph_id: Annotated[str, Path(max_length=64)]) -> dict:
-    design = designs.get(engine, graph_id)
-    if design is None:
-        raise HTTPException(404, f"no saved design with id '{graph_id}'")
-    return design
+def fetch_or_404(load: Callable[[sa.Engine, str], dict | None], what: str, param: str):
+    """A dependency that loads the resource named by path parameter `param`, or answers 404."""
+
+    def dependency(engine: sa.Engine, key: str) -> dict:
+        found = load(engine, key)
+        if found is None:
+            raise HTTPException(404, f"no {what} with id '{key}'")
+        return found
+
+    # Real annotation objects (not strings): the path parameter's name varies per resource.
+    P = inspect.Parameter
+    dependency.__signature__ = inspect.Signature([
+        P("engine", P.POSITIONAL_OR_KEYWORD, annotation=Engine),
+        P("key", P.POSITIONAL_OR_KEYWORD, annotation=Annotated[str, Path(alias=param, max_length=64)]),
+    ])
+    return Depends(dependency)
 
 
-Design = Annotated[dict, Depends(get_design)]
+Design = Annotated[dict, fetch_or_404(designs.get, "saved design", "graph_id")]

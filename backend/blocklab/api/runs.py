@@ -17,7 +17,7 @@ from fastapi import (APIRouter, Depends, File, Form, HTTPException, Path, Query,
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
-from blocklab.api.deps import Engine, GraphLimits, get_settings
+from blocklab.api.deps import Engine, GraphLimits, fetch_or_404, get_settings
 from blocklab.api.errors import responses
 from blocklab.graph.document import GraphDoc
 from blocklab.runs import checkpoints, store, weights
@@ -66,14 +66,7 @@ def get_manager(request: Request) -> RunManager:
 Manager = Annotated[RunManager, Depends(get_manager)]
 
 
-def get_run(engine: Engine, run_id: Annotated[str, Path(max_length=64)]) -> dict:
-    run = store.get(engine, run_id)
-    if run is None:
-        raise HTTPException(404, f"no run with id '{run_id}'")
-    return run
-
-
-Run = Annotated[dict, Depends(get_run)]
+Run = Annotated[dict, fetch_or_404(store.get, "run", "run_id")]
 
 
 class RunCreated(BaseModel):

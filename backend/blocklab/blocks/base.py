@@ -55,6 +55,22 @@ def call(fn: str, *args: Any, **kwargs: Any) -> str:
     return f"{fn}({', '.join(parts)})"
 
 
+def module_class(name: str, doc: str, init: list[str], args: list[str], body: list[str]) -> str:
+    """Source of `class <name>(nn.Module)` with the given __init__ and forward lines."""
+    lines = [
+        f"class {name}(nn.Module):",
+        f'    """{doc}"""',
+        "",
+        "    def __init__(self):",
+        "        super().__init__()",
+        *(f"        {x}" if x else "" for x in init),
+        "",
+        f"    def forward({', '.join(['self', *args])}):",
+        *(f"        {x}" for x in body),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _module_call(p: Any, args: dict[str, str], mod: str | None) -> str:
     return f"{mod}({args['x']})"
 

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from pydantic import Field
 
-from blocklab.blocks.base import BlockType, In, Params, Port, Shape, ShapeError, fmt
+from blocklab.blocks.base import BlockType, In, Params, Port, Shape, ShapeError, fmt, module_class
 from blocklab.custom import language as L
 from blocklab.custom.emit import forward_body
 from blocklab.custom.parse import parse
@@ -119,18 +119,7 @@ def _class_source(p: CustomP) -> dict[str, str]:
     what = [f"{k} {list(s.shape)}" for k, s in p.parameters.items()] + [f"{k} {list(s.shape)} (constant)"
                                                                         for k, s in p.constants.items()]
     doc = "A CustomLayer" + (f" with {', '.join(what)}" if what else "") + "."
-    lines = [
-        f"class {cls}(nn.Module):",
-        f'    """{doc}"""',
-        "",
-        "    def __init__(self):",
-        "        super().__init__()",
-        *(f"        {x}" for x in decl),
-        "",
-        f"    def forward({', '.join(['self', *prog.inputs])}):",
-        *(f"        {x}" for x in forward_body(prog, p.max_iter)),
-    ]
-    return {cls: "\n".join(lines) + "\n"}
+    return {cls: module_class(cls, doc, decl, list(prog.inputs), forward_body(prog, p.max_iter))}
 
 
 def _forward(p: CustomP, args: dict[str, str], mod: str | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import keyword
 import re
 
+from blocklab.blocks.base import module_class
 from blocklab.graph.analyze import Analysis, PNode, Scope
 from blocklab.graph.inits import render
 
@@ -114,18 +115,7 @@ def _scope_class(s: Scope, names: dict[int, str]) -> str:
     outs = [var[s.nodes[o].inputs["x"]] for o in s.outputs]
     body.append(f"return {', '.join(outs)}")
 
-    lines = [
-        f"class {cls}(nn.Module):",
-        f'    """{doc}"""',
-        "",
-        "    def __init__(self):",
-        "        super().__init__()",
-        *(f"        {x}" if x else "" for x in init),
-        "",
-        f"    def forward(self, {', '.join(var[i] for i in s.inputs)}):",
-        *(f"        {x}" for x in body),
-    ]
-    return "\n".join(lines) + "\n"
+    return module_class(cls, doc, init, [var[i] for i in s.inputs], body)
 
 
 def _ctor(n: PNode, names: dict[int, str]) -> str:

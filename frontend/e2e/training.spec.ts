@@ -47,9 +47,9 @@ test('train the spirals: loss points, node statistics, decision boundary, downlo
   await setEpochs(page, 40)
   const id = await train(page)
   await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 45_000 })
-  // the progress total is epochs × the server's steps_per_epoch
-  const steps = (await (await page.request.get(`/api/runs/${id}/metrics?type=step`)).json()) as { steps_per_epoch: number }[]
-  const spe = steps[0].steps_per_epoch
+  // the progress total is epochs × steps_per_epoch of the run's start message
+  const start = (await (await page.request.get(`/api/runs/${id}/metrics?type=start`)).json()) as { steps_per_epoch: number }[]
+  const spe = start[0].steps_per_epoch
   expect(spe).toBeGreaterThan(0)
   await expect(page.getByTestId('progress-text')).toContainText(`/ ${40 * spe}`)
   // loss points and accuracy

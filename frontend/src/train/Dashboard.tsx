@@ -711,8 +711,8 @@ function History() {
     <section className="tsec" data-testid="history">
       <h3>
         Runs{' '}
-        <span className="muted small">
-          {all ? 'all designs' : designId ? `of “${name}” (saved #${designId})` : `of “${name}” (by name: not saved)`} · <span data-testid="history-count">{shown.length}</span>
+        <span className="muted small" title={designId ? `runs linked to the saved design #${designId}` : 'the design is not saved on the server: runs of the same name'}>
+          {all ? 'all designs' : designId ? `of “${name}” · saved #${designId.slice(0, 6)}` : `of “${name}” · by name (not saved)`} · <span data-testid="history-count">{shown.length}</span>
         </span>
         <span className="grow" />
         <label className="check small">

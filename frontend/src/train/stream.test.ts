@@ -94,22 +94,27 @@ describe('stream reducer', () => {
     expect(p.eta).toBeGreaterThan(0)
   })
 
-  it('takes steps per epoch from the step messages', () => {
+  it('takes steps per epoch from the start message', () => {
     const d = emptyRun()
     expect(stepsPerEpoch(d)).toBeNull()
     expect(progress(d, 4).frac).toBe(0)
-    applyMessages(d, [{ seq: 1, type: 'step', step: 5, epoch: 1, loss: 1, steps_per_epoch: 10 }], 1000)
-    applyMessages(d, [{ seq: 2, type: 'step', step: 10, epoch: 1, loss: 1, steps_per_epoch: 10 }], 2000)
+    applyMessages(d, [
+      { seq: 1, type: 'status', status: 'running' },
+      { seq: 2, type: 'start', epochs: 4, steps_per_epoch: 10, batch_size: 32, n_train: 300, n_val: 75 },
+    ])
     expect(d.stepsPerEpoch).toBe(10)
+    expect([d.nTrain, d.nVal]).toEqual([300, 75])
+    applyMessages(d, [{ seq: 3, type: 'step', step: 5, epoch: 1, loss: 1 }], 1000)
+    applyMessages(d, [{ seq: 4, type: 'step', step: 10, epoch: 1, loss: 1 }], 2000)
     const p = progress(d, 4) // 10 of 40 steps
     expect(p.frac).toBeCloseTo(0.25)
     expect(p.eta).toBeCloseTo(3) // 5 steps a second, 30 to go
     // the server's count wins over the epoch messages' ratio (a short last batch)
-    applyMessages(d, [{ seq: 3, type: 'epoch', epoch: 1, step: 9, train_loss: 1, val_loss: 1 }])
+    applyMessages(d, [{ seq: 5, type: 'epoch', epoch: 1, step: 9, train_loss: 1, val_loss: 1 }])
     expect(stepsPerEpoch(d)).toBe(10)
   })
 
-  it('falls back to the epoch messages for runs without steps_per_epoch', () => {
+  it('falls back to the epoch messages for runs without a start message', () => {
     const d = emptyRun()
     applyMessages(d, [
       { seq: 1, type: 'step', step: 8, epoch: 1, loss: 1 },

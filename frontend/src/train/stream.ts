@@ -20,6 +20,7 @@ export type GridMsg = { step: number; x_range: [number, number]; y_range: [numbe
 
 export type StreamMsg =
   | { seq: number; type: 'step'; step: number; epoch: number; loss: number; steps_per_epoch?: number }
+  | { seq: number; type: 'start'; epochs: number; steps_per_epoch: number; batch_size?: number; n_train?: number; n_val?: number }
   | { seq: number; type: 'epoch'; epoch: number; step: number; lr?: number; train_loss: number | null; val_loss: number; val_accuracy?: number }
   | { seq: number; type: 'stats'; step: number; layers: LayerStat[] }
   | { seq: number; type: 'activations'; step: number; nodes: ActStat[] }
@@ -56,8 +57,11 @@ export type RunData = {
   epochs: { epoch: number[]; step: number[]; train: (number | null)[]; val: number[]; acc: (number | null)[] }
   lastStep: number
   lastEpoch: number
-  /** from the step messages (older runs lack it) */
+  /** from the start message (runs before it lack it) */
   stepsPerEpoch: number | null
+  /** training and validation samples, from the start message */
+  nTrain: number | null
+  nVal: number | null
   nodes: Record<string, NodeStat>
   series: Record<string, NodeSeries>
   acts: Record<string, NodeAct>
@@ -81,6 +85,8 @@ export function emptyRun(): RunData {
     lastStep: 0,
     lastEpoch: 0,
     stepsPerEpoch: null,
+    nTrain: null,
+    nVal: null,
     nodes: {},
     series: {},
     acts: {},
@@ -169,6 +175,13 @@ function applyOne(d: RunData, m: StreamMsg, now: number) {
       if (d.status === 'queued') d.status = 'running'
       break
     }
+    case 'start': {
+      const s = m as Extract<StreamMsg, { type: 'start' }>
+      if (typeof s.steps_per_epoch === 'number' && s.steps_per_epoch > 0) d.stepsPerEpoch = s.steps_per_epoch
+      if (typeof s.n_train === 'number') d.nTrain = s.n_train
+      if (typeof s.n_val === 'number') d.nVal = s.n_val
+      break
+    }
     case 'epoch': {
       const e = m as Extract<StreamMsg, { type: 'epoch' }>
       d.epochs.epoch.push(e.epoch)
@@ -221,7 +234,7 @@ export function isFinished(status: string): boolean {
 }
 
 /**
- * Optimizer steps per epoch: as the step messages say, else (runs streamed before the server
+ * Optimizer steps per epoch: as the start message (or a step message) says, else (runs streamed before the server
  * sent it) from the first epoch message; null while neither has come.
  */
 export function stepsPerEpoch(d: RunData): number | null {

@@ -82,3 +82,30 @@ def test_cli_rejects_non_documents(tmp_path):
     f.write_text("[1, 2")
     with pytest.raises(SystemExit, match="not a graph document"):
         cli(["validate", str(f)])
+
+
+def test_cli_train_writes_weights_that_load_into_the_export(tmp_path, capsys):
+    import torch
+
+    from graphs import load_exported
+
+    design = tmp_path / "linreg.json"
+    design.write_text(json.dumps(template("linear_regression")))
+    out = tmp_path / "w.pt"
+    code = cli(["train", str(design), "--dataset", "synthetic_regression", "--epochs", "3", "--batch-size", "10",
+                "--optimizer", "sgd", "--lr", "0.03", "--out", str(out), "--data-dir", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert code == 0 and "epoch 3/3" in printed and "completed" in printed
+    Model = load_exported(_export_src(design))
+    m = Model()
+    m.load_state_dict(torch.load(out, weights_only=True), strict=True)
+    torch.testing.assert_close(m.net.weight, torch.tensor([[2.0, -3.4]]), atol=0.05, rtol=0)
+    assert cli(["train", str(design), "--dataset", "digits"]) == 1  # a [2] input cannot take 8x8 images
+    assert "Input 'X' has shape [2]" in capsys.readouterr().err
+
+
+def _export_src(design) -> str:
+    from blocklab.graph.build import source_for
+    from blocklab.graph.document import GraphDoc
+
+    return source_for(GraphDoc.model_validate_json(design.read_text()))

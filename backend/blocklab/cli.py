@@ -74,6 +74,70 @@ def _export(args) -> int:
     return 0
 
 
+def _train(args) -> int:
+    """The server's own worker (runs.worker.execute), with a progress bar instead of a stream."""
+    import tempfile
+
+    from pydantic import ValidationError
+
+    from blocklab.data import UnknownDataset, get_kind
+    from blocklab.graph.analyze import Limits
+    from blocklab.runs import checkpoints
+    from blocklab.runs.plan import PlanError, RunCreate, prepare
+    from blocklab.runs.worker import execute
+
+    doc = _load_doc(args.design)
+    data_dir = Path(args.data_dir)
+    try:
+        dparams = json.loads(args.dataset_params)
+        loss = args.loss
+        if loss is None:  # the usual loss for the dataset's task
+            kind = get_kind(args.dataset, data_dir)
+            loss = "cross_entropy" if kind.info(kind.params.model_validate(dparams)).task == "classification" else "mse"
+        body = RunCreate.model_validate({
+            "graph": doc.model_dump(mode="json"), "dataset": {"name": args.dataset, "params": dparams}, "loss": loss,
+            "optimizer": {"name": args.optimizer, "lr": args.lr}, "epochs": args.epochs,
+            "batch_size": args.batch_size, "device": args.device, "seed": args.seed,
+        })
+        plan = prepare(body, doc, Limits(), data_dir)
+    except (ValueError, ValidationError, UnknownDataset) as e:
+        raise SystemExit(f"cannot train: {e}") from None
+    except PlanError as e:
+        for err in e.errors:
+            print(f"error: {err.get('node') or err.get('field') or 'design'}: {err['message']}", file=sys.stderr)
+        return 1
+
+    total = {"steps": None}
+    stop = {"now": False}
+
+    def emit(kind: str, ev: dict) -> None:
+        if kind == "start":
+            total["steps"] = ev["steps_per_epoch"] * max(1, ev["epochs"])
+        elif kind == "step" and total["steps"] and sys.stdout.isatty():  # a bar only on a terminal
+            done = ev["step"] / total["steps"]
+            bar = "#" * int(30 * done) + "-" * (30 - int(30 * done))
+            print(f"\repoch {ev['epoch']}/{args.epochs} [{bar}] {done:4.0%} loss {ev['loss']:.4f}", end="", flush=True)
+        elif kind == "epoch":
+            acc = f" val_acc {ev['val_accuracy']:.3f}" if ev.get("val_accuracy") is not None else ""
+            val = f"{ev['val_loss']:.4f}" if ev.get("val_loss") is not None else "-"
+            print(f"\repoch {ev['epoch']}/{args.epochs} train {ev['train_loss'] or 0:.4f} val {val}{acc}" + " " * 20)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            outcome = execute(plan, lambda: stop["now"], emit, Path(tmp))
+        except KeyboardInterrupt:
+            stop["now"] = True
+            raise
+        print(f"{outcome.status}" + (f": {outcome.error}" if outcome.error else ""))
+        last = Path(tmp) / "last.safetensors"
+        if args.out and last.exists():
+            out = Path(args.out)
+            data = checkpoints.as_pt(checkpoints.read(last)) if out.suffix == ".pt" else last.read_bytes()
+            out.write_bytes(data)
+            print(f"weights: {out} (load into Model() from `blocklab export`)")
+    return 0 if outcome.status == "completed" else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="blocklab", description="Visual neural-network designer")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -91,6 +155,22 @@ def main(argv: list[str] | None = None) -> int:
     v = sub.add_parser("validate", help="check a design file and print its errors per node")
     v.add_argument("design")
     v.set_defaults(fn=_validate)
+
+    t = sub.add_parser("train", help="train a design on a dataset, with the server's own trainer")
+    t.add_argument("design")
+    t.add_argument("--dataset", required=True, help="a built-in dataset (moons, digits, ...) or an uploaded CSV's name")
+    t.add_argument("--dataset-params", default="{}", help='JSON, e.g. \'{"n": 2000}\'')
+    t.add_argument("--loss", choices=["mse", "l1", "huber", "cross_entropy", "bce_with_logits"],
+                   help="default: cross_entropy for classification, mse for regression")
+    t.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adam")
+    t.add_argument("--lr", type=float, default=0.01)
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--data-dir", default="data", help="where uploaded CSV datasets live")
+    t.add_argument("--out", help="write the trained weights here (.safetensors or .pt)")
+    t.set_defaults(fn=_train)
 
     e = sub.add_parser("export", help="write standalone PyTorch source for a design")
     e.add_argument("design")

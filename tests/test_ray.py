@@ -30,6 +30,7 @@ from blocklab.settings import Settings  # noqa: E402
 from runs_fixtures import assert_gapless, create, long_run, read_stream, run_body, wait  # noqa: E402
 
 RAY = str(Path(sys.executable).parent / "ray")
+MARKER = "BLOCKLAB_TEST_RAY_CLUSTER"
 
 
 def _free_ports(n: int) -> list[int]:
@@ -43,28 +44,30 @@ def _free_ports(n: int) -> list[int]:
 
 
 def _pids_of(marker: str) -> list[int]:
-    """The processes of our cluster only: every one of them names its temp dir."""
+    """The processes of our cluster only: each inherits the marker in its environment from
+    `ray start` (Ray's daemons, workers and the jobs' entry points)."""
     pids = []
+    needle = f"{MARKER}={marker}".encode()
     for p in Path("/proc").iterdir():
         if p.name.isdigit() and int(p.name) != os.getpid():
             try:
-                if marker in (p / "cmdline").read_bytes().decode(errors="replace"):
+                if needle in (p / "environ").read_bytes().split(b"\0"):
                     pids.append(int(p.name))
             except OSError:
                 pass
     return pids
 
 
-def _stop_cluster(temp_dir: str) -> None:
+def _stop_cluster(marker: str) -> None:
     # `ray stop` would stop every Ray on this machine; end only the processes we started.
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in _pids_of(temp_dir):
+        for pid in _pids_of(marker):
             try:
                 os.kill(pid, sig)
             except OSError:
                 pass
         deadline = time.monotonic() + 5
-        while _pids_of(temp_dir) and time.monotonic() < deadline:
+        while _pids_of(marker) and time.monotonic() < deadline:
             time.sleep(0.1)
 
 
@@ -72,7 +75,7 @@ def _stop_cluster(temp_dir: str) -> None:
 def ray_url():
     gcs, dash, client, agent_http, agent_grpc, metrics, env_agent = _free_ports(7)
     temp_dir = tempfile.mkdtemp(prefix="rt", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
-    env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = os.environ | {MARKER: temp_dir, "RAY_USAGE_STATS_ENABLED": "0", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     cmd = [RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={gcs}", "--dashboard-host=127.0.0.1",
            f"--dashboard-port={dash}", "--num-cpus=2", "--num-gpus=0", "--include-dashboard=true",
            f"--ray-client-server-port={client}", f"--dashboard-agent-listen-port={agent_http}",

@@ -187,6 +187,7 @@ def test_a_run_the_cluster_cannot_host_is_refused(ray_client):
     body = RunCreate.model_validate(run_body("linear_regression"))
     plan = prepare(body, GraphDoc.model_validate(body.graph), Limits(), Path(ray_client.app.state.settings.data_dir))
     manager = ray_client.app.state.runs
+    assert manager.runner.cuda_available() is False  # what plan.prepare should ask, not this server's torch
     with pytest.raises(Refused) as e:
         manager.submit(dataclasses.replace(plan, device="cuda"))  # the cluster has no GPU
     assert e.value.errors[0]["field"] == "device" and "GPU" in e.value.errors[0]["message"]

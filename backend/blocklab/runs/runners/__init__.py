@@ -44,6 +44,9 @@ class Runner(Protocol):
         """At startup: the runs the previous server left queued/running (already marked
         `interrupted` in the database). A runner re-attaches what it can, or cleans up."""
 
+    def cuda_available(self) -> bool:
+        """Whether runs here can get a CUDA GPU (what device "auto"/"cuda" should be checked against)."""
+
     def check(self, plan: Plan) -> None:
         """Raise Refused when this plan can never run here; called before the run exists."""
 

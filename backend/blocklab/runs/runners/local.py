@@ -57,6 +57,9 @@ class LocalRunner:
     def reconcile(self, leftover: list[str]) -> None:
         pass  # their threads died with the previous process: nothing to re-attach
 
+    def cuda_available(self) -> bool:
+        return torch.cuda.is_available()
+
     def check(self, plan: Plan) -> None:
         pass
 

@@ -82,6 +82,13 @@ class RayRunner:
             data = json.loads(r.read())
         return [n for n in data["data"]["result"]["result"] if n.get("state") == "ALIVE"]
 
+    def cuda_available(self) -> bool:
+        """A node of the cluster has a GPU (False while the cluster cannot be reached)."""
+        try:
+            return any(n.get("resources_total", {}).get("GPU", 0) >= 1 for n in self.nodes())
+        except Exception:
+            return False
+
     def needs(self, plan: Plan) -> dict[str, float]:
         return {"CPU": 1.0} | ({"GPU": 1.0} if plan.device == "cuda" else {})
 

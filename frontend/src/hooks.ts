@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react'
 import { api, ApiError } from './api/client'
 import type { GraphDoc } from './api/types'
 import { useDesigner, type Store } from './store/designer'
-import { designToDoc } from './store/graph'
+import { designToDoc, sameDesignIgnoringLayout } from './store/graph'
 
 const DRAFT_KEY = 'blocklab.draft.v1'
 
@@ -84,7 +84,9 @@ export function useLiveValidation(enabled: boolean, delayMs = 250) {
     schedule(useDesigner.getState())
     const unsub = useDesigner.subscribe((s, prev) => {
       if (s.rawValidation === null && prev.rawValidation !== null && !s.validationError) lastKey = ''
-      if (s.design !== prev.design || s.catalog !== prev.catalog || lastKey === '') schedule(s)
+      // A drag or a selection changes only positions or `selected`, which the validated document
+      // leaves out: skip building and comparing the whole document on every mouse move.
+      if (lastKey === '' || s.catalog !== prev.catalog || !sameDesignIgnoringLayout(s.design, prev.design)) schedule(s)
     })
     return () => {
       unsub()

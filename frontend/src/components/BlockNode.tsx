@@ -2,30 +2,33 @@
 // (ports -> target handles) and from the server's validation (shape, params, errors).
 import { Handle, Position, type NodeProps } from '@xyflow/react'
 import { memo, useMemo } from 'react'
-import { useShallow } from 'zustand/react/shallow'
 import { useDesigner } from '../store/designer'
 import { OUT_HANDLE, blockInfo, type FlowNode } from '../store/graph'
+import { problemsOf } from '../store/validationIndex'
 import { categoryColor, formatCount, formatShape, formatValue } from '../format'
 import { NodeOverlay } from '../train/NodeOverlay'
 import { useTrain } from '../train/store'
-
-const NO_ERRORS: never[] = []
 
 function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
   const builtIn = useDesigner((s) => s.catalog[data.type])
   const def = useDesigner((s) => s.design.blocks[data.type])
   const info = useMemo(() => builtIn ?? blockInfo(data.type, {}, def ? { [data.type]: def } : {}), [builtIn, def, data.type])
   const nodeInfo = useDesigner((s) => s.validation?.nodes[id])
-  const problems = useDesigner(useShallow((s) => s.validation?.errors.filter((e) => e.node === id) ?? NO_ERRORS))
-  const errors = problems.filter((e) => e.severity !== 'warning')
+  // one lookup per node in an index built once per validation result: a stable array, no scan of all errors
+  const problems = useDesigner((s) => problemsOf(s.validation, id))
+  const errors = useMemo(() => problems.filter((e) => e.severity !== 'warning'), [problems])
   const shown = errors.length ? errors : problems
 
   const ports = info?.ports ?? []
   const isOutput = data.type === 'Output'
   const color = categoryColor(info?.category ?? (def ? 'custom' : undefined))
-  const summary = Object.entries(data.params ?? {})
-    .filter(([, v]) => v !== undefined && v !== null && typeof v !== 'object' || Array.isArray(v))
-    .slice(0, 3)
+  const summary = useMemo(
+    () =>
+      Object.entries(data.params ?? {})
+        .filter(([, v]) => (v !== undefined && v !== null && typeof v !== 'object') || Array.isArray(v))
+        .slice(0, 3),
+    [data.params],
+  )
   const unknown = !info
   const topLevel = useDesigner((s) => s.path.length === 0)
   // statistics belong to the top-level canvas (state_dict keys start with top-level ids)
@@ -110,4 +113,10 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
   )
 }
 
-export const BlockNode = memo(BlockNodeImpl)
+// React Flow hands a node new props whenever anything about it changes, its position included (on
+// every mouse move of a drag). What is drawn depends only on these three, so a moved node's body is
+// not rendered again; the wrapper React Flow owns does the moving.
+export const BlockNode = memo(
+  BlockNodeImpl,
+  (a: NodeProps<FlowNode>, b: NodeProps<FlowNode>) => a.id === b.id && a.data === b.data && a.selected === b.selected,
+)

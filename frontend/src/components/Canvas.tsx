@@ -5,6 +5,7 @@ import {
   MiniMap,
   ReactFlow,
   useReactFlow,
+  useStore,
   type EdgeChange,
   type NodeMouseHandler,
 } from '@xyflow/react'
@@ -20,6 +21,44 @@ const nodeTypes = { block: BlockNode }
 const edgeTypes = { shape: ShapeEdge, share: ShareEdge }
 export const DND_TYPE = 'application/x-blocklab-block'
 const SHARE_PREFIX = 'share:'
+// Constant props live here too: a new array or object on each render would make React Flow write it
+// into its store again, and every node and edge selector would run once more (on each drag move).
+const SNAP_GRID: [number, number] = [10, 10]
+const DEFAULT_EDGE_OPTIONS = { type: 'shape' }
+const PRO_OPTIONS = { hideAttribution: true }
+const MULTI_SELECT_KEYS = ['Control', 'Meta']
+const NO_SHARES: FlowEdge[] = []
+
+function shareEdge(from: string, to: string): FlowEdge {
+  return {
+    id: `${SHARE_PREFIX}${from}`,
+    source: from,
+    target: to,
+    sourceHandle: 'share-s',
+    targetHandle: 'share-t',
+    type: 'share',
+    selectable: false,
+    deletable: false,
+    focusable: false,
+  } as unknown as FlowEdge
+}
+
+/**
+ * The dot grid, thinned out as the view zooms out: React Flow draws the pattern `gap * zoom` px apart,
+ * so a 300-node design fitted at zoom 0.2 would have a dot every 4 px (~80,000 of them) to paint on
+ * every pan frame. Doubling the gap until the dots are at least 16 px apart on screen keeps that to
+ * a few thousand; the dots grow with the gap, so the grid looks the same at any zoom.
+ */
+export function dotGap(zoom: number, base = 20, minPx = 16): number {
+  let gap = base
+  while (gap * zoom < minPx && gap < base * 1024) gap *= 2
+  return gap
+}
+const BASE_GAP = 20
+function Dots() {
+  const gap = useStore((s) => dotGap(s.transform[2], BASE_GAP))
+  return <Background variant={BackgroundVariant.Dots} gap={gap} size={(1.2 * gap) / BASE_GAP} />
+}
 
 export function Canvas() {
   const graph = useDesigner(currentGraph)
@@ -35,30 +74,32 @@ export function Canvas() {
   const isComposite = useDesigner((s) => s.design.blocks)
   const catalog = useDesigner((s) => s.catalog)
   const validation = useDesigner((s) => s.validation)
-  const globalErrors = useMemo(
-    () => validation?.errors.filter((e) => e.node == null || !graph.nodes.some((n) => n.id === e.node)),
-    [validation, graph.nodes],
-  )
+  const globalErrors = useMemo(() => {
+    const ids = new Set(graph.nodes.map((n) => n.id))
+    return validation?.errors.filter((e) => e.node == null || !ids.has(e.node))
+  }, [validation, graph.nodes])
   const { screenToFlowPosition, fitView } = useReactFlow()
 
   // Tied weights: a dashed, non-interactive link from each sharing node to the node it shares with.
-  const edges = useMemo(() => {
+  // Keyed by the links themselves, so a drag (new node objects, same links) keeps the same edge list.
+  const shareKey = useMemo(() => {
     const ids = new Set(graph.nodes.map((n) => n.id))
-    const shares = graph.nodes
+    return graph.nodes
       .filter((n) => n.data.shares && ids.has(n.data.shares) && n.data.shares !== n.id)
-      .map((n) => ({
-        id: `${SHARE_PREFIX}${n.id}`,
-        source: n.id,
-        target: n.data.shares!,
-        sourceHandle: 'share-s',
-        targetHandle: 'share-t',
-        type: 'share',
-        selectable: false,
-        deletable: false,
-        focusable: false,
-      }))
-    return shares.length ? [...graph.edges, ...(shares as unknown as FlowEdge[])] : graph.edges
-  }, [graph])
+      .map((n) => `${n.id}\u0000${n.data.shares}`)
+      .join('\n')
+  }, [graph.nodes])
+  const shares = useMemo(
+    () =>
+      shareKey
+        ? shareKey.split('\n').map((l) => {
+            const [from, to] = l.split('\u0000')
+            return shareEdge(from, to)
+          })
+        : NO_SHARES,
+    [shareKey],
+  )
+  const edges = useMemo(() => (shares.length ? [...graph.edges, ...shares] : graph.edges), [graph.edges, shares])
 
   const onEdgesChange = useCallback(
     (changes: EdgeChange[]) => onEdgesChangeStore(changes.filter((c) => !('id' in c) || !c.id.startsWith(SHARE_PREFIX))),
@@ -119,16 +160,16 @@ export function Canvas() {
         onNodeDoubleClick={onNodeDoubleClick}
         deleteKeyCode={null}
         selectionKeyCode="Shift"
-        multiSelectionKeyCode={['Control', 'Meta']}
+        multiSelectionKeyCode={MULTI_SELECT_KEYS}
         colorMode="dark"
         minZoom={0.1}
         maxZoom={2.5}
         snapToGrid
-        snapGrid={[10, 10]}
-        defaultEdgeOptions={{ type: 'shape' }}
-        proOptions={{ hideAttribution: true }}
+        snapGrid={SNAP_GRID}
+        defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
+        proOptions={PRO_OPTIONS}
       >
-        <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} />
+        <Dots />
         <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} maskColor="rgba(10,12,18,0.7)" />
         <Controls showInteractive={false} />
       </ReactFlow>

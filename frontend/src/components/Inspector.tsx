@@ -1,14 +1,19 @@
 import { useEffect, useMemo, useState } from 'react'
+import { useShallow } from 'zustand/react/shallow'
 import type { InitSpec } from '../api/types'
 import { currentGraph, useDesigner } from '../store/designer'
-import { blockInfo, type FlowNode } from '../store/graph'
+import { blockInfo, type BlockNodeData } from '../store/graph'
+import { problemsOf } from '../store/validationIndex'
 import { categoryColor, formatCount, formatShape } from '../format'
 import { SchemaForm } from './SchemaForm'
 
+// The inspector selects only what it shows (ids, types, the one node's data), compared shallowly:
+// dragging a node makes new node objects on every mouse move, and must not render the inspector again.
+const SEP = '\u0000'
+
 export function Inspector({ onMakeBlock }: { onMakeBlock: () => void }) {
-  const graph = useDesigner(currentGraph)
-  const selected = useMemo(() => graph.nodes.filter((n) => n.selected), [graph.nodes])
-  if (selected.length === 1) return <NodeInspector key={selected[0].id} node={selected[0]} nodes={graph.nodes} />
+  const selected = useDesigner(useShallow((s) => currentGraph(s).nodes.flatMap((n) => (n.selected ? [`${n.id}${SEP}${n.data.type}`] : []))))
+  if (selected.length === 1) return <NodeInspector key={selected[0].split(SEP)[0]} id={selected[0].split(SEP)[0]} />
   if (selected.length > 1)
     return (
       <div className="inspector">
@@ -18,11 +23,14 @@ export function Inspector({ onMakeBlock }: { onMakeBlock: () => void }) {
           Make block…
         </button>
         <ul className="sel-list">
-          {selected.map((n) => (
-            <li key={n.id}>
-              <b>{n.id}</b> <span className="muted">{n.data.type}</span>
-            </li>
-          ))}
+          {selected.map((k) => {
+            const [id, type] = k.split(SEP)
+            return (
+              <li key={id}>
+                <b>{id}</b> <span className="muted">{type}</span>
+              </li>
+            )
+          })}
         </ul>
       </div>
     )
@@ -79,7 +87,14 @@ function Overview() {
   )
 }
 
-function NodeInspector({ node, nodes }: { node: FlowNode; nodes: FlowNode[] }) {
+const NO_DATA: BlockNodeData = { type: '', params: {} }
+
+function NodeInspector({ id }: { id: string }) {
+  const data = useDesigner((s) => currentGraph(s).nodes.find((n) => n.id === id)?.data ?? NO_DATA)
+  const node = useMemo(() => ({ id, data }), [id, data])
+  // the other nodes, as id + type (for "shares parameters with")
+  const others = useDesigner(useShallow((s) => currentGraph(s).nodes.flatMap((n) => (n.id === id ? [] : [`${n.id}${SEP}${n.data.type}`]))))
+  const nodes = useMemo(() => others.map((k) => { const [nid, type] = k.split(SEP); return { id: nid, data: { type } } }), [others])
   const catalog = useDesigner((s) => s.catalog)
   const blocks = useDesigner((s) => s.design.blocks)
   const inits = useDesigner((s) => s.inits)
@@ -87,8 +102,7 @@ function NodeInspector({ node, nodes }: { node: FlowNode; nodes: FlowNode[] }) {
   const rename = useDesigner((s) => s.renameNode)
   const openBlock = useDesigner((s) => s.openBlock)
   const nodeInfo = useDesigner((s) => s.validation?.nodes[node.id])
-  const validation = useDesigner((s) => s.validation)
-  const errors = validation?.errors.filter((e) => e.node === node.id) ?? []
+  const errors = useDesigner((s) => problemsOf(s.validation, node.id))
   const info = blockInfo(node.data.type, catalog, blocks)
   const composite = !!blocks[node.data.type]
   const [idText, setIdText] = useState(node.id)

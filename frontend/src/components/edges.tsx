@@ -2,13 +2,15 @@ import { BaseEdge, EdgeLabelRenderer, getBezierPath, type EdgeProps } from '@xyf
 import { memo } from 'react'
 import { useDesigner } from '../store/designer'
 import { formatShape } from '../format'
+import { isFaultyPort } from '../store/validationIndex'
 
 /** A data edge labelled with the shape its source produces, as the server computed it. */
 function ShapeEdgeImpl(p: EdgeProps) {
   const [path, lx, ly] = getBezierPath(p)
   const info = useDesigner((s) => s.validation?.nodes[p.source])
   // the server names the faulty input port in `field` (e.g. Add's "b"): draw that edge red
-  const faulty = useDesigner((s) => !!s.validation?.errors.some((e) => e.node === p.target && e.field != null && e.field === p.targetHandleId && e.severity !== 'warning'))
+  // (an O(1) lookup in an index built once per validation result)
+  const faulty = useDesigner((s) => isFaultyPort(s.validation, p.target, p.targetHandleId))
   const shape = info?.output_shape
   return (
     <>

@@ -415,3 +415,36 @@ export function blockUses(name: string, blocks: Record<string, Graph>, seen = ne
   }
   return seen
 }
+
+// ---------------------------------------------------------------- change detection
+
+function sameGraphIgnoringLayout(a: Graph, b: Graph): boolean {
+  if (a === b) return true
+  if (a.nodes.length !== b.nodes.length || a.edges.length !== b.edges.length) return false
+  for (let i = 0; i < a.nodes.length; i++) {
+    const x = a.nodes[i]
+    const y = b.nodes[i]
+    if (x !== y && (x.id !== y.id || x.data !== y.data)) return false
+  }
+  if (a.edges !== b.edges)
+    for (let i = 0; i < a.edges.length; i++) {
+      const x = a.edges[i]
+      const y = b.edges[i]
+      if (x !== y && (x.id !== y.id || x.source !== y.source || x.target !== y.target || x.targetHandle !== y.targetHandle)) return false
+    }
+  return true
+}
+
+/**
+ * Whether two designs differ only in node positions, sizes or selection (what a drag, a click or a
+ * box selection changes), by reference checks: nothing the server validates has changed then.
+ */
+export function sameDesignIgnoringLayout(a: Design, b: Design): boolean {
+  if (a === b) return true
+  if (a.name !== b.name || a.extra !== b.extra) return false
+  if (!sameGraphIgnoringLayout(a.root, b.root)) return false
+  if (a.blocks === b.blocks) return true
+  const ka = Object.keys(a.blocks)
+  if (ka.length !== Object.keys(b.blocks).length) return false
+  return ka.every((k) => b.blocks[k] !== undefined && sameGraphIgnoringLayout(a.blocks[k], b.blocks[k]))
+}

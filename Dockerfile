@@ -14,6 +14,8 @@ RUN npm run build
 
 FROM ${BASE_IMAGE} AS app
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# Optional extras: postgres (DATABASE_URL), ray (BLOCKLAB_RUNNER); compose passes BLOCKLAB_EXTRAS.
+ARG EXTRAS=postgres
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     BLOCKLAB_STATIC_DIR=/app/frontend/dist BLOCKLAB_DATA_DIR=/data
 # CUDA base images ship without Python; slim images already have it. The distro's python3
@@ -30,7 +32,7 @@ COPY pyproject.toml README.md ./
 COPY backend/ backend/
 # The project itself, whose own pins (torch==2.13.0 ...) live in pyproject.toml.
 # hadolint ignore=DL3013
-RUN pip install ".[postgres]"
+RUN pip install ".[${EXTRAS}]"
 COPY --from=frontend /src/frontend/dist /app/frontend/dist
 RUN useradd --create-home --uid 10001 blocklab && mkdir -p /data && chown blocklab /data
 USER 10001

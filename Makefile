@@ -5,12 +5,12 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test install frontend browser bench
+.PHONY: serve test install ray frontend browser bench
 
 serve: install frontend
 	$(BIN)/blocklab serve
 
-test: install frontend browser
+test: install ray frontend browser
 	./scripts/test-all
 
 install: $(VENV)/.installed
@@ -19,6 +19,12 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# The Ray runner's tests start a real loopback cluster; the app itself never needs Ray.
+ray: $(VENV)/.ray-installed
+$(VENV)/.ray-installed: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[ray]'
 	touch $@
 
 frontend: frontend/node_modules/.installed

@@ -83,3 +83,18 @@ def test_viewers_per_run_are_capped(tmp_path):
                 msg = third.receive()
                 assert msg["type"] == "websocket.close" and msg["code"] == 4429
         c.post(f"/api/runs/{rid}/stop")
+
+
+def test_wall_time_limit_fails_the_run_and_keeps_its_weights(tmp_path):
+    from blocklab.settings import Settings
+
+    with TestClient(create_app(Settings(data_dir=tmp_path, max_run_seconds=0.5))) as c:
+        design = chain([2], ("o", "Linear", {"out_features": 2}))
+        rid = c.post("/api/runs", json={"graph": design, "dataset": {"name": "moons", "params": {"n": 50000}},
+                                        "loss": "cross_entropy", "epochs": 500, "batch_size": 8}).json()["id"]
+        with c.websocket_connect(f"/api/runs/{rid}/stream") as ws:
+            msg = {}
+            while not (msg.get("type") == "status" and msg["status"] in ("completed", "failed", "stopped")):
+                msg = ws.receive_json()
+        assert msg["status"] == "failed" and "wall-time limit of 0.5 s" in msg["error"]
+        assert c.get(f"/api/runs/{rid}/state_dict", params={"format": "safetensors"}).status_code == 200

@@ -29,6 +29,8 @@ class Settings:
     stream_hopeless_after: float = field(default_factory=lambda: float(os.environ.get("BLOCKLAB_STREAM_HOPELESS_AFTER", 15)))
     max_upload_bytes: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_UPLOAD_BYTES", 200 * 1024 * 1024))
     max_body_bytes: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_BODY_BYTES", 16 * 1024 * 1024))
+    # Wall-clock seconds a run may train (0: no limit); past it the run fails, weights kept.
+    max_run_seconds: float = field(default_factory=lambda: float(os.environ.get("BLOCKLAB_MAX_RUN_SECONDS", 6 * 3600)))
     # Live websocket viewers per run; more get close code 4429.
     max_viewers_per_run: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_VIEWERS_PER_RUN", 64))
     # Training memory estimated from shapes (weights, grads, optimizer state, activations).

@@ -21,7 +21,7 @@ from blocklab.api.deps import Engine, GraphLimits, fetch_or_404, get_settings
 from blocklab.api.errors import responses
 from blocklab.graph.document import GraphDoc
 from blocklab.runs import checkpoints, store, weights
-from blocklab.runs.manager import QueueFull, RunManager
+from blocklab.runs.manager import QueueFull, Refused, RunManager
 from blocklab.runs.plan import PlanError, RunCreate, prepare
 from blocklab.runs.predict import PredictError, PredictIn, predict
 from blocklab.settings import Settings
@@ -111,11 +111,13 @@ def create_run(body: RunCreate, engine: Engine, limits: GraphLimits, settings: C
             raise _invalid("the saved design is not a valid graph document",
                            [{"node": None, "field": "graph_id", "message": "the saved design is malformed"}]) from None
     try:
-        plan = prepare(body, doc, limits, settings.data_dir)
+        plan = prepare(body, doc, limits, settings.data_dir, manager.runner.cuda_available)
     except PlanError as e:
         raise _invalid(e.message, e.errors) from None
     try:
         rid = manager.submit(plan)
+    except Refused as e:  # the runner can never run it (e.g. no cluster node has a GPU)
+        raise _invalid(e.message, e.errors) from None
     except QueueFull as e:
         raise HTTPException(429, f"{settings.max_queued_runs} runs are already queued; retry later",
                             headers={"Retry-After": str(e.retry_after)}) from None

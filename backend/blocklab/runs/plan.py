@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 import torch
@@ -69,7 +70,9 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def prepare(body: RunCreate, doc: GraphDoc, limits: Limits, data_dir: Path) -> Plan:
+def prepare(body: RunCreate, doc: GraphDoc, limits: Limits, data_dir: Path,
+            has_cuda: Callable[[], bool] = cuda_available) -> Plan:
+    """`has_cuda` asks whoever trains (this process, or a Ray cluster's nodes) for a GPU."""
     analysis = analyze(doc, limits)
     if not analysis.ok:
         raise PlanError("the graph is invalid", [e.to_json() for e in analysis.errors if e.severity == "error"])
@@ -118,10 +121,10 @@ def prepare(body: RunCreate, doc: GraphDoc, limits: Limits, data_dir: Path) -> P
                                          f"{fmt_bytes(need)}; the limit is {fmt_bytes(limits.max_train_bytes)}"))
 
     device = body.device
-    if device == "cuda" and not cuda_available():
+    if device == "cuda" and not has_cuda():
         errors.append(_err("device", "device 'cuda' was asked for, but this server has no CUDA GPU; use 'auto' or 'cpu'"))
     elif device == "auto":
-        device = "cuda" if cuda_available() else "cpu"
+        device = "cuda" if has_cuda() else "cpu"
 
     init = None
     if body.init_weights is not None and not errors:

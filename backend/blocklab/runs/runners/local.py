@@ -126,10 +126,15 @@ class LocalRunner:
     def _execute(self, a: Active) -> None:
         rid, sink = a.id, self.sink
         sink.started(rid)
-        out = worker.execute(a.plan, a.stop.is_set, lambda kind, ev: sink.event(rid, kind, ev),
+        limit = self.settings.max_run_seconds
+        deadline = time.monotonic() + limit if limit > 0 else float("inf")
+        timed_out = lambda: time.monotonic() > deadline  # noqa: E731
+        out = worker.execute(a.plan, lambda: a.stop.is_set() or timed_out(), lambda kind, ev: sink.event(rid, kind, ev),
                              checkpoints.run_dir(self.settings.data_dir, rid),
                              checkpoint_interval=self.settings.checkpoint_interval,
                              progress=lambda s: sink.progress(rid, s))
+        if out.status == "stopped" and not a.stop.is_set() and timed_out():  # weights so far are kept
+            out.status, out.error = "failed", f"the run reached the wall-time limit of {limit:g} s"
         status = "interrupted" if out.status == "stopped" and a.shutdown else out.status
         a.status = status
         sink.finished(rid, status, out.error, out.summary)

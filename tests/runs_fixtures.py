@@ -74,3 +74,12 @@ def read_stream(ws, until=None) -> list[dict]:
 def assert_gapless(msgs: list[dict], after: int = 0) -> None:
     seqs = [m["seq"] for m in msgs]
     assert seqs == list(range(after + 1, after + 1 + len(seqs))), seqs[:50]
+
+
+def exported_model(client, graph: dict):
+    """A fresh `Model()` from POST /api/export/python, run as a standalone file would be."""
+    from graphs import load_exported
+
+    src = client.post("/api/export/python", json=graph)
+    assert src.status_code == 200, src.text
+    return load_exported(src.text)()

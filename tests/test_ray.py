@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from blocklab.app import create_app  # noqa: E402
 from blocklab.runs.runners import Refused  # noqa: E402
 from blocklab.settings import Settings  # noqa: E402
-from runs_fixtures import assert_gapless, create, long_run, read_stream, run_body, wait  # noqa: E402
+from runs_fixtures import assert_gapless, create, exported_model, long_run, read_stream, run_body, wait  # noqa: E402
 
 RAY = str(Path(sys.executable).parent / "ray")
 MARKER = "BLOCKLAB_TEST_RAY_CLUSTER"
@@ -108,14 +108,6 @@ def ray_client(ray_url, tmp_path):
         yield c
 
 
-def _exported_model(client, graph: dict) -> torch.nn.Module:
-    src = client.post("/api/export/python", json=graph)
-    assert src.status_code == 200
-    ns: dict = {"__name__": "exported"}
-    exec(compile(src.text, "exported.py", "exec"), ns)
-    return ns["Model"]()
-
-
 def _weights(client, rid: str) -> dict[str, torch.Tensor]:
     r = client.get(f"/api/runs/{rid}/state_dict?format=pt")
     assert r.status_code == 200, r.text
@@ -150,7 +142,7 @@ def test_runs_complete_on_the_cluster_like_local_runs(ray_client, client):
         # the weights: the same format as a local run's, loading strict into the exported Model
         w, lw = _weights(ray_client, rid), _weights(client, lid)
         assert {k: (v.shape, v.dtype) for k, v in w.items()} == {k: (v.shape, v.dtype) for k, v in lw.items()}
-        _exported_model(ray_client, body["graph"]).load_state_dict(w, strict=True)
+        exported_model(ray_client, body["graph"]).load_state_dict(w, strict=True)
         assert ray_client.get(f"/api/runs/{rid}/state_dict?format=safetensors&which=best").status_code == 200
 
 

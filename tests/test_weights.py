@@ -10,15 +10,7 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from runs_fixtures import create, run_body, template, wait
-
-
-def _exported_model(client, graph: dict) -> torch.nn.Module:
-    src = client.post("/api/export/python", json=graph)
-    assert src.status_code == 200
-    ns: dict = {"__name__": "exported"}
-    exec(compile(src.text, "exported.py", "exec"), ns)
-    return ns["Model"]()
+from runs_fixtures import create, exported_model, run_body, template, wait
 
 
 def test_download_both_formats_loads_strict_into_exported_source(client):
@@ -34,7 +26,7 @@ def test_download_both_formats_loads_strict_into_exported_source(client):
     x = torch.rand(5, 1, 8, 8)
     outs = []
     for sd in (from_pt, from_st):
-        m = _exported_model(client, body["graph"])
+        m = exported_model(client, body["graph"])
         m.load_state_dict(sd, strict=True)
         m.eval()
         outs.append(m(x))
@@ -55,7 +47,7 @@ def test_tied_weights_download_lists_both_ids(client):
     run = wait(client, rid)
     assert run["status"] == "completed", run
     sd = torch.load(io.BytesIO(client.get(f"/api/runs/{rid}/state_dict").content), weights_only=True)
-    m = _exported_model(client, graph)
+    m = exported_model(client, graph)
     m.load_state_dict(sd, strict=True)
     assert set(sd) == set(m.state_dict())
 

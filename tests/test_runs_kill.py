@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import torch
+from safetensors.torch import load as st_load
 
 from runs_fixtures import assert_gapless, long_run
 
@@ -57,6 +60,10 @@ def test_sigkill_then_restart_marks_interrupted_and_keeps_metrics(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
 
+    # Before the server starts again: the database survived the kill intact.
+    with sqlite3.connect(next(tmp_path.rglob("blocklab.db"))) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
     proc = _serve(tmp_path, port)
     try:
         run = httpx.get(f"{base}/runs/{rid}").json()
@@ -68,7 +75,10 @@ def test_sigkill_then_restart_marks_interrupted_and_keeps_metrics(tmp_path):
         assert stored[-1]["type"] == "status" and stored[-1]["status"] == "interrupted"
         assert sum(m["type"] == "epoch" for m in stored) >= 2
         # The weights checkpointed before the kill are downloadable.
-        assert httpx.get(f"{base}/runs/{rid}/state_dict?format=safetensors").status_code == 200
+        r = httpx.get(f"{base}/runs/{rid}/state_dict?format=safetensors")
+        assert r.status_code == 200
+        last = st_load(r.content)  # a whole, readable checkpoint (written atomically)
+        assert last and all(torch.isfinite(t).all() for t in last.values())
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)

@@ -108,3 +108,24 @@ def test_uploaded_weights_must_fit_the_run_graph(client):
     r = client.post("/api/runs", json=body)
     assert r.status_code == 422
     assert all(e["field"] == "init_weights" for e in r.json()["detail"]["errors"])
+
+
+class _Evil:
+    """A pickle that would create a file when unpickled."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_pickle_payload_never_runs(client, tmp_path):
+    import pickle
+
+    marker = tmp_path / "pwned"
+    graph = run_body("linear_regression")["graph"]
+    for payload in (pickle.dumps(_Evil(str(marker))), pickle.dumps({"net.weight": _Evil(str(marker))})):
+        r = _upload(client, graph, payload)
+        assert r.status_code == 422
+    assert not marker.exists()  # the side effect never happened

@@ -23,8 +23,89 @@ function detailMessage(body: unknown): string {
   return typeof body === 'string' ? body : JSON.stringify(body)
 }
 
+// ---------------------------------------------------------------- access token
+// A server started with BLOCKLAB_TOKEN wants `Authorization: Bearer <token>` on every /api
+// request and `?token=` on the run stream. The token lives in localStorage.
+
+export const TOKEN_KEY = 'blocklab.token'
+
+export function getToken(): string | null {
+  try {
+    return localStorage.getItem(TOKEN_KEY) || null
+  } catch {
+    return null
+  }
+}
+
+export function setToken(token: string | null) {
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY, token)
+    else localStorage.removeItem(TOKEN_KEY)
+  } catch {
+    /* storage unavailable: the token lasts until the page closes */
+  }
+}
+
+/** The Authorization header for the stored token (empty without one). */
+export function authHeaders(): Record<string, string> {
+  const t = getToken()
+  return t ? { Authorization: `Bearer ${t}` } : {}
+}
+
+/** A websocket URL with `token=` appended when a token is stored. */
+export function withToken(url: string): string {
+  const t = getToken()
+  if (!t) return url
+  return `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(t)}`
+}
+
+type UnauthorizedListener = (message: string) => void
+const unauthorizedListeners = new Set<UnauthorizedListener>()
+let lastUnauthorized: string | null = null
+
+/** Called on every 401 from the API (and at once if one has already happened). */
+export function onUnauthorized(cb: UnauthorizedListener): () => void {
+  unauthorizedListeners.add(cb)
+  if (lastUnauthorized !== null) cb(lastUnauthorized)
+  return () => unauthorizedListeners.delete(cb)
+}
+
+function reportUnauthorized(message: string) {
+  lastUnauthorized = message
+  for (const cb of unauthorizedListeners) cb(message)
+}
+
+/** The readable message for a fetch that never reached the server. */
+export function unreachableMessage(): string {
+  const origin = typeof location !== 'undefined' ? location.origin : 'this address'
+  return `Cannot reach the Blocklab server at ${origin} — is it running?`
+}
+
+/** fetch() with the token header; a network failure becomes ApiError(0, …) with a readable message. */
+export async function apiFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  let res: Response
+  try {
+    res = await fetch(url, { ...init, headers: { ...authHeaders(), ...(init.headers as Record<string, string> | undefined) } })
+  } catch (e) {
+    // an aborted request stays an AbortError; anything else (TypeError "Failed to fetch") is the network
+    if (e instanceof DOMException && e.name === 'AbortError') throw e
+    if (init.signal?.aborted) throw e
+    throw new ApiError(0, null, unreachableMessage())
+  }
+  if (res.status === 401) {
+    let detail = ''
+    try {
+      detail = detailMessage(await res.clone().json())
+    } catch {
+      /* not JSON */
+    }
+    reportUnauthorized(detail || 'missing or wrong token')
+  }
+  return res
+}
+
 async function request<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(url, {
+  const res = await apiFetch(url, {
     method,
     headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -34,6 +115,40 @@ async function request<T>(method: string, url: string, body?: unknown, signal?: 
   const data: unknown = res.status === 204 ? null : type.includes('json') ? await res.json() : await res.text()
   if (!res.ok) throw new ApiError(res.status, data, `${method} ${url}: ${res.status} ${detailMessage(data)}`)
   return data as T
+}
+
+function filenameFrom(res: Response, fallback: string): string {
+  const cd = res.headers.get('content-disposition') ?? ''
+  const star = /filename\*\s*=\s*(?:UTF-8'')?([^;]+)/i.exec(cd)
+  if (star) {
+    try {
+      return decodeURIComponent(star[1].trim().replace(/^"|"$/g, ''))
+    } catch {
+      /* fall through */
+    }
+  }
+  const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(cd)
+  return plain ? plain[1].trim() : fallback
+}
+
+/** Download an /api file with the token header (a plain <a href> cannot send one). */
+export async function downloadWithToken(url: string, fallbackName?: string): Promise<void> {
+  const res = await apiFetch(url)
+  if (!res.ok) {
+    const type = res.headers.get('content-type') ?? ''
+    const data: unknown = type.includes('json') ? await res.json() : await res.text()
+    throw new ApiError(res.status, data, `GET ${url}: ${res.status} ${detailMessage(data)}`)
+  }
+  const blob = await res.blob()
+  const name = filenameFrom(res, fallbackName || url.split('?')[0].split('/').pop() || 'download')
+  const href = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = href
+  a.download = name
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(href), 1000)
 }
 
 export const api = {

@@ -1,7 +1,7 @@
 // Training state: the settings form, the run on screen (fed by the stream), run history and
 // comparison. Kept apart from the designer store; the canvas nodes read `nodeStats`/`nodeActs`.
 import { create } from 'zustand'
-import { api, ApiError } from '../api/client'
+import { api, ApiError, withToken } from '../api/client'
 import type { DatasetInfo, RunOut, Samples, ValidationError } from '../api/types'
 import { useDesigner } from '../store/designer'
 import { designToDoc } from '../store/graph'
@@ -170,7 +170,7 @@ function openSocket(id: string, gen: number) {
   const after = useTrain.getState().data.lastSeq
   debug.connects.push({ after, at: Date.now() })
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:'
-  const sock = new WebSocket(`${proto}//${location.host}/api/runs/${encodeURIComponent(id)}/stream?after=${after}`)
+  const sock = new WebSocket(withToken(`${proto}//${location.host}/api/runs/${encodeURIComponent(id)}/stream?after=${after}`))
   ws = sock
   sock.onopen = () => useTrain.setState({ connected: true })
   sock.onmessage = (e) => {

@@ -1,0 +1,108 @@
+import { expect, test } from '@playwright/test'
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const ROOT = path.resolve(here, '../..')
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+async function waitForServer(url: string, proc: ChildProcess, log: () => string, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${log()}`)
+    try {
+      const res = await fetch(url)
+      if (res.status === 401 || res.ok) return
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`server did not start in ${timeoutMs} ms:\n${log()}`)
+}
+
+test.describe('a server started with BLOCKLAB_TOKEN', () => {
+  let proc: ChildProcess | null = null
+  let dataDir = ''
+  let base = ''
+
+  test.beforeAll(async () => {
+    const port = await freePort()
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'blocklab-token-e2e-'))
+    base = `http://127.0.0.1:${port}`
+    let out = ''
+    proc = spawn(path.join(ROOT, '.venv/bin/blocklab'), ['serve', '--port', String(port), '--data-dir', dataDir], {
+      cwd: ROOT,
+      env: { ...process.env, BLOCKLAB_TOKEN: 's3cret' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    proc.stdout?.on('data', (d) => (out += String(d)))
+    proc.stderr?.on('data', (d) => (out += String(d)))
+    await waitForServer(`${base}/api/blocks`, proc, () => out)
+    // the API wants the token; the page itself does not
+    expect((await fetch(`${base}/api/blocks`)).status).toBe(401)
+    expect((await fetch(`${base}/api/blocks`, { headers: { Authorization: 'Bearer s3cret' } })).status).toBe(200)
+    expect((await fetch(`${base}/`)).status).toBe(200)
+  })
+
+  test.afterAll(async () => {
+    if (proc && proc.exitCode === null) {
+      const exited = new Promise((r) => proc!.once('exit', r))
+      proc.kill('SIGTERM')
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))])
+      if (proc.exitCode === null) proc.kill('SIGKILL')
+    }
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  test('asks for the token, stores it, and the palette loads', async ({ page }) => {
+    await page.goto(`${base}/`)
+    const gate = page.getByTestId('token-gate')
+    await expect(gate).toBeVisible()
+    await expect(gate).toContainText('This Blocklab server needs an access token')
+    await expect(page.getByTestId('palette-Linear')).toHaveCount(0)
+
+    // a wrong token is refused and the prompt says so
+    await page.getByTestId('token-input').fill('wrong')
+    await page.getByTestId('token-submit').click()
+    await expect(gate).toContainText('The stored token was not accepted')
+
+    await page.getByTestId('token-input').fill('s3cret')
+    await page.getByTestId('token-submit').click()
+    await expect(page.getByTestId('palette-Linear')).toBeVisible()
+    await expect(gate).toHaveCount(0)
+    expect(await page.evaluate(() => localStorage.getItem('blocklab.token'))).toBe('s3cret')
+
+    // the next visit uses the stored token without asking
+    await page.reload()
+    await expect(page.getByTestId('palette-Linear')).toBeVisible()
+    await expect(gate).toHaveCount(0)
+  })
+})
+
+test('an unreachable server shows a readable message, not a blank page', async ({ page, baseURL }) => {
+  await page.route('**/api/blocks', (r) => r.abort())
+  await page.goto('/')
+  const origin = new URL(baseURL!).origin
+  await expect(page.getByText(`Cannot reach the Blocklab server at ${origin} — is it running?`)).toBeVisible()
+  await expect(page.getByRole('button', { name: 'Retry' })).toBeVisible()
+  // once the server answers again, Retry loads the palette
+  await page.unroute('**/api/blocks')
+  await page.getByRole('button', { name: 'Retry' }).click()
+  await expect(page.getByTestId('palette-Linear')).toBeVisible()
+})

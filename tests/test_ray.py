@@ -193,3 +193,33 @@ def test_an_unreachable_cluster_fails_the_run_clearly(tmp_path):
         run = wait(c, rid, timeout=30)
         assert run["status"] == "failed"
         assert f"127.0.0.1:{port}" in run["error"] and "Ray cluster" in run["error"]
+
+
+def test_several_workers_train_with_ray_train(ray_client, ray_url):
+    """num_workers=2: a TorchTrainer with two gloo ranks (DDP) on the 2-CPU cluster; rank 0 reports."""
+    body = run_body("spirals_playground", epochs=3, num_workers=2)
+    rid = create(ray_client, body)
+    run = wait(ray_client, rid, timeout=180)
+    assert run["status"] == "completed", run.get("error")
+    stored = ray_client.get(f"/api/runs/{rid}/metrics").json()
+    with ray_client.websocket_connect(f"/api/runs/{rid}/stream") as ws:
+        msgs = read_stream(ws)
+    assert msgs == stored
+    assert_gapless(msgs)
+    assert [m["status"] for m in msgs if m["type"] == "status"] == ["queued", "running", "completed"]
+    (start,) = [m for m in msgs if m["type"] == "start"]
+    assert start["num_workers"] == 2 and start["n_train"] == 1000
+    assert start["steps_per_epoch"] == 16  # each rank: 500 samples in batches of 32 (global batch 64)
+    assert [m["epoch"] for m in msgs if m["type"] == "epoch"] == [1, 2, 3]
+    assert run["metrics"]["steps"] == 3 * 16
+    # the weights: the plain model's keys (no DDP `module.` prefix), loading strict into the exported Model
+    w = _weights(ray_client, rid)
+    assert not any(k.startswith("module.") for k in w)
+    exported_model(ray_client, body["graph"]).load_state_dict(w, strict=True)
+
+
+def test_more_workers_than_the_cluster_has_are_refused(ray_client):
+    r = ray_client.post("/api/runs", json=run_body("linear_regression", num_workers=3))  # 2 CPUs
+    assert r.status_code == 422, r.text
+    (e,) = r.json()["detail"]["errors"]
+    assert e["field"] == "num_workers" and "room for 2" in e["message"]

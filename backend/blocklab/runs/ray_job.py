@@ -15,6 +15,10 @@ prints "started", "progress" (the summary after each epoch), "checkpoint" (`whic
 safetensors bytes as base64 `data`, or nothing when it wrote into a shared data dir) and,
 last, "end" (`status`, `error`, `summary`). SIGTERM (Ray's stop_job) stops training at the
 next report; the weights so far are still printed.
+
+A run with `num_workers` > 1 trains with Ray Train (runs/ray_train.py): this process becomes
+a Ray driver, rank 0 sends its events here through a small actor, and they are printed the
+same way.
 """
 
 from __future__ import annotations
@@ -86,7 +90,6 @@ def plan_from(payload: dict):
 
 
 def run(payload: dict, emit: Printer, stop: threading.Event) -> str:
-    from blocklab.runs import worker
     from blocklab.runs.plan import PlanError
 
     try:
@@ -99,17 +102,28 @@ def run(payload: dict, emit: Printer, stop: threading.Event) -> str:
         emit("end", {"status": "failed", "error": f"the Ray job could not rebuild the run: {type(e).__name__}: {e}"[:2000],
                      "summary": {}})
         return "failed"
+    if plan.cfg.num_workers > 1:  # data-parallel: Ray Train's TorchTrainer, one DDP rank per worker
+        from blocklab.runs import ray_train
+
+        return ray_train.run(payload, plan, emit, stop)
     import torch
 
     torch.set_num_threads(max(1, int(payload.get("num_cpus", 1))))  # the CPUs Ray reserved for this job
+    return train_and_report(payload, plan, emit, stop.is_set)
+
+
+def train_and_report(payload: dict, plan, emit, should_stop, **execute_kw) -> str:
+    """started, the training messages, progress, the checkpoints and end, through `emit`."""
+    from blocklab.runs import worker
+
     shared = payload.get("shared_dir")  # the server's data dir, reachable here: write checkpoints there
     tmp = None if shared else tempfile.TemporaryDirectory(prefix="blocklab-")
     ckpt = Path(shared) if shared else Path(tmp.name)
     try:
         emit("started", {"device": plan.device, "node": os.uname().nodename})
-        out = worker.execute(plan, stop.is_set, emit, ckpt,
+        out = worker.execute(plan, should_stop, emit, ckpt,
                              checkpoint_interval=payload.get("checkpoint_interval", 30.0),
-                             progress=lambda s: emit("progress", {"summary": s}))
+                             progress=lambda s: emit("progress", {"summary": s}), **execute_kw)
         for which in ("last", "best"):
             f = ckpt / f"{which}.safetensors"
             if f.is_file():

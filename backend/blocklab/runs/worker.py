@@ -61,7 +61,8 @@ def build(plan: Plan) -> torch.nn.Module:
 
 
 def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_dir: Path | None, *,
-            checkpoint_interval: float = 30.0, progress: Callable[[dict], None] | None = None) -> Outcome:
+            checkpoint_interval: float = 30.0, progress: Callable[[dict], None] | None = None,
+            shard: tuple[int, int] | None = None, wrap_model: Callable | None = None) -> Outcome:
     """Train `plan` to the end (or until `should_stop()` is true) and return how it ended.
 
     emit(kind, event): every message of the training loop ("step", "epoch", "stats", ...),
@@ -70,6 +71,8 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
         written every `checkpoint_interval` seconds at epoch ends and once at the end, even
         after a stop or a failure. None writes nothing.
     progress(summary): called after each epoch with the summary so far.
+    shard, wrap_model: data-parallel training (see train.loop); checkpoints hold the plain
+        model's state_dict (no DDP `module.` prefix).
     Never raises for a failure of the run itself: that is Outcome("failed", message, ...).
     """
     cfg = plan.cfg
@@ -87,7 +90,7 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
         device = torch.device(plan.device)
         data = load(plan.kind, plan.dparams).to(device)
         model = build(plan).to(device)
-        job = Job(model, data, plan.loss, cfg, device, plan.out_shape)
+        job = Job(model, data, plan.loss, cfg, device, plan.out_shape, shard, wrap_model)
         t0, c0 = time.perf_counter(), time.thread_time()
         last_write = time.monotonic()
         for ev in train(job, should_stop):

@@ -62,6 +62,11 @@ class TrainConfig(_Strict):
     report_interval: float = Field(0.1, ge=0.01, le=60, description="seconds between step messages")
     grid_interval: float = Field(1.0, ge=0.1, le=3600, description="seconds between decision-grid messages (2-D data)")
     grid_size: int = Field(48, ge=8, le=200)
+    num_workers: int = Field(
+        1, ge=1, le=64,
+        description="data-parallel workers (Ray Train, DDP; one GPU or one CPU each): needs the Ray runner; "
+                    "batch_size is per worker, so the global batch is batch_size x num_workers",
+    )
 
 
 def dump(cfg: BaseModel) -> dict[str, Any]:

@@ -6,6 +6,15 @@ epoch, then contiguous views), forward, loss, zero_grad(set_to_none), backward, 
 loss stays on the device: detached loss tensors are collected and read back together only
 when a step message is due (by time), which is also where NaN/Inf is detected, exactly:
 the first non-finite entry names the step.
+
+Data-parallel training (Job.shard = (rank, world), Job.wrap_model = DDP): every rank draws the
+same permutation each epoch, pads it (repeating its first samples) to a multiple of `world`
+and takes every world-th sample from `rank`, so all ranks run the same number of steps and
+batch_size is per rank (the global batch is batch_size x world). Only the training forward
+goes through the wrapped model; evaluation, probes and statistics use the plain model (the
+same parameters), so they start no collectives. `should_stop` is then a collective: it is
+called at step multiples of SYNC_EVERY and at epoch ends, the same steps on every rank, and
+never at the (clock-timed) step messages.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from blocklab.train.stats import ActivationProbe, ParamStats
 
 VAL_CHUNK = 4096
 PROBE_BATCH = 64  # activation statistics on 64 samples: one small forward per snapshot
+SYNC_EVERY = 16  # data-parallel: steps between (collective) stop checks
 
 
 class Diverged(Exception):
@@ -42,6 +52,8 @@ class Job:
     cfg: TrainConfig
     device: torch.device
     out_shape: tuple[int, ...]
+    shard: tuple[int, int] | None = None  # (rank, world) for data-parallel training
+    wrap_model: Callable[[nn.Module], nn.Module] | None = None  # e.g. ray.train.torch.prepare_model (DDP)
 
 
 def evaluate(model: nn.Module, loss: Loss, x: torch.Tensor, y: torch.Tensor, labels: torch.Tensor | None) -> dict:
@@ -83,7 +95,10 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
     xv, yv = d.x_val, loss.prepare(d.y_val, d.info, job.out_shape)
     labels_v = d.y_val if classify else None
     n, bs, fn = len(x), cfg.batch_size, loss.fn
-    steps_per_epoch = -(-n // bs)  # the last batch may be short; progress bars need the count
+    rank, world = job.shard or (0, 1)
+    per = -(-n // world) if world > 1 else n  # samples per rank and epoch
+    steps_per_epoch = -(-per // bs)  # the last batch may be short; progress bars need the count
+    net = job.wrap_model(model) if job.wrap_model is not None else model  # trains; `model` for the rest
 
     gen = torch.Generator(device=job.device)  # shuffling has its own generator: runs in parallel stay repeatable
     gen.manual_seed(cfg.seed)
@@ -94,7 +109,7 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
 
     # Once, first: what a progress bar needs (the step messages stay as the contract has them).
     yield {"type": "start", "epochs": cfg.epochs, "steps_per_epoch": steps_per_epoch, "batch_size": bs,
-           "n_train": n, "n_val": len(xv)}
+           "n_train": n, "n_val": len(xv), **({"num_workers": world} if world > 1 else {})}
     if cfg.epochs == 0:
         yield {"type": "epoch", "epoch": 0, "step": 0, "train_loss": None, **evaluate(model, loss, xv, yv, labels_v)}
         return
@@ -125,15 +140,17 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
 
     for epoch in range(1, cfg.epochs + 1):
         set_lr(opt, lr_at(cfg.schedule, cfg.optimizer.lr, epoch - 1, cfg.epochs))
-        model.train()
+        net.train()
         perm = torch.randperm(n, generator=gen, device=job.device)
+        if world > 1 and n:
+            perm = perm.repeat(-(-per * world // n))[:per * world][rank::world]
         xs, ys = x[perm], y[perm]  # one gather per epoch; batches below are views
         folded.clear()
         tail.clear()
         epoch_start = step
         stopped = False
-        for i in range(0, n, bs):
-            out = model(xs[i:i + bs])
+        for i in range(0, per, bs):
+            out = net(xs[i:i + bs])
             l = fn(out, ys[i:i + bs])
             opt.zero_grad(set_to_none=True)
             l.backward()
@@ -155,16 +172,25 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
                 if grid is not None and now >= t_grid:
                     yield {"type": "grid", "step": step, **grid.run(model, loss)}
                     t_grid = clock() + cfg.grid_interval
-                if should_stop():
+                if world == 1 and should_stop():
                     stopped = True
                     break
+            if world > 1 and step % SYNC_EVERY == 0 and should_stop():
+                stopped = True
+                break
         if pending:
             yield flush(epoch)
         if stopped:
             return
+        epoch_sum = torch.stack([*folded, torch.stack(tail).float().sum()]).sum()
+        if world > 1:  # the mean over all ranks' batches (epoch ends are the same step on every rank)
+            import torch.distributed as dist
+
+            dist.all_reduce(epoch_sum)
+            epoch_sum = epoch_sum / world
         yield {
             "type": "epoch", "epoch": epoch, "step": step, "lr": opt.param_groups[0]["lr"],
-            "train_loss": torch.stack([*folded, torch.stack(tail).float().sum()]).sum().item() / max(1, step - epoch_start),
+            "train_loss": epoch_sum.item() / max(1, step - epoch_start),
             **evaluate(model, loss, xv, yv, labels_v),
         }
         if should_stop():

@@ -19,7 +19,7 @@ import torch
 
 from blocklab.runs import checkpoints, worker
 from blocklab.runs.plan import Plan
-from blocklab.runs.runners import Sink
+from blocklab.runs.runners import Refused, Sink
 
 log = logging.getLogger("blocklab.runs")
 
@@ -61,7 +61,10 @@ class LocalRunner:
         return torch.cuda.is_available()
 
     def check(self, plan: Plan) -> None:
-        pass
+        if plan.cfg.num_workers > 1:
+            raise Refused("the local runner cannot run this", [{"node": None, "field": "num_workers", "message":
+                          f"num_workers {plan.cfg.num_workers} (data-parallel training) needs a Ray cluster: set "
+                          "BLOCKLAB_RUNNER to a Ray head (http://<head>:8265), or use num_workers 1"}])
 
     def submit(self, run_id: str, plan: Plan) -> None:
         with self.cv:

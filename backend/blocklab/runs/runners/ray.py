@@ -90,7 +90,15 @@ class RayRunner:
             return False
 
     def needs(self, plan: Plan) -> dict[str, float]:
+        """What the job's entry point reserves: the whole run, or (num_workers > 1) nothing, as it
+        only relays while Ray Train's workers (`worker_needs`) train."""
+        if plan.cfg.num_workers > 1:
+            return {"CPU": 0.0}
         return {"CPU": 1.0} | ({"GPU": 1.0} if plan.device == "cuda" else {})
+
+    def worker_needs(self, plan: Plan) -> dict[str, float]:
+        """One Ray Train worker's resources (ScalingConfig's default): 1 GPU on CUDA, else 1 CPU."""
+        return {"GPU": 1.0} if plan.device == "cuda" else {"CPU": 1.0}
 
     # ------------------------------------------------------------------ Runner
     def start(self) -> None:
@@ -130,8 +138,16 @@ class RayRunner:
             nodes = self.nodes()
         except Exception:
             nodes = None  # unreachable now: the run will fail with a clear message, not be refused
-        if nodes is not None and not any(all(n.get("resources_total", {}).get(k, 0) >= v for k, v in want.items())
-                                         for n in nodes):
+        if nodes is not None and plan.cfg.num_workers > 1:
+            each, count = self.worker_needs(plan), plan.cfg.num_workers
+            fit = sum(int(min(n.get("resources_total", {}).get(k, 0) // v for k, v in each.items())) for n in nodes)
+            if fit < count:
+                have = ", ".join(f"{k} {v:g}" for k, v in each.items())
+                errors.append({"node": None, "field": "num_workers", "message":
+                               f"num_workers {count} needs {count} workers of {have} each; the Ray cluster at "
+                               f"{self.url} has room for {fit}"})
+        elif nodes is not None and not any(all(n.get("resources_total", {}).get(k, 0) >= v for k, v in want.items())
+                                           for n in nodes):
             have = ", ".join(f"{k} {v:g}" for k, v in want.items())
             errors.append({"node": None, "field": "device", "message":
                            f"no node of the Ray cluster at {self.url} has the resources this run needs ({have})"})

@@ -88,6 +88,19 @@ test.describe('a server started with BLOCKLAB_TOKEN', () => {
     await expect(gate).toHaveCount(0)
     expect(await page.evaluate(() => localStorage.getItem('blocklab.token'))).toBe('s3cret')
 
+    // a plain <a download href="/api/..."> link (like the run's weights) is fetched with the token
+    await page.evaluate(() => {
+      const a = document.createElement('a')
+      a.href = '/api/blocks'
+      a.download = ''
+      a.textContent = 'dl'
+      a.id = 'dl-probe'
+      document.body.appendChild(a)
+    })
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('#dl-probe').click()])
+    const body = JSON.parse(fs.readFileSync((await dl.path())!, 'utf8')) as unknown[]
+    expect(Array.isArray(body) && body.length > 0).toBe(true)
+
     // the next visit uses the stored token without asking
     await page.reload()
     await expect(page.getByTestId('palette-Linear')).toBeVisible()

@@ -719,6 +719,12 @@ export interface components {
              * @default 48
              */
             grid_size: number;
+            /**
+             * Num Workers
+             * @description data-parallel workers (Ray Train, DDP; one GPU or one CPU each): needs the Ray runner; batch_size is per worker, so the global batch is batch_size x num_workers
+             * @default 1
+             */
+            num_workers: number;
             /** @description the design to train (or graph_id) */
             graph?: components["schemas"]["GraphDoc"] | null;
             /**

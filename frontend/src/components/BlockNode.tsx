@@ -1,9 +1,9 @@
 // The one node component: everything it draws comes from the block's catalog entry
 // (ports -> target handles) and from the server's validation (shape, params, errors).
-import { Handle, Position, type NodeProps } from '@xyflow/react'
-import { memo, useMemo } from 'react'
-import { useDesigner } from '../store/designer'
-import { OUT_HANDLE, blockInfo, type FlowNode } from '../store/graph'
+import { Handle, Position, useUpdateNodeInternals, type NodeProps } from '@xyflow/react'
+import { memo, useEffect, useMemo, useRef } from 'react'
+import { currentGraph, useDesigner } from '../store/designer'
+import { OUT_HANDLE, SHARE_SOURCE, SHARE_TARGET, blockInfo, shareLinks, type FlowNode } from '../store/graph'
 import { problemsOf } from '../store/validationIndex'
 import { categoryColor, formatCount, formatShape, formatValue } from '../format'
 import { NodeOverlay } from '../train/NodeOverlay'
@@ -33,6 +33,19 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
   const topLevel = useDesigner((s) => s.path.length === 0)
   // statistics belong to the top-level canvas (state_dict keys start with top-level ids)
   const training = useTrain((s) => s.runId !== null && s.tab === 'train') && topLevel
+  // The dashed "shares weights" link ends in two handles of its own. Every <Handle> subscribes to
+  // React Flow's store, which notifies on each drag move, so only the nodes at either end of a link
+  // get them: a boolean per node from a set built once per node list.
+  const inShare = useDesigner((s) => shareLinks(currentGraph(s).nodes).ids.has(id))
+  // React Flow measures a node's handles when it mounts or resizes; handles added or removed later
+  // (a link made in the inspector) need a re-measure, or the new share edge finds no handle to end in.
+  const updateNodeInternals = useUpdateNodeInternals()
+  const firstShare = useRef(inShare)
+  useEffect(() => {
+    if (firstShare.current === inShare) return
+    firstShare.current = inShare
+    updateNodeInternals(id)
+  }, [inShare, id, updateNodeInternals])
 
   return (
     <div
@@ -107,8 +120,12 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
         </Handle>
       ))}
       {!isOutput && <Handle type="source" id={OUT_HANDLE} position={Position.Bottom} className="port out" title="output" />}
-      <Handle type="source" id="share-s" position={Position.Right} className="share-handle" isConnectable={false} />
-      <Handle type="target" id="share-t" position={Position.Right} className="share-handle" isConnectable={false} />
+      {inShare && (
+        <>
+          <Handle type="source" id={SHARE_SOURCE} position={Position.Right} className="share-handle" isConnectable={false} />
+          <Handle type="target" id={SHARE_TARGET} position={Position.Right} className="share-handle" isConnectable={false} />
+        </>
+      )}
     </div>
   )
 }

@@ -11,7 +11,7 @@ import {
 } from '@xyflow/react'
 import { useCallback, useEffect, useMemo, useRef, type DragEvent } from 'react'
 import { currentGraph, useDesigner } from '../store/designer'
-import type { FlowEdge, FlowNode } from '../store/graph'
+import { SHARE_SOURCE, SHARE_TARGET, shareLinks, type FlowEdge, type FlowNode } from '../store/graph'
 import { categoryColor } from '../format'
 import { BlockNode } from './BlockNode'
 import { ShapeEdge, ShareEdge } from './edges'
@@ -34,8 +34,8 @@ function shareEdge(from: string, to: string): FlowEdge {
     id: `${SHARE_PREFIX}${from}`,
     source: from,
     target: to,
-    sourceHandle: 'share-s',
-    targetHandle: 'share-t',
+    sourceHandle: SHARE_SOURCE,
+    targetHandle: SHARE_TARGET,
     type: 'share',
     selectable: false,
     deletable: false,
@@ -82,13 +82,7 @@ export function Canvas() {
 
   // Tied weights: a dashed, non-interactive link from each sharing node to the node it shares with.
   // Keyed by the links themselves, so a drag (new node objects, same links) keeps the same edge list.
-  const shareKey = useMemo(() => {
-    const ids = new Set(graph.nodes.map((n) => n.id))
-    return graph.nodes
-      .filter((n) => n.data.shares && ids.has(n.data.shares) && n.data.shares !== n.id)
-      .map((n) => `${n.id}\u0000${n.data.shares}`)
-      .join('\n')
-  }, [graph.nodes])
+  const shareKey = shareLinks(graph.nodes).key
   const shares = useMemo(
     () =>
       shareKey

@@ -19,6 +19,9 @@ export type Catalog = Record<string, BlockInfo>
 
 export const ID_RE = /^[A-Za-z0-9_]+$/
 export const OUT_HANDLE = 'out'
+/** the two handles of a dashed "shares weights" link, drawn only on nodes at either end of one */
+export const SHARE_SOURCE = 'share-s'
+export const SHARE_TARGET = 'share-t'
 const COL_W = 220 // horizontal distance between siblings
 const ROW_H = 110 // vertical distance between layers
 
@@ -447,4 +450,35 @@ export function sameDesignIgnoringLayout(a: Design, b: Design): boolean {
   const ka = Object.keys(a.blocks)
   if (ka.length !== Object.keys(b.blocks).length) return false
   return ka.every((k) => b.blocks[k] !== undefined && sameGraphIgnoringLayout(a.blocks[k], b.blocks[k]))
+}
+
+/**
+ * Tied weights of a graph: `key` lists the drawn share links ("from\0to" per line, '' for none) and
+ * `ids` holds every node at either end of one. A link is drawn when `shares` names another node of
+ * the same graph. Built once per node list (cached on the array), so hundreds of nodes can each ask
+ * "am I in a share link?" on every store update (a drag move included) for the cost of one lookup.
+ */
+export type ShareLinks = { key: string; ids: ReadonlySet<string> }
+const shareCache = new WeakMap<readonly FlowNode[], ShareLinks>()
+const NO_LINKS: ShareLinks = { key: '', ids: new Set() }
+
+export function shareLinks(nodes: readonly FlowNode[]): ShareLinks {
+  let links = shareCache.get(nodes)
+  if (!links) {
+    let all: Set<string> | null = null
+    const lines: string[] = []
+    const ids = new Set<string>()
+    for (const n of nodes) {
+      const to = n.data.shares
+      if (!to || to === n.id) continue
+      all ??= new Set(nodes.map((m) => m.id))
+      if (!all.has(to)) continue
+      lines.push(`${n.id}\u0000${to}`)
+      ids.add(n.id)
+      ids.add(to)
+    }
+    links = lines.length ? { key: lines.join('\n'), ids } : NO_LINKS
+    shareCache.set(nodes, links)
+  }
+  return links
 }

@@ -166,7 +166,13 @@ def test_node_limit_refused_fast(client):
     assert not rep["ok"] and "5,001 nodes; the limit is 5,000" in rep["errors"][0]["message"]
 
 
-def test_param_limit_refused_before_allocation(client):
+def test_param_limit_refused_before_allocation(client, monkeypatch):
+    import torch
+
+    def no_modules(*a, **k):
+        raise AssertionError("a module was built during validation")
+
+    monkeypatch.setattr(torch.nn.Module, "__init__", no_modules)  # any layer construction would fail
     doc = chain([1_000_000], ("huge", "Linear", {"out_features": 1_000_000}))
     rep = validate(client, doc)  # 1e12 parameters: allocating them would need 4 TB
     assert not rep["ok"] and "limit is 100,000,000" in rep["errors"][0]["message"]

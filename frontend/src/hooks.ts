@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react'
-import { api, ApiError } from './api/client'
+import { api, ApiError, saveBlob } from './api/client'
 import type { GraphDoc } from './api/types'
 import { useDesigner, type Store } from './store/designer'
 import { designToDoc, sameDesignIgnoringLayout } from './store/graph'
@@ -141,14 +141,7 @@ export async function saveDesign(): Promise<void> {
 }
 
 export function download(filename: string, text: string, type: string) {
-  const url = URL.createObjectURL(new Blob([text], { type }))
-  const a = document.createElement('a')
-  a.href = url
-  a.download = filename
-  document.body.appendChild(a)
-  a.click()
-  a.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 1000)
+  saveBlob(filename, new Blob([text], { type }))
 }
 
 export function safeFileName(name: string): string {

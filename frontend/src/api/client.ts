@@ -141,10 +141,15 @@ export async function downloadWithToken(url: string, fallbackName?: string): Pro
   }
   const blob = await res.blob()
   const name = filenameFrom(res, fallbackName || url.split('?')[0].split('/').pop() || 'download')
+  saveBlob(name, blob)
+}
+
+/** Hand a blob to the browser as a file download. */
+export function saveBlob(filename: string, blob: Blob) {
   const href = URL.createObjectURL(blob)
   const a = document.createElement('a')
   a.href = href
-  a.download = name
+  a.download = filename
   document.body.appendChild(a)
   a.click()
   a.remove()

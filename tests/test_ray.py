@@ -128,12 +128,7 @@ def test_runs_complete_on_the_cluster_like_local_runs(ray_client, client):
         assert run["metrics"]["val_loss"] == pytest.approx(lrun["metrics"]["val_loss"], rel=0.05, abs=1e-4)
 
         # the stream replays gaplessly, from the start and from the middle, and ends on the final status
-        stored = ray_client.get(f"/api/runs/{rid}/metrics").json()
-        with ray_client.websocket_connect(f"/api/runs/{rid}/stream") as ws:
-            msgs = read_stream(ws)
-        assert msgs == stored
-        assert_gapless(msgs)
-        assert [m["status"] for m in msgs if m["type"] == "status"] == ["queued", "running", "completed"]
+        msgs = _replayed_completed(ray_client, rid)
         assert {m["type"] for m in msgs} == {m["type"] for m in client.get(f"/api/runs/{lid}/metrics").json()}
         mid = len(msgs) // 2
         with ray_client.websocket_connect(f"/api/runs/{rid}/stream?after={mid}") as ws:
@@ -195,18 +190,25 @@ def test_an_unreachable_cluster_fails_the_run_clearly(tmp_path):
         assert f"127.0.0.1:{port}" in run["error"] and "Ray cluster" in run["error"]
 
 
+def _replayed_completed(client, rid: str) -> list[dict]:
+    """The finished run's stream, replayed: equal to the stored metrics, gapless, and
+    queued -> running -> completed."""
+    stored = client.get(f"/api/runs/{rid}/metrics").json()
+    with client.websocket_connect(f"/api/runs/{rid}/stream") as ws:
+        msgs = read_stream(ws)
+    assert msgs == stored
+    assert_gapless(msgs)
+    assert [m["status"] for m in msgs if m["type"] == "status"] == ["queued", "running", "completed"]
+    return msgs
+
+
 def test_several_workers_train_with_ray_train(ray_client, ray_url):
     """num_workers=2: a TorchTrainer with two gloo ranks (DDP) on the 2-CPU cluster; rank 0 reports."""
     body = run_body("spirals_playground", epochs=3, num_workers=2)
     rid = create(ray_client, body)
     run = wait(ray_client, rid, timeout=180)
     assert run["status"] == "completed", run.get("error")
-    stored = ray_client.get(f"/api/runs/{rid}/metrics").json()
-    with ray_client.websocket_connect(f"/api/runs/{rid}/stream") as ws:
-        msgs = read_stream(ws)
-    assert msgs == stored
-    assert_gapless(msgs)
-    assert [m["status"] for m in msgs if m["type"] == "status"] == ["queued", "running", "completed"]
+    msgs = _replayed_completed(ray_client, rid)
     (start,) = [m for m in msgs if m["type"] == "start"]
     assert start["num_workers"] == 2 and start["n_train"] == 1000
     assert start["steps_per_epoch"] == 16  # each rank: 500 samples in batches of 32 (global batch 64)

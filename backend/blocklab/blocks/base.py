@@ -111,8 +111,6 @@ class BlockType:
     takes_indices: bool = False
     # A typical input per port, used by the catalog and the registry-wide tests.
     sample: dict[str, Shape] = field(default_factory=lambda: {"x": (8,)})
-    # Blocks whose shapes come from tracing rather than a rule (custom code).
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def count(self, params: Any) -> int:
         return sum(math.prod(s) for s in self.param_shapes(params).values())

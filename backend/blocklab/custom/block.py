@@ -135,7 +135,6 @@ CUSTOM = BlockType(
     forward=_forward,
     param_shapes=lambda p: {k: tuple(s.shape) for k, s in p.parameters.items()},
     classes=_class_source,
-    extra={"traced": True},
 )
 
 BLOCKS = [CUSTOM]

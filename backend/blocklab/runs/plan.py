@@ -66,12 +66,8 @@ def _err(field: str | None, message: str, node: str | None = None) -> dict:
     return {"node": node, "field": field, "message": message}
 
 
-def cuda_available() -> bool:
-    return torch.cuda.is_available()
-
-
 def prepare(body: RunCreate, doc: GraphDoc, limits: Limits, data_dir: Path,
-            has_cuda: Callable[[], bool] = cuda_available) -> Plan:
+            has_cuda: Callable[[], bool] = torch.cuda.is_available) -> Plan:
     """`has_cuda` asks whoever trains (this process, or a Ray cluster's nodes) for a GPU."""
     analysis = analyze(doc, limits)
     if not analysis.ok:

@@ -4,7 +4,7 @@
 // with a 10-node design. Prints a one-screen summary and exits 0 when the measurement itself worked.
 //
 //   node bench/frontend/bench.mjs [--build | --no-build] [--nodes 300] [--small 10] [--seconds 2]
-//        [--loads 3] [--awaited] [--json out.json] [--css CSS] [--dist DIR] [--profile FILE]
+//        [--loads 3] [--awaited] [--json out.json] [--css CSS] [--dist DIR] [--profile FILE] [--trace PREFIX]
 //   (or bench/frontend/run.sh with the same options)
 //
 // Uses the real backend (.venv/bin/blocklab serve on a free port, temp data dir), the built
@@ -47,6 +47,11 @@ const EXTRA_CSS = opt('css', null) // what-if experiments, e.g. --css '.react-fl
 // and prints where its time went.
 const DIST_OVERRIDE = opt('dist', null)
 const PROFILE = opt('profile', null)
+// --trace PREFIX records the big design's pan and drag as Chromium traces (PREFIX-pan.json,
+// PREFIX-drag.json; open in DevTools' Performance panel) and prints each gesture's renderer
+// main-thread time by trace event: where the time goes that is not script.
+const TRACE = opt('trace', null)
+const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'cc', 'viz', 'input', 'toplevel']
 
 const BUDGET_JS_KB = 200
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -473,7 +478,17 @@ async function benchDesign(base, doc, { importDoc } = {}) {
   })
   const p = await emptyPanePoint(page)
   if (!p) throw new Error(`no empty spot on the pane to pan from (${n} nodes)`)
-  const pan = await measure(page, cdp, () => gesture(cdp, p.x, p.y, panPath), '.react-flow__viewport')
+  const tracing = TRACE && n === N_BIG
+  const traced = async (name, run) => {
+    if (!tracing) return run()
+    await browser.startTracing(page, { categories: TRACE_CATEGORIES })
+    const r = await run()
+    const buf = await browser.stopTracing()
+    fs.writeFileSync(`${TRACE}-${name}.json`, buf)
+    r.trace = traceSummary(JSON.parse(buf.toString()))
+    return r
+  }
+  const pan = await traced('pan', () => measure(page, cdp, () => gesture(cdp, p.x, p.y, panPath), '.react-flow__viewport'))
   await page.waitForTimeout(300)
   const nd = await middleNode(page)
   const profiling = PROFILE && n === N_BIG
@@ -482,7 +497,7 @@ async function benchDesign(base, doc, { importDoc } = {}) {
     await cdp.send('Profiler.setSamplingInterval', { interval: 250 })
     await cdp.send('Profiler.start')
   }
-  const drag = await measure(page, cdp, () => gesture(cdp, nd.x, nd.y, dragPath), `.react-flow__node[data-id="${nd.id}"]`)
+  const drag = await traced('drag', () => measure(page, cdp, () => gesture(cdp, nd.x, nd.y, dragPath), `.react-flow__node[data-id="${nd.id}"]`))
   let profile = null
   if (profiling) {
     ;({ profile } = await cdp.send('Profiler.stop'))
@@ -531,6 +546,39 @@ async function serveFrom(context, base, dir) {
       await route.fulfill({ body: fs.readFileSync(f), contentType: type })
     },
   )
+}
+
+/** Self time (ms) per event name on each busy thread of a trace: nested complete events are subtracted. */
+function traceSummary(trace, k = 10) {
+  const events = trace.traceEvents ?? trace
+  const names = new Map()
+  for (const e of events) if (e.ph === 'M' && e.name === 'thread_name') names.set(`${e.pid}:${e.tid}`, e.args.name)
+  const byThread = new Map()
+  for (const e of events) {
+    if (e.ph !== 'X' || e.dur == null) continue
+    const key = `${e.pid}:${e.tid}`
+    if (!byThread.has(key)) byThread.set(key, [])
+    byThread.get(key).push(e)
+  }
+  const out = []
+  for (const [key, evs] of byThread) {
+    const thread = names.get(key) ?? key
+    if (!/CrRendererMain|Compositor|Raster|VizCompositor|CrGpuMain/.test(thread)) continue
+    evs.sort((a, b) => a.ts - b.ts || b.dur - a.dur)
+    const self = new Map()
+    const stack = []
+    let total = 0
+    for (const e of evs) {
+      while (stack.length && stack[stack.length - 1].ts + stack[stack.length - 1].dur <= e.ts) stack.pop()
+      const parent = stack[stack.length - 1]
+      if (parent) self.set(parent.name, (self.get(parent.name) ?? 0) - e.dur / 1000)
+      else total += e.dur / 1000
+      self.set(e.name, (self.get(e.name) ?? 0) + e.dur / 1000)
+      stack.push(e)
+    }
+    out.push({ thread, total, top: [...self].sort((a, b) => b[1] - a[1]).slice(0, k) })
+  }
+  return out.sort((a, b) => b.total - a.total)
 }
 
 /** Self and inclusive time per function of a CPU profile, top `k` of each. */
@@ -644,6 +692,12 @@ function report({ build, size, rs, rb, version }) {
   for (const w of warn) line(`WARNING: ${w}`)
   if (EXTRA_CSS) line(`extra CSS injected before the gestures: ${EXTRA_CSS}`)
   if (DIST_OVERRIDE) line(`page served from ${DIST_OVERRIDE} (bundle figures above are still frontend/dist)`)
+  for (const g of ['pan', 'drag']) {
+    if (!rb[g].trace) continue
+    line(`Trace of the ${N_BIG}-node ${g} -> ${TRACE}-${g}.json: busy time per thread, self ms by event`)
+    for (const t of rb[g].trace)
+      line(`   ${t.thread.padEnd(22)} ${t.total.toFixed(0).padStart(6)} ms  ${t.top.slice(0, 7).map(([nm, v]) => `${nm} ${v.toFixed(0)}`).join(', ')}`)
+  }
   if (rb.profile) {
     const ps = profileSummary(rb.profile)
     line(`CPU profile of the ${N_BIG}-node drag -> ${PROFILE}`)
@@ -659,7 +713,7 @@ function report({ build, size, rs, rb, version }) {
   )
   line(`(${((Date.now() - t0) / 1000).toFixed(1)} s in all)`)
   process.stdout.write(L.join('\n') + '\n')
-  if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify({ size, small: rs, big: { ...rb, profile: undefined }, chromium: version }, null, 2))
+  if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify({ size, small: rs, big: { ...rb, profile: undefined, pan: { ...rb.pan, trace: undefined }, drag: { ...rb.drag, trace: undefined } }, chromium: version }, null, 2))
 }
 
 main()

@@ -55,6 +55,8 @@ export function dotGap(zoom: number, base = 20, minPx = 16): number {
   return gap
 }
 const BASE_GAP = 20
+/** Below this zoom 10 px labels are under 5 px on screen: the canvas drops them (see .canvas.far). */
+export const FAR_ZOOM = 0.45
 function Dots() {
   const gap = useStore((s) => dotGap(s.transform[2], BASE_GAP))
   return <Background variant={BackgroundVariant.Dots} gap={gap} size={(1.2 * gap) / BASE_GAP} />
@@ -79,6 +81,8 @@ export function Canvas() {
     return validation?.errors.filter((e) => e.node == null || !ids.has(e.node))
   }, [validation, graph.nodes])
   const { screenToFlowPosition, fitView } = useReactFlow()
+  // a boolean, so the canvas renders again only when the zoom crosses the threshold
+  const far = useStore((s) => s.transform[2] < FAR_ZOOM)
 
   // Tied weights: a dashed, non-interactive link from each sharing node to the node it shares with.
   // Keyed by the links themselves, so a drag (new node objects, same links) keeps the same edge list.
@@ -140,7 +144,7 @@ export function Canvas() {
   )
 
   return (
-    <div className="canvas" onDragOver={onDragOver} onDrop={onDrop} data-testid="canvas">
+    <div className={far ? 'canvas far' : 'canvas'} onDragOver={onDragOver} onDrop={onDrop} data-testid="canvas">
       <ReactFlow<FlowNode, FlowEdge>
         nodes={graph.nodes}
         edges={edges}

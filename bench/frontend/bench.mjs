@@ -4,7 +4,7 @@
 // with a 10-node design. Prints a one-screen summary and exits 0 when the measurement itself worked.
 //
 //   node bench/frontend/bench.mjs [--build | --no-build] [--nodes 300] [--small 10] [--seconds 2]
-//        [--loads 3] [--awaited] [--json out.json] [--css CSS] [--dist DIR] [--profile FILE] [--trace PREFIX]
+//        [--loads 3] [--awaited] [--json out.json] [--css CSS] [--dist DIR] [--profile PREFIX] [--trace PREFIX]
 //   (or bench/frontend/run.sh with the same options)
 //
 // Uses the real backend (.venv/bin/blocklab serve on a free port, temp data dir), the built
@@ -43,8 +43,8 @@ const LOADS = Math.max(1, Number(opt('loads', 3)))
 const JSON_OUT = opt('json', null)
 const EXTRA_CSS = opt('css', null) // what-if experiments, e.g. --css '.react-flow__minimap{display:none}'
 // Diagnostics: --dist DIR serves the page from another build (e.g. `npx vite build --outDir /tmp/nomin
-// --minify false`, for readable names); --profile FILE writes a CPU profile of the big design's drag
-// and prints where its time went.
+// --minify false`, for readable names); --profile PREFIX writes CPU profiles of the big design's pan
+// and drag (PREFIX-pan.cpuprofile, PREFIX-drag.cpuprofile) and prints where their time went.
 const DIST_OVERRIDE = opt('dist', null)
 const PROFILE = opt('profile', null)
 // --trace PREFIX records the big design's pan and drag as Chromium traces (PREFIX-pan.json,
@@ -478,31 +478,32 @@ async function benchDesign(base, doc, { importDoc } = {}) {
   })
   const p = await emptyPanePoint(page)
   if (!p) throw new Error(`no empty spot on the pane to pan from (${n} nodes)`)
-  const tracing = TRACE && n === N_BIG
-  const traced = async (name, run) => {
-    if (!tracing) return run()
-    await browser.startTracing(page, { categories: TRACE_CATEGORIES })
+  // --trace and --profile look at the big design's gestures only, each in its own file per gesture.
+  const big = n === N_BIG
+  const observed = async (name, run) => {
+    if (big && PROFILE) {
+      await cdp.send('Profiler.enable')
+      await cdp.send('Profiler.setSamplingInterval', { interval: 250 })
+      await cdp.send('Profiler.start')
+    }
+    if (big && TRACE) await browser.startTracing(page, { categories: TRACE_CATEGORIES })
     const r = await run()
-    const buf = await browser.stopTracing()
-    fs.writeFileSync(`${TRACE}-${name}.json`, buf)
-    r.trace = traceSummary(JSON.parse(buf.toString()))
+    if (big && TRACE) {
+      const buf = await browser.stopTracing()
+      fs.writeFileSync(`${TRACE}-${name}.json`, buf)
+      r.trace = traceSummary(JSON.parse(buf.toString()))
+    }
+    if (big && PROFILE) {
+      const { profile } = await cdp.send('Profiler.stop')
+      fs.writeFileSync(`${PROFILE}-${name}.cpuprofile`, JSON.stringify(profile))
+      r.profile = profileSummary(profile)
+    }
     return r
   }
-  const pan = await traced('pan', () => measure(page, cdp, () => gesture(cdp, p.x, p.y, panPath), '.react-flow__viewport'))
+  const pan = await observed('pan', () => measure(page, cdp, () => gesture(cdp, p.x, p.y, panPath), '.react-flow__viewport'))
   await page.waitForTimeout(300)
   const nd = await middleNode(page)
-  const profiling = PROFILE && n === N_BIG
-  if (profiling) {
-    await cdp.send('Profiler.enable')
-    await cdp.send('Profiler.setSamplingInterval', { interval: 250 })
-    await cdp.send('Profiler.start')
-  }
-  const drag = await traced('drag', () => measure(page, cdp, () => gesture(cdp, nd.x, nd.y, dragPath), `.react-flow__node[data-id="${nd.id}"]`))
-  let profile = null
-  if (profiling) {
-    ;({ profile } = await cdp.send('Profiler.stop'))
-    fs.writeFileSync(PROFILE, JSON.stringify(profile))
-  }
+  const drag = await observed('drag', () => measure(page, cdp, () => gesture(cdp, nd.x, nd.y, dragPath), `.react-flow__node[data-id="${nd.id}"]`))
   await page.waitForTimeout(100)
   // Sanity: the drag really moved the node (React Flow's drag start makes the app record an undo step).
   const dragOk = await page.evaluate(() => document.querySelector('[data-testid="btn-undo"]')?.disabled === false)
@@ -532,7 +533,7 @@ async function benchDesign(base, doc, { importDoc } = {}) {
     imp.nodes = m
   }
   await context.close()
-  return { n, load, view, idle, pan, drag, drag_node: nd.id, dragOk, imp, errors, profile }
+  return { n, load, view, idle, pan, drag, drag_node: nd.id, dragOk, imp, errors }
 }
 
 async function serveFrom(context, base, dir) {
@@ -563,7 +564,7 @@ function traceSummary(trace, k = 10) {
   const out = []
   for (const [key, evs] of byThread) {
     const thread = names.get(key) ?? key
-    if (!/CrRendererMain|Compositor|Raster|VizCompositor|CrGpuMain/.test(thread)) continue
+    if (!/CrRendererMain|Compositor|Raster|TileWorker|VizCompositor|CrGpuMain/.test(thread)) continue
     evs.sort((a, b) => a.ts - b.ts || b.dur - a.dur)
     const self = new Map()
     const stack = []
@@ -698,9 +699,10 @@ function report({ build, size, rs, rb, version }) {
     for (const t of rb[g].trace)
       line(`   ${t.thread.padEnd(22)} ${t.total.toFixed(0).padStart(6)} ms  ${t.top.slice(0, 7).map(([nm, v]) => `${nm} ${v.toFixed(0)}`).join(', ')}`)
   }
-  if (rb.profile) {
-    const ps = profileSummary(rb.profile)
-    line(`CPU profile of the ${N_BIG}-node drag -> ${PROFILE}`)
+  for (const g of ['pan', 'drag']) {
+    const ps = rb[g].profile
+    if (!ps) continue
+    line(`CPU profile of the ${N_BIG}-node ${g} -> ${PROFILE}-${g}.cpuprofile`)
     line(`   inclusive ms  function`)
     for (const [kk, v] of ps.incl) line(`   ${v.toFixed(0).padStart(8)}      ${kk}`)
     line(`   self ms       function`)
@@ -713,7 +715,7 @@ function report({ build, size, rs, rb, version }) {
   )
   line(`(${((Date.now() - t0) / 1000).toFixed(1)} s in all)`)
   process.stdout.write(L.join('\n') + '\n')
-  if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify({ size, small: rs, big: { ...rb, profile: undefined, pan: { ...rb.pan, trace: undefined }, drag: { ...rb.drag, trace: undefined } }, chromium: version }, null, 2))
+  if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify({ size, small: rs, big: { ...rb, pan: { ...rb.pan, trace: undefined, profile: undefined }, drag: { ...rb.drag, trace: undefined, profile: undefined } }, chromium: version }, null, 2))
 }
 
 main()

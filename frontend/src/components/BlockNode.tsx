@@ -3,6 +3,7 @@
 import { Handle, Position, useUpdateNodeInternals, type NodeProps } from '@xyflow/react'
 import { memo, useEffect, useMemo, useRef } from 'react'
 import { currentGraph, useDesigner } from '../store/designer'
+import { useTuple } from '../store/useTuple'
 import { OUT_HANDLE, SHARE_SOURCE, SHARE_TARGET, blockInfo, shareLinks, type FlowNode } from '../store/graph'
 import { problemsOf } from '../store/validationIndex'
 import { categoryColor, formatCount, formatShape, formatValue } from '../format'
@@ -10,12 +11,27 @@ import { NodeOverlay } from '../train/NodeOverlay'
 import { useTrain } from '../train/store'
 
 function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
-  const builtIn = useDesigner((s) => s.catalog[data.type])
-  const def = useDesigner((s) => s.design.blocks[data.type])
+  // One subscription per node, not one per value: the store changes on every mouse move of a drag,
+  // and a 300-node canvas would otherwise run 2,100 listeners per move instead of 300.
+  const [builtIn, def, nodeInfo, problems, topLevel, inShare] = useDesigner(
+    useTuple(
+      (s) =>
+        [
+          s.catalog[data.type],
+          s.design.blocks[data.type],
+          s.validation?.nodes[id],
+          // one lookup per node in an index built once per validation result: a stable array, no scan of all errors
+          problemsOf(s.validation, id),
+          // statistics belong to the top-level canvas (state_dict keys start with top-level ids)
+          s.path.length === 0,
+          // The dashed "shares weights" link ends in two handles of its own. Every <Handle> subscribes to
+          // React Flow's store, which notifies on each drag move, so only the nodes at either end of a
+          // link get them: a boolean per node from a set built once per node list.
+          shareLinks(currentGraph(s).nodes).ids.has(id),
+        ] as const,
+    ),
+  )
   const info = useMemo(() => builtIn ?? blockInfo(data.type, {}, def ? { [data.type]: def } : {}), [builtIn, def, data.type])
-  const nodeInfo = useDesigner((s) => s.validation?.nodes[id])
-  // one lookup per node in an index built once per validation result: a stable array, no scan of all errors
-  const problems = useDesigner((s) => problemsOf(s.validation, id))
   const errors = useMemo(() => problems.filter((e) => e.severity !== 'warning'), [problems])
   const shown = errors.length ? errors : problems
 
@@ -30,13 +46,7 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
     [data.params],
   )
   const unknown = !info
-  const topLevel = useDesigner((s) => s.path.length === 0)
-  // statistics belong to the top-level canvas (state_dict keys start with top-level ids)
   const training = useTrain((s) => s.runId !== null && s.tab === 'train') && topLevel
-  // The dashed "shares weights" link ends in two handles of its own. Every <Handle> subscribes to
-  // React Flow's store, which notifies on each drag move, so only the nodes at either end of a link
-  // get them: a boolean per node from a set built once per node list.
-  const inShare = useDesigner((s) => shareLinks(currentGraph(s).nodes).ids.has(id))
   // React Flow measures a node's handles when it mounts or resizes; handles added or removed later
   // (a link made in the inspector) need a re-measure, or the new share edge finds no handle to end in.
   const updateNodeInternals = useUpdateNodeInternals()

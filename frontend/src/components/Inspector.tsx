@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'react'
-import { useShallow } from 'zustand/react/shallow'
 import type { InitSpec } from '../api/types'
 import { currentGraph, useDesigner } from '../store/designer'
+import { useTuple } from '../store/useTuple'
 import { blockInfo, type BlockNodeData } from '../store/graph'
 import { problemsOf } from '../store/validationIndex'
 import { categoryColor, formatCount, formatShape } from '../format'
@@ -12,7 +12,7 @@ import { SchemaForm } from './SchemaForm'
 const SEP = '\u0000'
 
 export function Inspector({ onMakeBlock }: { onMakeBlock: () => void }) {
-  const selected = useDesigner(useShallow((s) => currentGraph(s).nodes.flatMap((n) => (n.selected ? [`${n.id}${SEP}${n.data.type}`] : []))))
+  const selected = useDesigner(useTuple((s) => currentGraph(s).nodes.flatMap((n) => (n.selected ? [`${n.id}${SEP}${n.data.type}`] : []))))
   if (selected.length === 1) return <NodeInspector key={selected[0].split(SEP)[0]} id={selected[0].split(SEP)[0]} />
   if (selected.length > 1)
     return (
@@ -93,7 +93,7 @@ function NodeInspector({ id }: { id: string }) {
   const data = useDesigner((s) => currentGraph(s).nodes.find((n) => n.id === id)?.data ?? NO_DATA)
   const node = useMemo(() => ({ id, data }), [id, data])
   // the other nodes, as id + type (for "shares parameters with")
-  const others = useDesigner(useShallow((s) => currentGraph(s).nodes.flatMap((n) => (n.id === id ? [] : [`${n.id}${SEP}${n.data.type}`]))))
+  const others = useDesigner(useTuple((s) => currentGraph(s).nodes.flatMap((n) => (n.id === id ? [] : [`${n.id}${SEP}${n.data.type}`]))))
   const nodes = useMemo(() => others.map((k) => { const [nid, type] = k.split(SEP); return { id: nid, data: { type } } }), [others])
   const catalog = useDesigner((s) => s.catalog)
   const blocks = useDesigner((s) => s.design.blocks)

@@ -1,16 +1,19 @@
 import { BaseEdge, EdgeLabelRenderer, getBezierPath, type EdgeProps } from '@xyflow/react'
 import { memo } from 'react'
 import { useDesigner } from '../store/designer'
+import { useTuple } from '../store/useTuple'
 import { formatShape } from '../format'
 import { isFaultyPort } from '../store/validationIndex'
 
 /** A data edge labelled with the shape its source produces, as the server computed it. */
 function ShapeEdgeImpl(p: EdgeProps) {
   const [path, lx, ly] = getBezierPath(p)
-  const info = useDesigner((s) => s.validation?.nodes[p.source])
-  // the server names the faulty input port in `field` (e.g. Add's "b"): draw that edge red
-  // (an O(1) lookup in an index built once per validation result)
-  const faulty = useDesigner((s) => isFaultyPort(s.validation, p.target, p.targetHandleId))
+  // one subscription per edge (the store changes on every drag move); the server names the faulty
+  // input port in `field` (e.g. Add's "b"): draw that edge red (an O(1) lookup in an index built
+  // once per validation result)
+  const [info, faulty] = useDesigner(
+    useTuple((s) => [s.validation?.nodes[p.source], isFaultyPort(s.validation, p.target, p.targetHandleId)] as const),
+  )
   const shape = info?.output_shape
   return (
     <>

@@ -4,7 +4,7 @@
 // with a 10-node design. Prints a one-screen summary and exits 0 when the measurement itself worked.
 //
 //   node bench/frontend/bench.mjs [--build | --no-build] [--nodes 300] [--small 10] [--seconds 2]
-//        [--loads 3] [--awaited] [--json out.json] [--css CSS] [--dist DIR] [--profile PREFIX] [--trace PREFIX]
+//        [--loads 3] [--awaited] [--json out.json] [--css CSS] [--dist DIR] [--profile PREFIX] [--trace PREFIX] [--zoom Z]
 //   (or bench/frontend/run.sh with the same options)
 //
 // Uses the real backend (.venv/bin/blocklab serve on a free port, temp data dir), the built
@@ -46,6 +46,9 @@ const EXTRA_CSS = opt('css', null) // what-if experiments, e.g. --css '.react-fl
 // --minify false`, for readable names); --profile PREFIX writes CPU profiles of the big design's pan
 // and drag (PREFIX-pan.cpuprofile, PREFIX-drag.cpuprofile) and prints where their time went.
 const DIST_OVERRIDE = opt('dist', null)
+// --zoom Z wheels the view in (or out) about the pane's centre until the zoom reaches Z before the
+// gestures: fit view shows a 300-node design at ~0.2, where nodes are drawn without small print.
+const ZOOM = opt('zoom', null) == null ? null : Number(opt('zoom', null))
 const PROFILE = opt('profile', null)
 // --trace PREFIX records the big design's pan and drag as Chromium traces (PREFIX-pan.json,
 // PREFIX-drag.json; open in DevTools' Performance panel) and prints each gesture's renderer
@@ -348,6 +351,26 @@ async function measure(page, cdp, gesture, watch = null) {
   return st
 }
 
+const viewZoom = (page) =>
+  page.evaluate(() => Number(/scale\(([\d.]+)\)/.exec(document.querySelector('.react-flow__viewport').style.transform)?.[1]))
+
+/** Wheel about the pane's centre until the zoom is within 10% of `want`; returns the zoom reached. */
+async function zoomTo(page, want) {
+  const c = await page.evaluate(() => {
+    const r = document.querySelector('.react-flow__pane').getBoundingClientRect()
+    return { x: r.left + r.width / 2, y: r.top + r.height / 2 }
+  })
+  await page.mouse.move(c.x, c.y)
+  let z = await viewZoom(page)
+  for (let i = 0; i < 60 && Math.abs(Math.log(z / want)) > Math.log(1.1); i++) {
+    await page.mouse.wheel(0, z < want ? -60 : 60)
+    await page.waitForTimeout(40)
+    z = await viewZoom(page)
+  }
+  await page.waitForTimeout(300)
+  return z
+}
+
 /** A point inside the React Flow pane with nothing on it (so a drag pans). */
 async function emptyPanePoint(page) {
   return page.evaluate(() => {
@@ -471,6 +494,7 @@ async function benchDesign(base, doc, { importDoc } = {}) {
   })
   if (EXTRA_CSS) await page.addStyleTag({ content: EXTRA_CSS })
   await page.waitForTimeout(500) // let the fit-view and draft autosave settle
+  if (ZOOM) view.zoom = await zoomTo(page, ZOOM)
 
   const idle = await measure(page, cdp, async () => {
     await page.waitForTimeout(1000)
@@ -664,7 +688,7 @@ function report({ build, size, rs, rb, version }) {
       `   Import of the ${rs.imp.nodes}-node JSON (toolbar Import) -> validated render: ${f1(rs.imp.ms)} ms (nodes on screen +${f1(rs.imp.onScreen - rs.imp.change)}, answer +${f1(rs.imp.validateEnd - rs.imp.change)})`,
     )
   line()
-  line(`Frames during ${GESTURE_MS / 1000}s gestures (rAF timestamps in the page; fit-view zoom ${rs.view.zoom?.toFixed(2)} / ${rb.view.zoom?.toFixed(2)}):`)
+  line(`Frames during ${GESTURE_MS / 1000}s gestures (rAF timestamps in the page; ${ZOOM ? "zoom after --zoom" : "fit-view zoom"} ${rs.view.zoom?.toFixed(2)} / ${rb.view.zoom?.toFixed(2)}):`)
   line('                   frames mean fps  p95 ms  max ms >50ms  moves/drawn upd/s  main thread busy (script, style+layout)')
   const row = (name, s) =>
     line(

@@ -5,6 +5,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { shot } from './util'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.resolve(here, '../..')
@@ -105,6 +106,65 @@ test.describe('a server started with BLOCKLAB_TOKEN', () => {
     await page.reload()
     await expect(page.getByTestId('palette-Linear')).toBeVisible()
     await expect(gate).toHaveCount(0)
+  })
+
+  test('a token that stops working mid-run: the stream stops retrying, says why, and asks for the token', async ({ page }) => {
+    const auth = { Authorization: 'Bearer s3cret', 'Content-Type': 'application/json' }
+    const templates = (await (await fetch(`${base}/api/templates`, { headers: auth })).json()) as { id: string; graph: unknown; train: Record<string, unknown> }[]
+    const spirals = templates.find((t) => t.id === 'spirals_playground')!
+    // long enough to outlive the test; stopped at the end
+    const created = await fetch(`${base}/api/runs`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ ...spirals.train, graph: spirals.graph, epochs: 5000, batch_size: 8 }),
+    })
+    expect(created.status).toBe(201)
+    const { id } = (await created.json()) as { id: string }
+    try {
+      // The first stream goes through a route the test can cut; once the stored token is wrong,
+      // the reconnect goes straight to the server, which refuses the handshake.
+      let live: { close: (o: { code: number; reason: string }) => Promise<void> } | null = null
+      await page.routeWebSocket(
+        (u) => u.pathname.endsWith('/stream') && u.searchParams.get('token') === 's3cret',
+        (ws) => {
+          live = ws
+          ws.connectToServer()
+        },
+      )
+      await page.addInitScript((runId) => {
+        if (!sessionStorage.getItem('seeded')) {
+          localStorage.setItem('blocklab.token', 's3cret')
+          localStorage.setItem('blocklab.activeRun.v1', runId)
+          sessionStorage.setItem('seeded', '1')
+        }
+      }, id)
+      await page.goto(`${base}/`)
+      await expect(page.getByTestId('run-view')).toHaveAttribute('data-run-id', id)
+      await expect(page.locator('.live-dot.on')).toBeVisible()
+      await expect.poll(() => live !== null).toBe(true)
+
+      await page.evaluate(() => localStorage.setItem('blocklab.token', 'wrong'))
+      await live!.close({ code: 4008, reason: 'cut by the test' })
+
+      await expect(page.getByTestId('stream-error')).toContainText('the server wants an access token; the run carries on')
+      await expect(page.getByTestId('token-gate')).toBeVisible()
+      await shot(page, 'stream-token-refused')
+      // one refused reconnect, then no more: the old client retried every 0.7 s for ever
+      const connects = () => page.evaluate(() => (window as unknown as { __blocklab: { connects: unknown[] } }).__blocklab.connects.length)
+      const n = await connects()
+      expect(n).toBe(2)
+      await page.waitForTimeout(2500)
+      expect(await connects()).toBe(n)
+
+      // entering the right token reloads the page, and the run view comes back, live
+      await page.getByTestId('token-input').fill('s3cret')
+      await page.getByTestId('token-submit').click()
+      await expect(page.getByTestId('run-view')).toHaveAttribute('data-run-id', id)
+      await expect(page.locator('.live-dot.on')).toBeVisible()
+      await expect(page.getByTestId('stream-error')).toHaveCount(0)
+    } finally {
+      await fetch(`${base}/api/runs/${id}/stop`, { method: 'POST', headers: auth })
+    }
   })
 })
 

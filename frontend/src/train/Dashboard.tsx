@@ -193,6 +193,7 @@ function RunView() {
   const d = useTrain((s) => s.data)
   const version = useTrain((s) => s.version)
   const connected = useTrain((s) => s.connected)
+  const streamError = useTrain((s) => s.streamError)
   const epochs = (run?.config as { epochs?: number } | undefined)?.epochs ?? 0
   const spe = stepsPerEpoch(d)
   const { frac, eta } = progress(d, epochs, spe)
@@ -217,9 +218,14 @@ function RunView() {
           <b className="run-name">{run?.name ?? 'run'}</b>
           <code className="muted">{runId.slice(0, 8)}</code>
           <span className="grow" />
-          {!finished && <span className={`live-dot${connected ? ' on' : ''}`} title={connected ? 'streaming' : 'reconnecting…'} />}
+          {!finished && !streamError && <span className={`live-dot${connected ? ' on' : ''}`} title={connected ? 'streaming' : 'reconnecting…'} />}
           <LoadDesignButton run={run} />
         </div>
+        {streamError && !finished && (
+          <div className="stream-error" data-testid="stream-error">
+            Live updates stopped: {streamError}.
+          </div>
+        )}
         <div className="progress" data-testid="progress" title={`${Math.round(frac * 100)}%`}>
           <div className={`bar st-${d.status}`} style={{ width: `${(frac * 100).toFixed(1)}%` }} />
         </div>

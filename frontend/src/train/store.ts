@@ -5,6 +5,7 @@ import { api, ApiError, withToken } from '../api/client'
 import type { DatasetInfo, RunOut, Samples, ValidationError } from '../api/types'
 import { useDesigner } from '../store/designer'
 import { designToDoc } from '../store/graph'
+import { afterClose, afterProbe, type AfterClose } from './reconnect'
 import { applyMessages, emptyRun, isFinished, type NodeAct, type NodeStat, type RunData, type StreamMsg } from './stream'
 
 export const ACTIVE_KEY = 'blocklab.activeRun.v1'
@@ -72,6 +73,8 @@ export type TrainState = {
   nodeStats: Record<string, NodeStat>
   nodeActs: Record<string, NodeAct>
   connected: boolean
+  /** why the stream stopped reconnecting (unknown run, token refused), shown in the run view */
+  streamError: string | null
   starting: boolean
   startError: { message: string; errors: ValidationError[] } | null
   history: RunOut[]
@@ -91,6 +94,7 @@ export const useTrain = create<TrainState>()(() => ({
   run: null,
   ...initial(),
   connected: false,
+  streamError: null,
   starting: false,
   startError: null,
   history: [],
@@ -111,6 +115,7 @@ let pending: StreamMsg[] = []
 let flushTimer: number | undefined
 let reconnectTimer: number | undefined
 let generation = 0
+let attempts = 0 // reconnects since the last successful open
 
 function flush() {
   flushTimer = undefined
@@ -172,7 +177,12 @@ function openSocket(id: string, gen: number) {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:'
   const sock = new WebSocket(withToken(`${proto}//${location.host}/api/runs/${encodeURIComponent(id)}/stream?after=${after}`))
   ws = sock
-  sock.onopen = () => useTrain.setState({ connected: true })
+  let opened = false
+  sock.onopen = () => {
+    opened = true
+    attempts = 0
+    useTrain.setState({ connected: true, streamError: null })
+  }
   sock.onmessage = (e) => {
     try {
       queue([JSON.parse(e.data as string) as StreamMsg])
@@ -180,14 +190,37 @@ function openSocket(id: string, gen: number) {
       /* not JSON: ignored */
     }
   }
-  sock.onclose = () => {
+  sock.onclose = (e) => {
     if (ws !== sock) return
     ws = null
     useTrain.setState({ connected: false })
     flush()
-    if (gen !== generation) return
-    if (!isFinished(useTrain.getState().data.status)) reconnectTimer = window.setTimeout(() => gen === generation && openSocket(id, gen), 700)
+    if (gen !== generation || isFinished(useTrain.getState().data.status)) return
+    void settleClose(id, gen, afterClose(e.code, opened, attempts))
   }
+}
+
+/** The HTTP status of GET /api/runs/{id} (null when the server cannot be reached). */
+async function probe(id: string): Promise<number | null> {
+  try {
+    await api.run(id)
+    return 200
+  } catch (e) {
+    return e instanceof ApiError ? e.status : null
+  }
+}
+
+/** Reconnect later, or stop and say why; a refused handshake is first explained by a REST call. */
+async function settleClose(id: string, gen: number, close: AfterClose) {
+  const next = close.kind === 'probe' ? afterProbe(await probe(id), attempts) : close
+  if (gen !== generation) return
+  if (next.kind === 'stop') {
+    useTrain.setState({ streamError: next.message })
+    if (next.forget && localStorage.getItem(ACTIVE_KEY) === id) localStorage.removeItem(ACTIVE_KEY)
+    return
+  }
+  attempts++
+  reconnectTimer = window.setTimeout(() => gen === generation && openSocket(id, gen), next.delayMs)
 }
 
 /** Show a run: replay its stored history (GET /metrics), then follow the live stream from the last seq. */
@@ -202,7 +235,8 @@ export async function attachRun(id: string): Promise<void> {
   debug.connects = []
   debug.replayed = 0
   debug.gaps = 0
-  useTrain.setState({ runId: id, run: null, ...initial(), connected: false, drawerNode: null })
+  attempts = 0
+  useTrain.setState({ runId: id, run: null, ...initial(), connected: false, streamError: null, drawerNode: null })
   let run: RunOut
   try {
     run = await api.run(id)
@@ -229,7 +263,7 @@ export async function attachRun(id: string): Promise<void> {
 export function detachRun() {
   generation++
   closeSocket()
-  useTrain.setState({ runId: null, run: null, ...initial(), connected: false })
+  useTrain.setState({ runId: null, run: null, ...initial(), connected: false, streamError: null })
 }
 
 /** After a reload: pick up the run that was active, if it still runs. */

@@ -138,6 +138,38 @@ test('open a template', async ({ page }) => {
   await shot(page, 'template-tied')
 })
 
+test('zoomed far out, small print and handles give way; the hovered node keeps its handles', async ({ page }) => {
+  await openApp(page)
+  await page.getByTestId('btn-new').click()
+  await page.getByTestId('template-resnet_digits').click()
+  await expect(page.getByTestId('validity')).toHaveText(/✓ valid/)
+  const label = page.getByTestId('shape-stem-act')
+  await expect(label).toBeVisible()
+  const height = () => node(page, 'stem').evaluate((el) => (el as HTMLElement).offsetHeight)
+  const h0 = await height()
+  const canvas = page.getByTestId('canvas')
+  await expect(canvas).not.toHaveClass(/\bfar\b/)
+
+  const pane = page.locator('.react-flow__pane')
+  const box = (await pane.boundingBox())!
+  await page.mouse.move(box.x + box.width * 0.8, box.y + box.height * 0.5)
+  for (let i = 0; i < 30 && !/\bfar\b/.test((await canvas.getAttribute('class')) ?? ''); i++) await page.mouse.wheel(0, 120)
+  await expect(canvas).toHaveClass(/\bfar\b/)
+  await expect(label).toBeHidden()
+  const handle = (id: string) => node(page, id).locator('.react-flow__handle').first()
+  await expect(handle('res1')).toBeHidden()
+  // hidden rows still take their space: the node keeps its size, so edges keep their anchors
+  expect(await height()).toBe(h0)
+  await node(page, 'res1').hover()
+  await expect(handle('res1')).toBeVisible()
+  await expect(handle('stem')).toBeHidden()
+  await shot(page, 'far-zoom')
+
+  await page.getByTestId('btn-fit').click()
+  await expect(canvas).not.toHaveClass(/\bfar\b/)
+  await expect(label).toBeVisible()
+})
+
 test('save a design on the server and load it after a reload', async ({ page }) => {
   await openApp(page)
   await buildMlp(page)

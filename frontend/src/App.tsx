@@ -183,7 +183,7 @@ function Toolbar({ open }: { open: (d: DialogName) => void }) {
         <button onClick={() => s().layout()} data-testid="btn-layout" title="Arrange in layers by depth">
           Auto-layout
         </button>
-        <button onClick={() => fitView({ padding: 0.2, maxZoom: 1.1, duration: 200 })} title="Fit the graph in view">
+        <button onClick={() => fitView({ padding: 0.2, maxZoom: 1.1, duration: 200 })} data-testid="btn-fit" title="Fit the graph in view">
           Fit view
         </button>
         <button onClick={() => open('makeBlock')} disabled={selectedCount === 0} data-testid="btn-make-block" title="Group the selected nodes into a reusable block">

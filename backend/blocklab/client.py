@@ -115,6 +115,11 @@ class Blocklab:
     def runs(self) -> list[Json]:
         return self._call("GET", "/runs").json()
 
+    def delete_run(self, run_id: str) -> None:
+        """Delete a finished run with its history and weights. BlocklabError 404 for an unknown
+        run, 409 while it is queued or running (stop it and wait for it first)."""
+        self._call("DELETE", f"/runs/{run_id}")
+
 
 class Run:
     """A handle on one run: status, stream, stop, weights and inference."""

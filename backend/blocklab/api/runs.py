@@ -1,4 +1,4 @@
-"""Runs: POST/GET /api/runs, GET /api/runs/{id}, stop, metrics, state_dict, predict, the
+"""Runs: POST/GET /api/runs, GET/DELETE /api/runs/{id}, stop, metrics, state_dict, predict, the
 websocket stream, and POST /api/weights (upload safetensors for a design).
 
 Routes only translate: the plan (runs.plan), the manager (runs.manager), the hub
@@ -21,7 +21,7 @@ from blocklab.api.deps import Engine, GraphLimits, fetch_or_404, get_settings
 from blocklab.api.errors import responses
 from blocklab.graph.document import GraphDoc
 from blocklab.runs import checkpoints, store, weights
-from blocklab.runs.manager import QueueFull, Refused, RunManager
+from blocklab.runs.manager import Busy, QueueFull, Refused, RunManager
 from blocklab.runs.plan import PlanError, RunCreate, prepare
 from blocklab.runs.predict import PredictError, PredictIn, predict
 from blocklab.settings import Settings
@@ -141,6 +141,18 @@ def get_run_info(run: Run) -> dict:
 def stop_run(run: Run, manager: Manager) -> dict:
     manager.stop(run["id"])
     return {"id": run["id"], "status": manager.status_of(run["id"]) or run["status"]}
+
+
+@router.delete("/runs/{run_id}", status_code=204, responses=responses(404, 409, 422))
+def delete_run(run: Run, manager: Manager) -> Response:
+    """A finished run and everything stored for it (messages, checkpoints); 409 while it is live."""
+    try:
+        found = manager.delete(run["id"])
+    except Busy as e:
+        raise HTTPException(409, str(e)) from None
+    if not found:  # a concurrent DELETE won
+        raise HTTPException(404, f"no run with id '{run['id']}'")
+    return Response(status_code=204)
 
 
 @router.get("/runs/{run_id}/metrics", response_model=list[dict[str, Any]], responses=responses(404, 422))

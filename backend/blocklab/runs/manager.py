@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import uuid
 
 import sqlalchemy as sa
 
 from blocklab.graph.document import dump
-from blocklab.runs import runners, store
+from blocklab.runs import checkpoints, runners, store
 from blocklab.runs.hub import Hub
 from blocklab.runs.plan import Plan
 from blocklab.runs.runners import Refused  # noqa: F401  (re-exported for the API)
@@ -31,6 +32,13 @@ class QueueFull(Exception):
     def __init__(self, retry_after: int):
         super().__init__("too many queued runs")
         self.retry_after = retry_after
+
+
+class Busy(Exception):
+    """The run is queued or running: its data is live, so it cannot be deleted yet."""
+
+    def __init__(self, run_id: str, status: str):
+        super().__init__(f"run '{run_id}' is {status}: stop it first (POST /api/runs/{run_id}/stop)")
 
 
 class RunManager:
@@ -74,6 +82,30 @@ class RunManager:
     def stop(self, run_id: str) -> bool:
         """True when the run was live here (a local run stops at its next report, within ~0.1 s)."""
         return self.runner.cancel(run_id)
+
+    def delete(self, run_id: str) -> bool:
+        """Remove a finished run: its row, stream messages and checkpoint folder. False when there
+        is no such run; Busy while it is queued or running (stop it and wait for its final status)."""
+        run = store.get(self.engine, run_id, full=False)
+        if run is None:
+            return False
+        # The runner is asked too: a run it still trains must never lose its files mid-write.
+        live = self.runner.status(run_id)
+        if run["status"] not in store.FINISHED or live in ("queued", "running"):
+            raise Busy(run_id, live if live in ("queued", "running") else run["status"])
+        if not store.delete_finished(self.engine, run_id):
+            return False  # another request deleted it meanwhile
+        # Its final status is stored, so what the hub and runner still hold is only waiting for
+        # the writer's `forget`; drop it now so the stream answers "unknown run" at once.
+        self.hub.release(run_id)
+        self.runner.forget(run_id)
+        try:
+            shutil.rmtree(checkpoints.run_dir(self.settings.data_dir, run_id))
+        except FileNotFoundError:
+            pass  # it ended before writing any checkpoint
+        except OSError:  # the run is gone from the API either way; say what was left behind
+            log.exception("run %s deleted, but its checkpoint folder could not be removed", run_id)
+        return True
 
     def status_of(self, run_id: str) -> str | None:
         return self.runner.status(run_id)

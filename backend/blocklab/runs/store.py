@@ -39,6 +39,17 @@ def link_design(engine: sa.Engine, run_id: str, graph_id: str) -> None:
         c.execute(runs.update().where(runs.c.id == run_id).values(graph_id=graph_id))
 
 
+def delete_finished(engine: sa.Engine, run_id: str) -> bool:
+    """Remove a finished run's row and stream messages in one transaction; False when there is
+    no such finished run. The status condition sits in the DELETE itself, so a live row is never
+    removed whatever the caller checked before."""
+    with engine.begin() as c:
+        gone = c.execute(runs.delete().where(runs.c.id == run_id, runs.c.status.in_(FINISHED))).rowcount > 0
+        if gone:  # explicit rather than relying on ON DELETE CASCADE (SQLite enforces it only per connection pragma)
+            c.execute(run_events.delete().where(run_events.c.run_id == run_id))
+    return gone
+
+
 def get(engine: sa.Engine, run_id: str, full: bool = True) -> dict | None:
     with engine.connect() as c:
         r = c.execute(runs.select().where(runs.c.id == run_id)).first()

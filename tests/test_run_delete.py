@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -198,3 +199,18 @@ def test_token_guards_delete(tmp_path):
         assert c.get(f"/api/runs/{rid}").status_code == 200 and (tmp_path / "runs" / rid).is_dir()
         assert c.delete(f"/api/runs/{rid}").status_code == 204
         assert c.get(f"/api/runs/{rid}").status_code == 404
+
+
+def test_checkpoint_gone_under_a_known_run_is_409_not_500(client, settings, monkeypatch):
+    """A delete can land between the route finding the run and reading its weights file: the
+    weights routes read the file once (no exists-check first) and answer 409, never a 500."""
+    rid = create(client, run_body("linear_regression", epochs=1))
+    assert wait(client, rid)["status"] == "completed"
+    for p in checkpoints.run_dir(settings.data_dir, rid).iterdir():
+        p.unlink()  # the row is still there, as it would be mid-delete
+    # any exists-check would still have said yes: the file went after it
+    monkeypatch.setattr(Path, "is_file", lambda self: True)
+    for method, path, kw in [("GET", "/state_dict", {}), ("GET", "/state_dict?format=safetensors&which=best", {}),
+                             ("POST", "/predict", {"json": {"inputs": [[0.0, 0.0]]}})]:
+        r = client.request(method, f"/api/runs/{rid}{path}", **kw)
+        assert r.status_code == 409 and "checkpoint" in r.json()["detail"], (path, r.text)

@@ -176,9 +176,11 @@ def download_weights(run: Run, settings: Cfg,
                      format: Annotated[Literal["pt", "safetensors"], Query()] = "pt",
                      which: Annotated[Literal["last", "best"], Query()] = "last") -> Response:
     path = checkpoints.path(settings.data_dir, run["id"], which)
-    if not path.is_file():
-        raise HTTPException(409, f"run '{run['id']}' has no {which} checkpoint yet (status {run['status']})")
-    data = path.read_bytes() if format == "safetensors" else checkpoints.as_pt(checkpoints.read(path))
+    try:  # read, never check-then-read: a run deleted in between must not become a 500
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise HTTPException(409, f"run '{run['id']}' has no {which} checkpoint yet (status {run['status']})") from None
+    data = raw if format == "safetensors" else checkpoints.as_pt(checkpoints.parse(raw))
     name = f"{run['id'][:8]}_{which}.{'pt' if format == 'pt' else 'safetensors'}"
     return Response(data, media_type="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

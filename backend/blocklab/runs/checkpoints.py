@@ -41,7 +41,11 @@ def write(target: Path, tensors: dict[str, torch.Tensor]) -> None:
 
 
 def read(target: Path) -> dict[str, torch.Tensor]:
-    return st_load(target.read_bytes())
+    return parse(target.read_bytes())
+
+
+def parse(raw: bytes) -> dict[str, torch.Tensor]:
+    return st_load(raw)
 
 
 def as_pt(tensors: dict[str, torch.Tensor]) -> bytes:

@@ -51,9 +51,11 @@ def _model(run: dict, path: Path) -> torch.nn.Module:
 
 def predict(run: dict, data_dir: Path, body: PredictIn) -> dict:
     path = checkpoints.path(data_dir, run["id"], body.which)
-    if not path.is_file():
-        raise PredictError("which", f"run '{run['id']}' has no {body.which} checkpoint yet (status {run['status']})", 409)
-    model = _model(run, path)
+    try:  # no exists-check first: a run deleted in between must not become a 500
+        model = _model(run, path)
+    except FileNotFoundError:
+        raise PredictError("which", f"run '{run['id']}' has no {body.which} checkpoint yet (status {run['status']})",
+                           409) from None
     want = tuple(next(n for n in run["graph"]["nodes"] if n["type"] == "Input")["params"]["shape"])
     try:
         x = torch.tensor(body.inputs, dtype=torch.float32)

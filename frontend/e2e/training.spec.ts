@@ -230,4 +230,20 @@ test('compare two runs from the history; the history of a saved design', async (
   expect(await attr(page, 'chart-loss', 'data-points')).toBeGreaterThan(5)
   await page.getByTestId('compare').scrollIntoViewIfNeeded()
   await shot(page, 'train-compare')
+
+  // delete the run on screen from the history (after a confirm): it leaves the list, the
+  // comparison and the run view, and the server has nothing left of it
+  page.once('dialog', (d) => void d.accept())
+  await page.getByTestId(`delete-${a}`).click()
+  await expect(page.getByTestId(`run-${a}`)).toHaveCount(0)
+  await expect(page.getByTestId('history-count')).toHaveText('1')
+  await expect(page.getByTestId('compare')).toHaveAttribute('data-runs', '1')
+  await expect(page.getByTestId('run-view')).toHaveCount(0)
+  expect((await page.request.get(`/api/runs/${a}`)).status()).toBe(404)
+  expect((await page.request.get(`/api/runs/${b}`)).status()).toBe(200)
+  // dismissing the confirm deletes nothing
+  page.once('dialog', (d) => void d.dismiss())
+  await page.getByTestId(`delete-${b}`).click()
+  await expect(page.getByTestId(`run-${b}`)).toBeVisible()
+  expect((await page.request.get(`/api/runs/${b}`)).status()).toBe(200)
 })

@@ -179,6 +179,8 @@ export const api = {
     ),
   run: (id: string) => request<RunOut>('GET', `/api/runs/${encodeURIComponent(id)}`),
   stopRun: (id: string) => request<{ id: string; status: string }>('POST', `/api/runs/${encodeURIComponent(id)}/stop`),
+  /** a finished run with its stored history and weights (409 while it runs) */
+  deleteRun: (id: string) => request<unknown>('DELETE', `/api/runs/${encodeURIComponent(id)}`),
   metrics: <T = unknown>(id: string, after = 0, type?: string) =>
     request<T[]>('GET', `/api/runs/${encodeURIComponent(id)}/metrics?after=${after}${type ? `&type=${encodeURIComponent(type)}` : ''}`),
   predict: (id: string, inputs: unknown[]) => request<PredictResult>('POST', `/api/runs/${encodeURIComponent(id)}/predict`, { inputs }),

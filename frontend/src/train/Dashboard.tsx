@@ -12,6 +12,7 @@ import { datasetOfRun, formatSample, pointsOnGrid, sampleRows, shownRuns, type S
 import { isFinished, progress, stepsPerEpoch, type GridMsg, type RunData } from './stream'
 import {
   attachRun,
+  deleteRun,
   loadDatasets,
   loadSamples,
   refreshHistory,
@@ -756,6 +757,18 @@ function History() {
               </div>
               <button className="mini" onClick={() => void attachRun(r.id)} disabled={r.id === runId} data-testid={`open-${r.id}`}>
                 {r.id === runId ? 'shown' : 'Open'}
+              </button>
+              <button
+                className="mini"
+                onClick={() => {
+                  if (window.confirm(`Delete run “${r.name}” (${r.id.slice(0, 6)}) with its history and weights?`)) void deleteRun(r.id)
+                }}
+                disabled={!isFinished(r.status)}
+                title={isFinished(r.status) ? 'delete this run from the server' : 'stop the run first'}
+                aria-label="delete run"
+                data-testid={`delete-${r.id}`}
+              >
+                ✕
               </button>
             </li>
           )

@@ -395,6 +395,22 @@ export async function stopRun() {
   }
 }
 
+/** Delete a finished run from the server; the run on screen and the comparison let go of it. */
+export async function deleteRun(id: string) {
+  try {
+    await api.deleteRun(id)
+  } catch (e) {
+    useDesigner.getState().notify(`Delete failed: ${(e as Error).message}`, 'error')
+    return
+  }
+  if (useTrain.getState().runId === id) detachRun()
+  useTrain.setState((s) => {
+    const { [id]: _gone, ...curves } = s.curves
+    return { history: s.history.filter((r) => r.id !== id), compare: s.compare.filter((x) => x !== id), curves }
+  })
+  void refreshHistory()
+}
+
 let historyCall = 0
 
 /** The run history: a saved design's runs (GET /api/runs?graph_id=), or all of them. */

@@ -487,11 +487,11 @@ async function benchDesign(base, doc, { importDoc } = {}) {
   }
   loads.sort((a, b) => a.validated - b.validated)
   const load = { ...loads[Math.floor(loads.length / 2)], min: loads[0].validated, max: loads[loads.length - 1].validated, runs: loads.length }
-  const view = await page.evaluate(() => {
-    const t = document.querySelector('.react-flow__viewport').style.transform
-    const m = /scale\(([\d.]+)\)/.exec(t)
-    return { zoom: m ? Number(m[1]) : null, nodes: document.querySelectorAll('.react-flow__node').length, edges: document.querySelectorAll('.react-flow__edge').length }
-  })
+  const view = await page.evaluate(() => ({
+    nodes: document.querySelectorAll('.react-flow__node').length,
+    edges: document.querySelectorAll('.react-flow__edge').length,
+  }))
+  view.zoom = await viewZoom(page)
   if (EXTRA_CSS) await page.addStyleTag({ content: EXTRA_CSS })
   await page.waitForTimeout(500) // let the fit-view and draft autosave settle
   if (ZOOM) view.zoom = await zoomTo(page, ZOOM)

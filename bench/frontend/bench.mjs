@@ -5,6 +5,7 @@
 //
 //   node bench/frontend/bench.mjs [--build | --no-build] [--nodes 300] [--small 10] [--seconds 2]
 //        [--loads 3] [--awaited] [--json out.json] [--css CSS] [--dist DIR] [--profile PREFIX] [--trace PREFIX] [--zoom Z]
+//        [--select-all]
 //   (or bench/frontend/run.sh with the same options)
 //
 // Uses the real backend (.venv/bin/blocklab serve on a free port, temp data dir), the built
@@ -50,6 +51,8 @@ const DIST_OVERRIDE = opt('dist', null)
 // gestures: fit view shows a 300-node design at ~0.2, where nodes are drawn without small print.
 const ZOOM = opt('zoom', null) == null ? null : Number(opt('zoom', null))
 const PROFILE = opt('profile', null)
+// --select-all selects every node (Ctrl+A) before the drag, so the drag moves the whole design.
+const SELECT_ALL = argv.includes('--select-all')
 // --trace PREFIX records the big design's pan and drag as Chromium traces (PREFIX-pan.json,
 // PREFIX-drag.json; open in DevTools' Performance panel) and prints each gesture's renderer
 // main-thread time by trace event: where the time goes that is not script.
@@ -527,6 +530,12 @@ async function benchDesign(base, doc, { importDoc } = {}) {
   const pan = await observed('pan', () => measure(page, cdp, () => gesture(cdp, p.x, p.y, panPath), '.react-flow__viewport'))
   await page.waitForTimeout(300)
   const nd = await middleNode(page)
+  if (SELECT_ALL) {
+    // the whole design moves with the dragged node (React Flow drags every selected node)
+    await page.mouse.click(p.x, p.y)
+    await page.keyboard.press('Control+a')
+    await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node.selected').length === n, n)
+  }
   const drag = await observed('drag', () => measure(page, cdp, () => gesture(cdp, nd.x, nd.y, dragPath), `.react-flow__node[data-id="${nd.id}"]`))
   await page.waitForTimeout(100)
   // Sanity: the drag really moved the node (React Flow's drag start makes the app record an undo step).
@@ -716,6 +725,7 @@ function report({ build, size, rs, rb, version }) {
   }
   for (const w of warn) line(`WARNING: ${w}`)
   if (EXTRA_CSS) line(`extra CSS injected before the gestures: ${EXTRA_CSS}`)
+  if (SELECT_ALL) line('the drags moved every node (--select-all)')
   if (DIST_OVERRIDE) line(`page served from ${DIST_OVERRIDE} (bundle figures above are still frontend/dist)`)
   for (const g of ['pan', 'drag']) {
     if (!rb[g].trace) continue

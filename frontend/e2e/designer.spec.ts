@@ -138,6 +138,49 @@ test('open a template', async ({ page }) => {
   await shot(page, 'template-tied')
 })
 
+test('drag a node, then the whole selection; each drag is one undo step', async ({ page }) => {
+  await openApp(page)
+  await page.getByTestId('btn-new').click()
+  await page.getByTestId('template-resnet_digits').click()
+  await expect(page.getByTestId('validity')).toHaveText(/✓ valid/)
+  const at = async (id: string) => {
+    const b = (await node(page, id).boundingBox())!
+    return { x: b.x, y: b.y }
+  }
+  // drag by the header in small steps, as a hand would (several moves per frame)
+  const drag = async (id: string, dx: number, dy: number) => {
+    const b = (await node(page, id).locator('.bn-head').boundingBox())!
+    await page.mouse.move(b.x + 20, b.y + b.height / 2)
+    await page.mouse.down()
+    // React Flow starts a drag once the pointer has moved past its 1 px threshold, from there
+    await page.mouse.move(b.x + 22, b.y + b.height / 2)
+    for (let i = 1; i <= 12; i++) await page.mouse.move(b.x + 20 + (dx * i) / 12, b.y + b.height / 2 + (dy * i) / 12)
+    await page.mouse.up()
+  }
+  // within a snap step (10 flow px, under 10 screen px at this zoom) of where the mouse went
+  const near = (p: { x: number; y: number }, q: { x: number; y: number }) => Math.abs(p.x - q.x) <= 10 && Math.abs(p.y - q.y) <= 10
+  const stem0 = await at('stem')
+  const fc0 = await at('fc')
+  await drag('stem', 150, 30)
+  await expect.poll(async () => near(await at('stem'), { x: stem0.x + 150, y: stem0.y + 30 })).toBe(true)
+  expect(await at('fc')).toEqual(fc0) // only the dragged node moved
+  const stem1 = await at('stem')
+
+  await page.locator('.react-flow__pane').click({ position: { x: 40, y: 300 } })
+  await page.keyboard.press('Control+a')
+  await expect(page.locator('.react-flow__node.selected')).toHaveCount(9)
+  await drag('fc', -100, 0)
+  await expect.poll(async () => near(await at('fc'), { x: fc0.x - 100, y: fc0.y })).toBe(true)
+  const moved = (await at('fc')).x - fc0.x
+  await expect.poll(async () => (await at('stem')).x - stem1.x).toBeCloseTo(moved, 0) // everything moved together
+
+  await page.keyboard.press('Control+z')
+  await expect.poll(() => at('fc')).toEqual(fc0)
+  await expect.poll(() => at('stem')).toEqual(stem1)
+  await page.keyboard.press('Control+z')
+  await expect.poll(() => at('stem')).toEqual(stem0)
+})
+
 test('zoomed far out, small print and handles give way; the hovered node keeps its handles', async ({ page }) => {
   await openApp(page)
   await page.getByTestId('btn-new').click()

@@ -14,6 +14,7 @@ import { currentGraph, useDesigner } from '../store/designer'
 import { SHARE_SOURCE, SHARE_TARGET, shareLinks, type FlowEdge, type FlowNode } from '../store/graph'
 import { categoryColor } from '../format'
 import { BlockNode } from './BlockNode'
+import { FAR_ZOOM, FarZoom } from './farZoom'
 import { ShapeEdge, ShareEdge } from './edges'
 
 // Module scope, so React Flow never sees new type maps.
@@ -55,8 +56,6 @@ export function dotGap(zoom: number, base = 20, minPx = 16): number {
   return gap
 }
 const BASE_GAP = 20
-/** Below this zoom 10 px labels are under 5 px on screen: the canvas drops them (see .canvas.far). */
-export const FAR_ZOOM = 0.45
 function Dots() {
   const gap = useStore((s) => dotGap(s.transform[2], BASE_GAP))
   return <Background variant={BackgroundVariant.Dots} gap={gap} size={(1.2 * gap) / BASE_GAP} />
@@ -145,32 +144,34 @@ export function Canvas() {
 
   return (
     <div className={far ? 'canvas far' : 'canvas'} onDragOver={onDragOver} onDrop={onDrop} data-testid="canvas">
-      <ReactFlow<FlowNode, FlowEdge>
-        nodes={graph.nodes}
-        edges={edges}
-        nodeTypes={nodeTypes}
-        edgeTypes={edgeTypes}
-        onNodesChange={onNodesChange}
-        onEdgesChange={onEdgesChange}
-        onConnect={connect}
-        onNodeDragStart={onDragStart}
-        onSelectionDragStart={onDragStart}
-        onNodeDoubleClick={onNodeDoubleClick}
-        deleteKeyCode={null}
-        selectionKeyCode="Shift"
-        multiSelectionKeyCode={MULTI_SELECT_KEYS}
-        colorMode="dark"
-        minZoom={0.1}
-        maxZoom={2.5}
-        snapToGrid
-        snapGrid={SNAP_GRID}
-        defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
-        proOptions={PRO_OPTIONS}
-      >
-        <Dots />
-        <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} maskColor="rgba(10,12,18,0.7)" />
-        <Controls showInteractive={false} />
-      </ReactFlow>
+      <FarZoom.Provider value={far}>
+        <ReactFlow<FlowNode, FlowEdge>
+          nodes={graph.nodes}
+          edges={edges}
+          nodeTypes={nodeTypes}
+          edgeTypes={edgeTypes}
+          onNodesChange={onNodesChange}
+          onEdgesChange={onEdgesChange}
+          onConnect={connect}
+          onNodeDragStart={onDragStart}
+          onSelectionDragStart={onDragStart}
+          onNodeDoubleClick={onNodeDoubleClick}
+          deleteKeyCode={null}
+          selectionKeyCode="Shift"
+          multiSelectionKeyCode={MULTI_SELECT_KEYS}
+          colorMode="dark"
+          minZoom={0.1}
+          maxZoom={2.5}
+          snapToGrid
+          snapGrid={SNAP_GRID}
+          defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
+          proOptions={PRO_OPTIONS}
+        >
+          <Dots />
+          <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} maskColor="rgba(10,12,18,0.7)" />
+          <Controls showInteractive={false} />
+        </ReactFlow>
+      </FarZoom.Provider>
       <nav className="breadcrumb" data-testid="breadcrumb">
         <button className={path.length ? 'link' : 'link current'} onClick={() => goTo(0)}>
           Design

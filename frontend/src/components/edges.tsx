@@ -4,6 +4,7 @@ import { useDesigner } from '../store/designer'
 import { useTuple } from '../store/useTuple'
 import { formatShape } from '../format'
 import { isFaultyPort } from '../store/validationIndex'
+import { useFarZoom } from './farZoom'
 
 /** A data edge labelled with the shape its source produces, as the server computed it. */
 function ShapeEdgeImpl(p: EdgeProps) {
@@ -15,10 +16,11 @@ function ShapeEdgeImpl(p: EdgeProps) {
     useTuple((s) => [s.validation?.nodes[p.source], isFaultyPort(s.validation, p.target, p.targetHandleId)] as const),
   )
   const shape = info?.output_shape
+  const far = useFarZoom()
   return (
     <>
-      <BaseEdge id={p.id} path={path} markerEnd={p.markerEnd} className={faulty ? 'faulty' : undefined} interactionWidth={18} />
-      {info !== undefined && (
+      <BaseEdge id={p.id} path={path} markerEnd={p.markerEnd} className={faulty ? 'faulty' : undefined} interactionWidth={far ? 0 : 18} />
+      {info !== undefined && !far && (
         <EdgeLabelRenderer>
           <div
             className={`edge-label${shape == null || faulty ? ' unknown' : ''}${p.selected ? ' selected' : ''}`}
@@ -41,14 +43,17 @@ function ShareEdgeImpl(p: EdgeProps) {
   const path = `M ${p.sourceX},${p.sourceY} C ${p.sourceX + bow},${p.sourceY} ${p.targetX + bow},${p.targetY} ${p.targetX},${p.targetY}`
   const lx = (p.sourceX + p.targetX) / 2 + bow * 0.75
   const ly = (p.sourceY + p.targetY) / 2
+  const far = useFarZoom()
   return (
     <>
       <BaseEdge id={p.id} path={path} className="share-edge" />
-      <EdgeLabelRenderer>
-        <div className="edge-label share" style={{ transform: `translate(-50%, -50%) translate(${lx}px, ${ly}px)` }}>
-          shares weights
-        </div>
-      </EdgeLabelRenderer>
+      {!far && (
+        <EdgeLabelRenderer>
+          <div className="edge-label share" style={{ transform: `translate(-50%, -50%) translate(${lx}px, ${ly}px)` }}>
+            shares weights
+          </div>
+        </EdgeLabelRenderer>
+      )}
     </>
   )
 }

@@ -3,6 +3,7 @@
 // their own slices or stores; everything here is plain data so it is easy to extend.
 import { applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, type NodeChange } from '@xyflow/react'
 import { create } from 'zustand'
+import { frameBatch } from './frameBatch'
 import type { BlockInfo, GraphDoc, InitInfo, JsonSchema, Template, ValidateResult } from '../api/types'
 import {
   type Catalog,
@@ -151,6 +152,13 @@ export const useDesigner = create<Store>()((set, get) => {
     const s = get()
     setGraph(fn(currentGraph(s), s))
   }
+  const applyNodes = (changes: NodeChange<FlowNode>[]) => {
+    const g = currentGraph(get())
+    setGraph({ ...g, nodes: applyNodeChanges(changes, g.nodes) })
+  }
+  // (no animation frames outside a browser: unit tests apply every change at once)
+  const dragMoves =
+    typeof requestAnimationFrame === 'undefined' ? null : frameBatch<string, NodeChange<FlowNode>>(applyNodes, (c) => ('id' in c ? c.id : ''), requestAnimationFrame)
 
   return {
     catalog: {},
@@ -180,8 +188,10 @@ export const useDesigner = create<Store>()((set, get) => {
     onNodesChange: (changes) => {
       const keep = changes.filter((c) => c.type !== 'remove')
       if (!keep.length) return
-      const g = currentGraph(get())
-      setGraph({ ...g, nodes: applyNodeChanges(keep, g.nodes) })
+      // mid-drag moves render once per frame; anything else first lands the moves before it
+      if (dragMoves && keep.every((c) => c.type === 'position' && c.dragging)) return dragMoves.push(keep)
+      dragMoves?.flush()
+      applyNodes(keep)
     },
     onEdgesChange: (changes) => {
       const keep = changes.filter((c) => c.type !== 'remove')

@@ -2,7 +2,7 @@
 // curves, the decision boundary, downloads and source, inference, run history and comparison.
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { api } from '../api/client'
-import type { DatasetInfo, GraphDoc, PredictResult, RunOut, Samples } from '../api/types'
+import type { DatasetInfo, DeviceName, GraphDoc, LossName, OptimizerName, PredictResult, RunOut, Samples } from '../api/types'
 import { SchemaForm } from '../components/SchemaForm'
 import { useDesigner } from '../store/designer'
 import { Chart, type SeriesSpec } from './Chart'
@@ -26,8 +26,11 @@ import {
 
 export { NodeDrawer } from './NodeDrawer'
 
-const LOSSES = ['cross_entropy', 'bce_with_logits', 'mse', 'l1', 'huber']
-const OPTIMIZERS = ['adam', 'adamw', 'sgd']
+// The backend's choices, in menu order: `satisfies` makes tsc fail when the generated API types
+// gain or lose one, so these never drift from the server's enums.
+const LOSSES = Object.keys({ cross_entropy: 0, bce_with_logits: 0, mse: 0, l1: 0, huber: 0 } satisfies Record<LossName, 0>)
+const OPTIMIZERS = Object.keys({ adam: 0, adamw: 0, sgd: 0 } satisfies Record<OptimizerName, 0>)
+const DEVICES = Object.keys({ auto: 0, cpu: 0, cuda: 0 } satisfies Record<DeviceName, 0>) as DeviceName[]
 const RUN_COLORS = ['#5b9dff', '#ff9f43', '#4cd38a', '#ff5d8f', '#b58cff', '#e6d35a', '#4fc3f7', '#ff7a5c']
 
 export default function TrainPanel() {
@@ -45,6 +48,20 @@ export default function TrainPanel() {
 }
 
 // ---------------------------------------------------------------- settings
+
+/** A labelled menu of plain string options (each shown as itself). */
+function Choice<T extends string>({ label, value, options, onChange, testid }: { label: string; value: T; options: readonly T[]; onChange: (v: T) => void; testid: string }) {
+  return (
+    <label className="tf">
+      <span>{label}</span>
+      <select value={value} onChange={(e) => onChange(e.target.value as T)} data-testid={testid}>
+        {options.map((o) => (
+          <option key={o}>{o}</option>
+        ))}
+      </select>
+    </label>
+  )
+}
 
 function Num({ label, value, onChange, step, min, testid }: { label: string; value: number; onChange: (v: number) => void; step?: number; min?: number; testid: string }) {
   const [text, setText] = useState(String(value))
@@ -114,22 +131,8 @@ function Settings() {
             <SchemaForm schema={ds.params_schema} value={form.datasetParams} onChange={(v) => set({ datasetParams: v })} prefix="ds" />
           </details>
         )}
-        <label className="tf">
-          <span>Loss</span>
-          <select value={form.loss} onChange={(e) => set({ loss: e.target.value })} data-testid="train-loss">
-            {LOSSES.map((l) => (
-              <option key={l}>{l}</option>
-            ))}
-          </select>
-        </label>
-        <label className="tf">
-          <span>Optimizer</span>
-          <select value={form.optimizer} onChange={(e) => set({ optimizer: e.target.value })} data-testid="train-optimizer">
-            {OPTIMIZERS.map((l) => (
-              <option key={l}>{l}</option>
-            ))}
-          </select>
-        </label>
+        <Choice label="Loss" value={form.loss} options={LOSSES} onChange={(loss) => set({ loss })} testid="train-loss" />
+        <Choice label="Optimizer" value={form.optimizer} options={OPTIMIZERS} onChange={(optimizer) => set({ optimizer })} testid="train-optimizer" />
         <Num label="Learning rate" value={form.lr} onChange={(v) => set({ lr: v })} testid="train-lr" />
         {form.optimizer === 'sgd' ? (
           <Num label="Momentum" value={form.momentum} onChange={(v) => set({ momentum: v })} testid="train-momentum" />
@@ -138,14 +141,7 @@ function Settings() {
         )}
         <Num label="Epochs" value={form.epochs} onChange={(v) => set({ epochs: Math.round(v) })} min={0} testid="train-epochs" />
         <Num label="Batch size" value={form.batch_size} onChange={(v) => set({ batch_size: Math.round(v) })} min={1} testid="train-batch" />
-        <label className="tf">
-          <span>Device</span>
-          <select value={form.device} onChange={(e) => set({ device: e.target.value as TrainForm['device'] })} data-testid="train-device">
-            <option value="auto">auto</option>
-            <option value="cpu">cpu</option>
-            <option value="cuda">cuda</option>
-          </select>
-        </label>
+        <Choice label="Device" value={form.device} options={DEVICES} onChange={(device) => set({ device })} testid="train-device" />
         <Num label="Seed" value={form.seed} onChange={(v) => set({ seed: Math.round(v) })} min={0} testid="train-seed" />
       </div>
       <div className="trow">

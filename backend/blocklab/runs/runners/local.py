@@ -45,6 +45,7 @@ class Active:
     status: str = "queued"
     shutdown: bool = False
     flag: object = None  # the worker's shared stop flag while it trains
+    pid: int | None = None  # the worker's process id, once it has started the run
 
 
 @dataclass
@@ -192,6 +193,7 @@ class LocalRunner:
 
         def started():
             nonlocal deadline
+            a.pid = w.proc.pid
             deadline = time.monotonic() + limit if limit > 0 else float("inf")
 
         follow = Follower(a.id, self.sink, on_started=started)

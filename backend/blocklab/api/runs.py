@@ -19,8 +19,10 @@ from pydantic import BaseModel, ValidationError
 
 from blocklab.api.deps import Engine, GraphLimits, fetch_or_404, get_settings
 from blocklab.api.errors import responses
+from blocklab.api.transport import abort
 from blocklab.graph.document import GraphDoc
 from blocklab.runs import checkpoints, store, weights
+from blocklab.runs.hub import pump
 from blocklab.runs.manager import Busy, QueueFull, Refused, RunManager
 from blocklab.runs.plan import PlanError, RunCreate, prepare
 from blocklab.runs.predict import PredictError, PredictIn, predict
@@ -296,12 +298,7 @@ async def _pump(ws: WebSocket, viewer) -> None:
 
     watcher = asyncio.create_task(watch_disconnect())
     try:
-        while (item := await viewer.get()) is not None:
-            await ws.send_text(item[2])
-            viewer.sent_seq = item[0]
-        if viewer.hopeless:
-            await ws.close(4008, f"viewer too slow; reconnect with ?after={viewer.sent_seq}")
-        elif not viewer.cancelled:
-            await ws.close(1000)
+        await pump(viewer, ws.send_text, lambda code, reason: ws.close(code, reason), lambda: abort(ws._send),
+                   ws.app.state.settings.stream_hopeless_after)
     finally:
         watcher.cancel()

@@ -30,6 +30,11 @@ class FastSGD:
         self.bufs: list[torch.Tensor | None] | None = None
         self.holes = False  # some buffer is still None: a parameter has had no gradient yet
 
+    @property
+    def state(self) -> dict[torch.Tensor, dict[str, torch.Tensor]]:
+        """Per parameter, its momentum buffer once it has one (as torch.optim.SGD's state)."""
+        return {p: {"momentum_buffer": b} for p, b in zip(self.params, self.bufs or []) if b is not None}
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.params:
             p.grad = None

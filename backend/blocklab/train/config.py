@@ -5,7 +5,7 @@ train/losses.py, train/schedules.py): one model per record, discriminated by `na
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -15,7 +15,7 @@ from blocklab.train.schedules import SCHEDULES
 
 LossName = LOSSES.names
 # A plain name ("mse", as every body before loss params) or an object with params.
-LossSpec = Union[LOSSES.names, LOSSES.union]
+LossSpec = LOSSES.name_or_union
 
 
 def OptimizerSpec(**fields: Any) -> BaseModel:  # noqa: N802  (reads like the model it builds)

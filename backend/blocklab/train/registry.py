@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, Generic, Iterator, Literal, TypeVar, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, TypeAdapter, create_model
 
 
 class Params(BaseModel):
@@ -105,6 +105,14 @@ class Registry(Mapping[str, R], Generic[R]):
         default = self.default
         fill = lambda v: {"name": default, **v} if isinstance(v, dict) and "name" not in v else v  # noqa: E731
         return Annotated[typ, BeforeValidator(fill)]
+
+    @cached_property
+    def name_or_union(self) -> Any:
+        """A plain name ("mse") or an object with params: errors say which form they are about
+        (loc `name` for an unknown string, `spec` then the record for an object)."""
+        form = lambda v: "name" if isinstance(v, str) else "spec"  # noqa: E731
+        return Annotated[Union[Annotated[self.names, Tag("name")], Annotated[self.union, Tag("spec")]],
+                         Discriminator(form)]
 
     @cached_property
     def _adapter(self) -> TypeAdapter:

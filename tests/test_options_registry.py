@@ -26,13 +26,10 @@ OPTIMIZER_REFS = {
     "adam": ({"betas": [0.8, 0.99], "weight_decay": 0.01}, lambda ps: torch.optim.Adam(ps, lr=0.05, betas=(0.8, 0.99),
                                                                                       weight_decay=0.01)),
     "adamw": ({"weight_decay": 0.1}, lambda ps: torch.optim.AdamW(ps, lr=0.05, weight_decay=0.1)),
-    "rmsprop": ({"momentum": 0.5, "centered": True},
-                lambda ps: torch.optim.RMSprop(ps, lr=0.05, momentum=0.5, centered=True)),
 }
 # name -> (spec params, torch's loss module with those params)
 LOSS_REFS = {
     "mse": ({}, nn.MSELoss()), "l1": ({}, nn.L1Loss()), "huber": ({"delta": 0.3}, nn.HuberLoss(delta=0.3)),
-    "smooth_l1": ({"beta": 0.5}, nn.SmoothL1Loss(beta=0.5)),
     "cross_entropy": ({}, nn.CrossEntropyLoss()), "bce_with_logits": ({}, nn.BCEWithLogitsLoss()),
 }
 # name -> (spec params, torch's scheduler for those params over EPOCHS)

@@ -78,18 +78,12 @@ class HuberParams(Params):
     delta: Annotated[float, Field(gt=0, le=1e6, description="where the loss turns from squared to absolute")] = 1.0
 
 
-class SmoothL1Params(Params):
-    beta: Annotated[float, Field(gt=0, le=1e6, description="where the loss turns from squared to absolute")] = 1.0
-
-
 LOSSES: Registry[Loss] = Registry("loss", [
     Loss("mse", "mean squared error (D2L's nn.MSELoss)", task="regression", fn=F.mse_loss, check=_same_shape,
          usual=True),
     Loss("l1", "mean absolute error", task="regression", fn=F.l1_loss, check=_same_shape),
     Loss("huber", "Huber loss: squared within delta of the target, absolute beyond", HuberParams,
          task="regression", fn=F.huber_loss, check=_same_shape),
-    Loss("smooth_l1", "smooth L1: squared (over 2 beta) within beta of the target, absolute beyond", SmoothL1Params,
-         task="regression", fn=F.smooth_l1_loss, check=_same_shape),
     Loss("cross_entropy", "softmax cross-entropy on logits, targets are class indices", task="classification",
          fn=F.cross_entropy, check=_logits, proba=lambda z: torch.softmax(z, dim=1), usual=True),
     Loss("bce_with_logits", "binary cross-entropy on logits (sigmoid inside)", task="classification",

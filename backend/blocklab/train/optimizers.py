@@ -122,15 +122,6 @@ class AdamParams(Params):
     nesterov: bool = ignored(False, "sgd only")
 
 
-class RMSpropParams(Params):
-    lr: Lr = LR
-    alpha: Unit = Field(0.99, description="decay of the running mean of the squared gradient")
-    eps: Eps = 1e-8
-    momentum: Momentum = 0.0
-    centered: bool = Field(False, description="divide by the gradient's estimated variance instead")
-    weight_decay: WeightDecay = 0.0
-
-
 def _fused_ok(device: torch.device) -> bool:
     return device.type in ("cuda", "cpu")
 
@@ -150,11 +141,6 @@ OPTIMIZERS: Registry[Optimizer] = Registry("optimizer", [
               make=_adam(torch.optim.Adam), states=lambda s: 2),
     Optimizer("adamw", "AdamW: Adam with decoupled weight decay", AdamParams,
               make=_adam(torch.optim.AdamW), states=lambda s: 2),
-    Optimizer("rmsprop", "RMSprop: steps divided by a running root mean square of the gradient", RMSpropParams,
-              make=lambda params, s, device: torch.optim.RMSprop(
-                  params, lr=s.lr, alpha=s.alpha, eps=s.eps, momentum=s.momentum, centered=s.centered,
-                  weight_decay=s.weight_decay),
-              states=lambda s: 1 + (s.momentum > 0) + s.centered),
 ], default="adam")
 
 

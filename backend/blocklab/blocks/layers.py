@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from blocklab.blocks import conv, norms, pooling, reshape, sequence
 from blocklab.blocks.base import BlockType, Params, Shape, call, infer_size
+from blocklab.blocks.conv import BLOCKS as CONVS
+from blocklab.blocks.norms import BLOCKS as NORMS
+from blocklab.blocks.pooling import BLOCKS as POOLS
+from blocklab.blocks.reshape import BLOCKS as RESHAPES
+from blocklab.blocks.sequence import BLOCKS as SEQUENCE
 from blocklab.blocks.sizes import INFERRED, Size
 
 
@@ -37,4 +41,4 @@ LINEAR = BlockType(
 )
 
 
-BLOCKS = [LINEAR, *conv.BLOCKS, *pooling.BLOCKS, *reshape.BLOCKS, *norms.BLOCKS, *sequence.BLOCKS]
+BLOCKS = [LINEAR, *CONVS, *POOLS, *RESHAPES, *NORMS, *SEQUENCE]

@@ -104,17 +104,16 @@ class Blocklab:
     # ---------------------------------------------------------------- runs
     def start_run(self, graph: Graph | None = None, *, graph_id: str | None = None, dataset: str = "moons",
                   dataset_params: Json | None = None, loss: str | Json = "cross_entropy", optimizer: str | None = None,
-                  lr: float | None = None, epochs: int = 10, batch_size: int = 32, device: str = "auto", seed: int = 0,
-                  **extra: Any) -> "Run":
+                  lr: float | None = None, epochs: int | None = None, batch_size: int | None = None,
+                  device: str | None = None, seed: int | None = None, **extra: Any) -> "Run":
         """Queue a run; `extra` passes any other field of POST /api/runs (schedule, ...) and
-        `optimizer_params` the optimizer's own (momentum, betas, ...). The optimizer and lr the
-        server chooses when left out are listed by `options()` (the record with default true)."""
+        `optimizer_params` the optimizer's own (momentum, betas, ...). What is left out (None)
+        gets the server's default: see its OpenAPI schema, and `options()` for the optimizer."""
         opt = extra.pop("optimizer_params", {}) | ({"name": optimizer} if optimizer else {}) | (
             {"lr": lr} if lr is not None else {})
+        given = {"optimizer": opt or None, "epochs": epochs, "batch_size": batch_size, "device": device, "seed": seed}
         body = {"dataset": {"name": dataset, "params": dataset_params or {}}, "loss": loss,
-                "epochs": epochs, "batch_size": batch_size, "device": device, "seed": seed, **extra}
-        if opt:
-            body["optimizer"] = opt
+                **{k: v for k, v in given.items() if v is not None}, **extra}
         body |= {"graph": graph} if graph is not None else {"graph_id": graph_id}
         return Run(self, self._call("POST", "/runs", json=body).json()["id"])
 

@@ -28,6 +28,7 @@ from blocklab.runs.plan import PlanError, RunCreate, prepare
 from blocklab.runs.predict import PredictError, PredictIn, predict
 from blocklab.settings import Settings
 from blocklab.store import designs
+from blocklab.train.messages import StreamMessage
 
 router = APIRouter(tags=["runs"])
 Cfg = Annotated[Settings, Depends(get_settings)]
@@ -157,7 +158,7 @@ def delete_run(run: Run, manager: Manager) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/runs/{run_id}/metrics", response_model=list[dict[str, Any]], responses=responses(404, 422))
+@router.get("/runs/{run_id}/metrics", response_model=list[StreamMessage], responses=responses(404, 422))
 def run_metrics(run: Run, engine: Engine, manager: Manager,
                 after: Annotated[int, Query(ge=0)] = 0,
                 type: Annotated[str | None, Query(max_length=16, description="only messages of this type")] = None):

@@ -90,6 +90,7 @@ class BlockType:
     forward(params, args, mod) -> source of the output expression, given the variable
         name feeding each port and the module reference.
     param_shapes(params) -> {parameter name: shape}, matching the module's parameters.
+    buffer_shapes, workspace: what else the block holds in memory (see the fields).
     role: "input" / "output" for the graph ends, None otherwise.
     """
 
@@ -111,6 +112,12 @@ class BlockType:
     takes_indices: bool = False
     # A typical input per port, used by the catalog and the registry-wide tests.
     sample: dict[str, Shape] = field(default_factory=lambda: {"x": (8,)})
+    # For the memory estimate (graph/memory.py), beyond parameters and the node's output:
+    # buffer_shapes(params) -> {buffer name: shape} (constants), held once per module;
+    # workspace(params, input shapes, batch) -> values of the intermediates one forward keeps
+    # for the backward pass (a CustomLayer's expression), or None when there are none.
+    buffer_shapes: Callable[[Any], dict[str, Shape]] = _no_params
+    workspace: Callable[[Any, dict[str, Shape], int], int] | None = None
 
     def count(self, params: Any) -> int:
         return sum(math.prod(s) for s in self.param_shapes(params).values())

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blocklab.custom import language as L
-from blocklab.custom.block import CUSTOM
+from blocklab.blocks.custom import CUSTOM
 from blocklab.graph.analyze import analyze
 from blocklab.graph.build import model_class
 from blocklab.graph.codegen import generate

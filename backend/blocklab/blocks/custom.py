@@ -22,9 +22,9 @@ from blocklab.blocks.base import BlockType, In, Params, Port, Shape, ShapeError,
 from blocklab.custom import language as L
 from blocklab.custom.emit import forward_body
 from blocklab.custom.parse import parse
-from blocklab.custom.tensors import MAX_NUMEL, ConstSpec, ParamSpec, declare_lines, resolve
-from blocklab.custom.trace import run, shape_text
-from blocklab.custom.tree import ExprError, Program, is_multiline
+from blocklab.custom.tensors import MAX_NUMEL, ConstSpec, DeclError, ParamSpec, declare_lines, resolve
+from blocklab.custom.trace import Tracer, run, shape_text
+from blocklab.custom.tree import ExprError, Program, Var, is_multiline
 
 TRACE_BATCHES = (2, 3)  # two batch sizes: the result must follow the batch, whatever it is
 
@@ -51,7 +51,10 @@ def _infer(p: CustomP, ins: dict[str, In]) -> tuple[CustomP, Shape]:
     params, consts = {}, {}
     for kind, decl, out in (("parameters", p.parameters, params), ("constants", p.constants, consts)):
         for name, spec in decl.items():
-            out[name] = resolve(kind, name, spec, taken)
+            try:
+                out[name] = resolve(kind, name, spec, taken)
+            except DeclError as e:
+                raise ShapeError(e.message, e.field) from None
             taken.add(name)
     n_const = sum(math.prod(s.shape) for s in consts.values())
     if n_const > MAX_NUMEL:  # parameters count against the design's limit; constants against this one
@@ -86,13 +89,17 @@ def _traced(params_json: str, ins: tuple[tuple[str, Shape], ...]) -> tuple[Shape
     return shapes[0], None
 
 
-def _trace(p: CustomP, prog: Program, ins: dict[str, Shape], batch: int) -> Shape:
+def _meta_env(p: CustomP, ins: dict[str, Shape], batch: int) -> dict[str, Any]:
     meta = torch.device("meta")
     env: dict[str, Any] = {port: torch.empty((batch, *shape), device=meta) for port, shape in ins.items()}
     for decl in (p.parameters, p.constants):
         env |= {name: torch.empty(tuple(s.shape), device=meta) for name, s in decl.items()}
+    return env
+
+
+def _trace(p: CustomP, prog: Program, ins: dict[str, Shape], batch: int) -> Shape:
     try:
-        out = run(prog, env)
+        out = run(prog, _meta_env(p, ins, batch))
     except ExprError as e:
         also = "" if batch == TRACE_BATCHES[0] else f" (with a batch of {batch}: the expr must work for any batch size)"
         raise ShapeError(f"has a shape error in its expr: {e.describe(prog.multiline)}{also}", "expr") from None
@@ -104,6 +111,25 @@ def _trace(p: CustomP, prog: Program, ins: dict[str, Shape], batch: int) -> Shap
             f"has an expr whose result is {shape_text(out)} for a batch of {batch}: it must keep the batch as dim 0. "
             f"Reduce per sample, e.g. x.sum(dim=1) rather than x.sum()", "expr")
     return tuple(out.shape[1:])
+
+
+def _workspace(p: CustomP, ins: dict[str, Shape], batch: int) -> int:
+    return _metered(p.model_dump_json(), tuple(ins.items()), batch)
+
+
+@lru_cache(maxsize=1024)
+def _metered(params_json: str, ins: tuple[tuple[str, Shape], ...], batch: int) -> int:
+    """Values the expression makes at this batch size, loops at max_iter rounds, its result
+    (the node's output, counted by the estimate already) left out. Meta tensors: free."""
+    p = CustomP.model_validate_json(params_json)
+    prog = program(p)
+    tracer = Tracer(cap=None, max_iter=p.max_iter)
+    try:
+        out = tracer.run(prog, _meta_env(p, dict(ins), batch))
+    except ExprError:  # fails at this batch size: so does the real forward, at the same point
+        return tracer.values
+    made = isinstance(out, torch.Tensor) and not isinstance(prog.result, Var)
+    return tracer.values - (out.numel() if made else 0)
 
 
 def class_name(p: CustomP) -> str:
@@ -134,6 +160,8 @@ CUSTOM = BlockType(
     module=lambda p: f"{class_name(p)}()",
     forward=_forward,
     param_shapes=lambda p: {k: tuple(s.shape) for k, s in p.parameters.items()},
+    buffer_shapes=lambda p: {k: tuple(s.shape) for k, s in p.constants.items()},
+    workspace=_workspace,
     classes=_class_source,
 )
 

@@ -1,34 +1,90 @@
-"""Training memory, estimated from the analysed shapes alone (nothing is allocated).
+"""Memory, estimated from the analysed shapes alone (nothing is allocated), float32:
 
-weights + gradients + optimizer state (Adam: 2 tensors per parameter, SGD with momentum: 1)
-+ every node's output for one batch (autograd keeps them for the backward pass), float32.
-A rough upper bound is the point: it refuses a design that could never fit before a run
-tries to allocate it.
+    stored     parameters, buffers and constants, held once per module
+    training   + a gradient and the optimizer's state (Adam: 2, SGD with momentum: 1) per parameter
+    per batch  every node's output for the batch (autograd keeps them for the backward pass)
+               + the intermediates of CustomLayer expressions, traced on the meta device at
+                 that batch size, a while loop's body counted max_iter times
+
+A rough upper bound is the point: it refuses a design that could never fit before anything
+tries to allocate it. `analyze` holds every design to it at a batch of 1 (validate, export,
+runs, predict); a run's plan holds it at the run's batch size (`training_bytes`,
+`training_error`).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
+from dataclasses import dataclass
+from typing import Any, Iterator
 
-from blocklab.graph.analyze import Scope
+from blocklab.blocks.base import BlockType
+from blocklab.graph.types import Error, Limits, PNode, Scope
 
 FLOAT_BYTES = 4
+NAMED = 5  # nodes an error names, largest first
 
 
-def activation_values(scope: Scope) -> int:
-    """Values per sample held by every node's output, nested blocks expanded."""
-    total = 0
-    for n in scope.nodes.values():
-        if n.scope is not None:
-            total += activation_values(n.scope)
-        elif n.role is None and n.shape is not None:
-            total += math.prod(n.shape)
-    return total
+@dataclass
+class Part:
+    """One node's share of the estimate, in values."""
+
+    path: tuple[str, ...]  # instance ids down to the node
+    block: str | None
+    params: int  # held, each with a gradient and optimizer state
+    buffers: int  # held (constants)
+    batch: int  # output and intermediates at the batch size
+
+    def total(self, optimizer_states: int) -> int:
+        return self.params * (2 + optimizer_states) + self.buffers + self.batch
+
+
+def buffer_values(kind: BlockType, params: Any) -> int:
+    return sum(math.prod(s) for s in kind.buffer_shapes(params).values())
+
+
+def parts(root: Scope, batch_size: int) -> Iterator[Part]:
+    """Every node of the expanded design (at most BLOCKLAB_MAX_NODES), with its share."""
+    for scope, n, prefix, held in _walk(root):
+        yield Part((*prefix, n.id), scope.block, n.n_params if held else 0, n.n_buffers if held else 0,
+                   _batch_values(scope, n, batch_size))
 
 
 def training_bytes(root: Scope, batch_size: int, optimizer_states: int) -> int:
-    params = root.n_params * (2 + optimizer_states)
-    return FLOAT_BYTES * (params + batch_size * activation_values(root))
+    """Bytes to train `root` at this batch size: the estimate a run (and its worker) is held to."""
+    per_batch = sum(_batch_values(scope, n, batch_size) for scope, n, _, _ in _walk(root))
+    held = root.n_params * (2 + optimizer_states) + root.n_buffers
+    return FLOAT_BYTES * (held + per_batch)
+
+
+def training_error(root: Scope, batch_size: int, optimizer_states: int, limit: int,
+                   field: str | None = "batch_size") -> Error | None:
+    """None when training fits in `limit` bytes, else an error naming the largest nodes."""
+    need = training_bytes(root, batch_size, optimizer_states)
+    if need <= limit:
+        return None
+    top = _largest(root, batch_size, lambda p: p.total(optimizer_states))
+    return Error(top[0][0].path[:1] if top else (), field,
+                 f"training this design at batch size {batch_size:,} needs about {fmt_bytes(need)}; the limit is "
+                 f"{fmt_bytes(limit)} (BLOCKLAB_MAX_TRAIN_BYTES). The largest: "
+                 + _names(top, lambda v: fmt_bytes(FLOAT_BYTES * v)))
+
+
+def limit_errors(root: Scope, limits: Limits) -> list[Error]:
+    """The size limits every design is held to, whatever it is used for."""
+    errors = []
+    held = root.n_params + root.n_buffers
+    if held > limits.max_params:
+        top = _largest(root, 1, lambda p: p.params + p.buffers)
+        what = "parameters" if not root.n_buffers else f"values in parameters and constants ({root.n_params:,} parameters)"
+        errors.append(Error(top[0][0].path[:1] if top else (), None,
+                            f"the design holds {held:,} {what}; the limit is {limits.max_params:,} "
+                            f"(BLOCKLAB_MAX_PARAMS). The largest: " + _names(top, lambda v: f"{v:,}")))
+    e = training_error(root, 1, 0, limits.max_train_bytes, None)
+    if e is not None:
+        errors.append(e)
+    return errors
 
 
 def fmt_bytes(n: int) -> str:
@@ -37,3 +93,37 @@ def fmt_bytes(n: int) -> str:
             return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
         n /= 1024
     return f"{n} bytes"
+
+
+def _walk(root: Scope) -> Iterator[tuple[Scope, PNode, tuple[str, ...], bool]]:
+    """(scope, node, instance ids above it, whether it holds its own tensors), blocks expanded."""
+    stack: list[tuple[Scope, tuple[str, ...], bool]] = [(root, (), False)]
+    while stack:
+        scope, prefix, tied = stack.pop()
+        for n in scope.nodes.values():
+            held = not (tied or n.shares)  # a tied module's tensors belong to the node it shares
+            if n.scope is not None:
+                stack.append((n.scope, (*prefix, n.id), not held))
+            else:
+                yield scope, n, prefix, held
+
+
+def _batch_values(scope: Scope, n: PNode, batch_size: int) -> int:
+    if n.role is not None or n.shape is None:
+        return 0
+    out = batch_size * math.prod(n.shape)
+    if n.kind is None or n.kind.workspace is None:
+        return out
+    ins = {port: scope.nodes[src].shape for port, src in n.inputs.items()}
+    return out + n.kind.workspace(n.params, ins, batch_size)
+
+
+def _largest(root: Scope, batch_size: int, size) -> list[tuple[Part, int]]:
+    found = ((p, size(p)) for p in parts(root, batch_size))
+    return [t for t in heapq.nlargest(NAMED + 1, found, key=lambda t: t[1]) if t[1] > 0]
+
+
+def _names(top: list[tuple[Part, int]], show) -> str:
+    shown = top[:NAMED]
+    text = ", ".join(f"'{'.'.join(p.path)}' {show(v)}" for p, v in shown)
+    return text + (", …" if len(top) > NAMED else "")

@@ -10,6 +10,8 @@ are the plan that `codegen` turns into PyTorch source.
 
 from __future__ import annotations
 
+import json
+
 from pydantic import ValidationError
 
 from blocklab.blocks import REGISTRY
@@ -34,6 +36,8 @@ class _Analyzer:
         self.cache: dict[tuple, tuple[Scope | None, list[Error]]] = {}
         self.bad_blocks: set[str] = set()
         self.block_ports: dict[str, tuple[Port, ...]] = {}
+        # (type, params, input shapes) -> what the shape rule made of them (successes only)
+        self.resolved: dict[tuple, tuple] = {}
 
     # ------------------------------------------------------------------ entry
     def run(self) -> Analysis:
@@ -156,32 +160,46 @@ class _Analyzer:
             self._instance(n, ins, errors)
             return
 
+        if n.role == "input":
+            ins = {"x": feed[n.id]} if feed and n.id in feed else {}
+        # The same block on the same shapes (a chain's layers) resolves the same way. Not for
+        # blocks whose check also looks at the sources' roles.
+        key = None if n.kind.takes_indices else _key(n.type, params, ins)
+        if key is not None and key in self.resolved:
+            n.params, n.shape, n.n_params, n.n_buffers = self.resolved[key]
+        elif not self._infer(n, params, ins, pnodes, err):
+            return
+        elif key is not None:
+            self.resolved[key] = (n.params, n.shape, n.n_params, n.n_buffers)
+        checks.inits(n, raw, err)
+
+    def _infer(self, n: PNode, params: dict, ins: dict[str, In] | None, pnodes, err) -> bool:
+        """Params, shape and sizes of a built-in block from its shape rule; False on an error."""
+        label = f"{n.type} '{n.id}'"
         try:
             p = n.kind.params.model_validate(params)
         except ValidationError as e:
             for d in e.errors():
                 fld = ".".join(str(x) for x in d["loc"]) or None
                 err(n.id, fld, f"{label}: " + (f"param '{fld}' " if fld else "") + checks.pydantic_msg(d))
-            return
-        if n.role == "input":
-            ins = {"x": feed[n.id]} if feed and n.id in feed else {}
-        elif ins is None or any(not pt.optional and pt.name not in ins for pt in n.kind.ports):
-            return
+            return False
+        if ins is None or any(not pt.optional and pt.name not in ins for pt in n.kind.ports):
+            return False
         if n.kind.takes_indices and any(pnodes[s].role != "input" for s in n.inputs.values()):
             src = next(s for s in n.inputs.values() if pnodes[s].role != "input")
             err(n.id, "x", f"{label} looks up integer indices, so it must be fed by an Input; '{src}' produces real numbers")
-            return
+            return False
         try:
             n.params, n.shape = n.kind.infer(p, ins)
         except ShapeError as e:
             err(n.id, e.field, f"{label} {e.message}")
-            return
+            return False
         except (ArithmeticError, ValueError, OverflowError) as e:  # a rule fed absurd sizes
             err(n.id, None, f"{label} cannot take its inputs: {str(e)[:200]}")
-            return
+            return False
         n.n_params = n.kind.count(n.params)
         n.n_buffers = memory.buffer_values(n.kind, n.params)
-        checks.inits(n, raw, err)
+        return True
 
     def _instance(self, n: PNode, ins: dict[str, In], errors: list[Error]) -> None:
         key = (n.type, tuple((p, x.shape) for p, x in ins.items()))
@@ -201,3 +219,16 @@ class _Analyzer:
         n.shape = scope.nodes[scope.outputs[0]].shape
         n.n_params = scope.n_params
         n.n_buffers = scope.n_buffers
+
+
+def _key(type_: str, params: dict, ins: dict[str, In] | None) -> tuple | None:
+    """A hashable stand-in for a shape rule's arguments (the source ids aside: only error
+    messages name them, and errors are not reused), or None when there is none cheaply."""
+    if ins is None:
+        return None
+    try:
+        frozen = tuple((k, type(v), v) for k, v in params.items())  # type too: 1, 1.0 and True differ
+        hash(frozen)
+    except TypeError:  # lists or dicts inside
+        frozen = json.dumps(params, sort_keys=True)
+    return type_, frozen, tuple((p, x.shape) for p, x in ins.items())

@@ -9,7 +9,7 @@
 A rough upper bound is the point: it refuses a design that could never fit before anything
 tries to allocate it. `analyze` holds every design to it at a batch of 1 (validate, export,
 runs, predict); a run's plan holds it at the run's batch size (`training_bytes`,
-`training_error`).
+`training_error`), and predict at its number of inputs (`inference_error`).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class Part:
     batch: int  # output and intermediates at the batch size
 
     def total(self, optimizer_states: int) -> int:
+        """Values to train it (-1 states: a forward only, the parameters without gradients)."""
         return self.params * (2 + optimizer_states) + self.buffers + self.batch
 
 
@@ -53,22 +54,28 @@ def parts(root: Scope, batch_size: int) -> Iterator[Part]:
 
 def training_bytes(root: Scope, batch_size: int, optimizer_states: int) -> int:
     """Bytes to train `root` at this batch size: the estimate a run (and its worker) is held to."""
-    per_batch = sum(_batch_values(scope, n, batch_size) for scope, n, _, _ in _walk(root))
     held = root.n_params * (2 + optimizer_states) + root.n_buffers
-    return FLOAT_BYTES * (held + per_batch)
+    return FLOAT_BYTES * (held + _per_batch(root, batch_size))
+
+
+def inference_bytes(root: Scope, batch_size: int) -> int:
+    """Bytes for one forward at this batch size (predict); an upper bound, as if for training."""
+    return FLOAT_BYTES * (root.n_params + root.n_buffers + _per_batch(root, batch_size))
 
 
 def training_error(root: Scope, batch_size: int, optimizer_states: int, limit: int,
                    field: str | None = "batch_size") -> Error | None:
     """None when training fits in `limit` bytes, else an error naming the largest nodes."""
     need = training_bytes(root, batch_size, optimizer_states)
-    if need <= limit:
-        return None
-    top = _largest(root, batch_size, lambda p: p.total(optimizer_states))
-    return Error(top[0][0].path[:1] if top else (), field,
-                 f"training this design at batch size {batch_size:,} needs about {fmt_bytes(need)}; the limit is "
-                 f"{fmt_bytes(limit)} (BLOCKLAB_MAX_TRAIN_BYTES). The largest: "
-                 + _names(top, lambda v: fmt_bytes(FLOAT_BYTES * v)))
+    return None if need <= limit else _too_big(root, batch_size, need, limit, "training this design", field,
+                                               lambda p: p.total(optimizer_states))
+
+
+def inference_error(root: Scope, batch_size: int, limit: int, field: str | None = "inputs") -> Error | None:
+    """None when a forward at this batch size fits in `limit` bytes, else an error naming nodes."""
+    need = inference_bytes(root, batch_size)
+    return None if need <= limit else _too_big(root, batch_size, need, limit, "running this design", field,
+                                               lambda p: p.total(-1))
 
 
 def limit_errors(root: Scope, limits: Limits) -> list[Error]:
@@ -77,10 +84,11 @@ def limit_errors(root: Scope, limits: Limits) -> list[Error]:
     held = root.n_params + root.n_buffers
     if held > limits.max_params:
         top = _largest(root, 1, lambda p: p.params + p.buffers)
-        what = "parameters" if not root.n_buffers else f"values in parameters and constants ({root.n_params:,} parameters)"
+        what = (f"{held:,} parameters" if not root.n_buffers else
+                f"{held:,} values ({root.n_params:,} in parameters, {root.n_buffers:,} in constants)")
         errors.append(Error(top[0][0].path[:1] if top else (), None,
-                            f"the design holds {held:,} {what}; the limit is {limits.max_params:,} "
-                            f"(BLOCKLAB_MAX_PARAMS). The largest: " + _names(top, lambda v: f"{v:,}")))
+                            f"the design holds {what}; the limit is {limits.max_params:,} (BLOCKLAB_MAX_PARAMS). "
+                            f"The largest: " + _names(top, lambda v: f"{v:,}")))
     e = training_error(root, 1, 0, limits.max_train_bytes, None)
     if e is not None:
         errors.append(e)
@@ -112,10 +120,31 @@ def _batch_values(scope: Scope, n: PNode, batch_size: int) -> int:
     if n.role is not None or n.shape is None:
         return 0
     out = batch_size * math.prod(n.shape)
-    if n.kind is None or n.kind.workspace is None:
+    if n.kind.workspace is None:
         return out
     ins = {port: scope.nodes[src].shape for port, src in n.inputs.items()}
     return out + n.kind.workspace(n.params, ins, batch_size)
+
+
+def _per_batch(root: Scope, batch_size: int) -> int:
+    """Outputs and intermediates of every node; a block's scope is summed once, however
+    many instances use it."""
+    memo: dict[int, int] = {}
+
+    def visit(scope: Scope) -> int:
+        if id(scope) not in memo:
+            memo[id(scope)] = sum(visit(n.scope) if n.scope is not None else _batch_values(scope, n, batch_size)
+                                  for n in scope.nodes.values())
+        return memo[id(scope)]
+
+    return visit(root)
+
+
+def _too_big(root: Scope, batch_size: int, need: int, limit: int, doing: str, field: str | None, size) -> Error:
+    top = _largest(root, batch_size, size)
+    return Error(top[0][0].path[:1] if top else (), field,
+                 f"{doing} at batch size {batch_size:,} needs about {fmt_bytes(need)}; the limit is {fmt_bytes(limit)} "
+                 f"(BLOCKLAB_MAX_TRAIN_BYTES). The largest: " + _names(top, lambda v: fmt_bytes(FLOAT_BYTES * v)))
 
 
 def _largest(root: Scope, batch_size: int, size) -> list[tuple[Part, int]]:
@@ -124,6 +153,5 @@ def _largest(root: Scope, batch_size: int, size) -> list[tuple[Part, int]]:
 
 
 def _names(top: list[tuple[Part, int]], show) -> str:
-    shown = top[:NAMED]
-    text = ", ".join(f"'{'.'.join(p.path)}' {show(v)}" for p, v in shown)
+    text = ", ".join(f"'{'.'.join(p.path)}' {show(v)}" for p, v in top[:NAMED])
     return text + (", …" if len(top) > NAMED else "")

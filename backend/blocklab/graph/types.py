@@ -138,15 +138,18 @@ class Analysis:
         }
 
 
-def _node_report(scope: Scope) -> dict[str, Any]:
+def _node_report(scope: Scope, dumps: dict[int, Any] | None = None) -> dict[str, Any]:
+    dumps = {} if dumps is None else dumps  # id(params) -> its JSON: nodes resolved alike share one
     out = {}
     for n in scope.nodes.values():
         info: dict[str, Any] = {"output_shape": list(n.shape) if n.shape is not None else None, "params": n.n_params}
         if n.shares:
             info["shared_with"] = n.shares
         if n.kind is not None and n.params is not None and n.kind.params.model_fields:
-            info["resolved"] = n.params.model_dump(mode="json")
+            if id(n.params) not in dumps:
+                dumps[id(n.params)] = n.params.model_dump(mode="json")
+            info["resolved"] = dumps[id(n.params)]
         if n.scope is not None:
-            info["inner"] = _node_report(n.scope)
+            info["inner"] = _node_report(n.scope, dumps)
         out[n.id] = info
     return out

@@ -6,8 +6,9 @@ device, so `if` traces both branches and `while` traces its body once; both must
 every variable with the shape it had (a loop that changed shapes could not run twice).
 
 The same walk meters memory: `values` counts what every operation makes, the body of a
-while loop `max_iter` times (autograd keeps every round for the backward pass) and the
-larger branch of an if, which bounds the intermediates of one forward at that batch size.
+while loop `max_iter` times (autograd keeps every round for the backward pass), its
+condition once more, and the larger branch of an if: a bound on what one forward at that
+batch size makes, whatever is freed on the way.
 """
 
 from __future__ import annotations
@@ -48,12 +49,15 @@ class Tracer:
             if isinstance(s, Assign):
                 env[s.name] = self.eval(s.value, env)
             elif isinstance(s, While):
-                before = self.values
+                start = self.values
                 self.cond(s.cond, env, "while")
+                after_cond = self.values
                 inner = dict(env)
                 self.block(s.body, inner)  # one round stands for all: shapes must not change
                 _same_after(env, inner, "one round of this while loop", s.pos)
-                self.values = before + (self.values - before) * self.max_iter
+                # max_iter rounds of the body, and the condition once more, before the exit
+                cond, body = after_cond - start, self.values - after_cond
+                self.values = start + cond * (self.max_iter + 1) + body * self.max_iter
             elif isinstance(s, If):
                 self.cond(s.cond, env, "if")
                 a, b = dict(env), dict(env)

@@ -63,7 +63,7 @@ class InitCall:
     args: Any
 
 
-@dataclass
+@dataclass(slots=True)
 class PNode:
     """One node of a scope, resolved: what codegen needs to emit it."""
 

@@ -57,7 +57,7 @@ def _infer(p: CustomP, ins: dict[str, In]) -> tuple[CustomP, Shape]:
                 raise ShapeError(e.message, e.field) from None
             taken.add(name)
     n_const = sum(math.prod(s.shape) for s in consts.values())
-    if n_const > MAX_NUMEL:  # parameters count against the design's limit; constants against this one
+    if n_const > MAX_NUMEL:  # per node; the design's values also count against BLOCKLAB_MAX_PARAMS
         raise ShapeError(f"has constants holding {n_const:,} values together; the limit is {MAX_NUMEL:,}", "constants")
     p = p.model_copy(update={"parameters": params, "constants": consts})
     try:
@@ -67,20 +67,37 @@ def _infer(p: CustomP, ins: dict[str, In]) -> tuple[CustomP, Shape]:
     for port in prog.inputs:
         if port not in ins:
             raise ShapeError(f"reads input '{port}' in its expr, but nothing is connected to port '{port}'", "expr")
-    shape, error = _traced(p.model_dump_json(), tuple((k, x.shape) for k, x in ins.items()))
+    shape, error = _traced(_signature(p), tuple((k, x.shape) for k, x in ins.items()))
     if error is not None:
         raise ShapeError(error, "expr")
     return p, shape
 
 
+# What a trace depends on: the code and the declared shapes, never the (perhaps long) inits.
+# As a cache key it stays a few kB whatever the params hold.
+Signature = tuple[str, tuple[tuple[str, Shape], ...], tuple[tuple[str, Shape], ...], int]
+
+
+def _signature(p: CustomP) -> Signature:
+    return (p.expr, tuple((k, tuple(s.shape)) for k, s in p.parameters.items()),
+            tuple((k, tuple(s.shape)) for k, s in p.constants.items()), p.max_iter)
+
+
+def _setup(sig: Signature, ins: dict[str, Shape], batch: int) -> tuple[Program, dict[str, Any]]:
+    """The program, and meta tensors for its inputs ([batch, ...]), parameters and constants."""
+    expr, params, consts, max_iter = sig
+    meta = torch.device("meta")
+    env: dict[str, Any] = {port: torch.empty((batch, *shape), device=meta) for port, shape in ins.items()}
+    env |= {name: torch.empty(shape, device=meta) for name, shape in (*params, *consts)}
+    return parse(expr, tuple(k for k, _ in params), tuple(k for k, _ in consts), max_iter), env
+
+
 @lru_cache(maxsize=1024)
-def _traced(params_json: str, ins: tuple[tuple[str, Shape], ...]) -> tuple[Shape, str | None]:
+def _traced(sig: Signature, ins: tuple[tuple[str, Shape], ...]) -> tuple[Shape, str | None]:
     """(per-sample output shape, None) or ((), error). Cached: meta ops cost ~0.1 ms each,
     and a design is re-validated on every edit, usually with the same custom layers."""
-    p = CustomP.model_validate_json(params_json)
-    prog = program(p)
     try:
-        shapes = [_trace(p, prog, dict(ins), b) for b in TRACE_BATCHES]
+        shapes = [_trace(sig, dict(ins), b) for b in TRACE_BATCHES]
     except ShapeError as e:
         return (), e.message
     if shapes[0] != shapes[1]:
@@ -89,17 +106,10 @@ def _traced(params_json: str, ins: tuple[tuple[str, Shape], ...]) -> tuple[Shape
     return shapes[0], None
 
 
-def _meta_env(p: CustomP, ins: dict[str, Shape], batch: int) -> dict[str, Any]:
-    meta = torch.device("meta")
-    env: dict[str, Any] = {port: torch.empty((batch, *shape), device=meta) for port, shape in ins.items()}
-    for decl in (p.parameters, p.constants):
-        env |= {name: torch.empty(tuple(s.shape), device=meta) for name, s in decl.items()}
-    return env
-
-
-def _trace(p: CustomP, prog: Program, ins: dict[str, Shape], batch: int) -> Shape:
+def _trace(sig: Signature, ins: dict[str, Shape], batch: int) -> Shape:
+    prog, env = _setup(sig, ins, batch)
     try:
-        out = run(prog, _meta_env(p, ins, batch))
+        out = run(prog, env)
     except ExprError as e:
         also = "" if batch == TRACE_BATCHES[0] else f" (with a batch of {batch}: the expr must work for any batch size)"
         raise ShapeError(f"has a shape error in its expr: {e.describe(prog.multiline)}{also}", "expr") from None
@@ -114,18 +124,17 @@ def _trace(p: CustomP, prog: Program, ins: dict[str, Shape], batch: int) -> Shap
 
 
 def _workspace(p: CustomP, ins: dict[str, Shape], batch: int) -> int:
-    return _metered(p.model_dump_json(), tuple(ins.items()), batch)
+    return _metered(_signature(p), tuple(ins.items()), batch)
 
 
 @lru_cache(maxsize=1024)
-def _metered(params_json: str, ins: tuple[tuple[str, Shape], ...], batch: int) -> int:
+def _metered(sig: Signature, ins: tuple[tuple[str, Shape], ...], batch: int) -> int:
     """Values the expression makes at this batch size, loops at max_iter rounds, its result
     (the node's output, counted by the estimate already) left out. Meta tensors: free."""
-    p = CustomP.model_validate_json(params_json)
-    prog = program(p)
-    tracer = Tracer(cap=None, max_iter=p.max_iter)
+    prog, env = _setup(sig, dict(ins), batch)
+    tracer = Tracer(cap=None, max_iter=sig[3])
     try:
-        out = tracer.run(prog, _meta_env(p, dict(ins), batch))
+        out = tracer.run(prog, env)
     except ExprError:  # fails at this batch size: so does the real forward, at the same point
         return tracer.values
     made = isinstance(out, torch.Tensor) and not isinstance(prog.result, Var)

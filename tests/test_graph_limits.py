@@ -185,3 +185,17 @@ def test_parameter_limit_inside_a_block_names_the_instance(client):
     assert err["node"] == "b" and "'b.fc' 200,200,000" in err["message"]
     assert rep["nodes"]["b"]["inner"]["fc"]["output_shape"] == [200_000]
     assert json.dumps(rep)  # plain JSON all through
+
+
+def test_traces_are_cached_by_code_and_shapes_not_by_inits():
+    # Literal inits can make a layer's params megabytes long; they must not become cache keys.
+    from blocklab.blocks import custom
+
+    def layer(i: int, fill: float) -> tuple:
+        return (f"c{i}", "CustomLayer", {"expr": "x @ c", "constants": {"c": {"init": [[fill] * 64] * 64}}})
+
+    before = custom._traced.cache_info()
+    analysis = analyze(GraphDoc.model_validate(chain([64], layer(0, 0.25), layer(1, 0.5), layer(2, 0.75))))
+    assert analysis.ok, analysis.errors
+    after = custom._traced.cache_info()
+    assert after.misses - before.misses <= 1 and after.hits - before.hits >= 2

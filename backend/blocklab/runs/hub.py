@@ -21,32 +21,14 @@ is closed; it may reconnect with ?after=<last seq it got>.
 from __future__ import annotations
 
 import asyncio
-import json
-import math
 import threading
 import time
 from collections import deque
 
+from blocklab.runs.protocol import encode  # noqa: F401  (one encoder: workers and the hub)
+
 COALESCABLE = frozenset({"step", "stats", "activations", "grid"})
 END = None  # queue sentinel: the stream is over
-
-
-def _clean(v):
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    return v
-
-
-def encode(msg: dict) -> str:
-    """Strict JSON: a non-finite float (e.g. a diverged val_loss) becomes null."""
-    try:
-        return json.dumps(msg, allow_nan=False)
-    except ValueError:
-        return json.dumps(_clean(msg), allow_nan=False)
 
 
 class Viewer:
@@ -141,11 +123,16 @@ class Hub:
 
     def publish(self, run_id: str, type_: str, payload: dict, final: bool = False) -> tuple[int, str]:
         """Number and log a message; returns (seq, json text). Thread-safe, never blocks on viewers."""
+        return self.publish_text(run_id, type_, encode({"type": type_, **payload})[1:], final)
+
+    def publish_text(self, run_id: str, type_: str, rest: str, final: bool = False) -> tuple[int, str]:
+        """The same for a message a worker encoded already: `rest` is its JSON text after the
+        opening brace, '"type": ..., ...}'. The hub only puts its own seq in front."""
         ch = self.channels[run_id]
         with ch.lock:
             seq = ch.next_seq
             ch.next_seq += 1
-            text = encode({"seq": seq, "type": type_, **payload})
+            text = f'{{"seq": {seq}, {rest}'
             item = (seq, type_, text)
             ch.log.append(item)
             if len(ch.log) > 2 * self.keep:  # forget committed messages beyond the newest `keep`

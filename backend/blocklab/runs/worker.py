@@ -32,6 +32,7 @@ from blocklab.graph.build import model_class
 from blocklab.graph.codegen import generate
 from blocklab.runs import checkpoints
 from blocklab.runs.plan import Plan
+from blocklab.runs.tensorboard import TBWriter
 from blocklab.train.loop import Diverged, Job, train
 
 log = logging.getLogger("blocklab.runs")
@@ -82,6 +83,7 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
     best: dict | None = None
     best_dirty = False
     status, error = "completed", None
+    tb = TBWriter.open(checkpoint_dir, plan.doc)  # TensorBoard event files beside the checkpoints (never raises)
 
     def write(which: str, tensors: dict) -> None:
         if checkpoint_dir is not None:
@@ -97,6 +99,7 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
         for ev in train(job, should_stop):
             kind = ev.pop("type")
             emit(kind, ev)
+            tb.write(kind, ev)
             if kind == "step":
                 summary.update(steps=ev["step"], epoch=ev["epoch"], train_loss=ev["loss"])
             elif kind == "epoch":
@@ -125,6 +128,7 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
         else:
             log.exception("run failed")
             status, error = "failed", f"{type(e).__name__}: {e}"[:2000]
+    tb.close()
     try:
         if model is not None:
             write("last", checkpoints.snapshot(model))

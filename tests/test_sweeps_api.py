@@ -72,7 +72,8 @@ def test_malformed_sweeps_get_422(client):
     for bad in [{"run": moons_run(), "space": {}}, {"run": moons_run(), "space": {"lr": {"low": 1, "high": 0.1}}},
                 {"run": moons_run(), "space": {"lr": {"low": -1, "high": 1, "log": True}}},
                 {"run": moons_run(), "space": {"lr": {"choices": []}}}, {"run": moons_run(), "space": {"lr": {"low": 0.1, "high": 0.2}}, "trials": 0},
-                {"run": moons_run(dataset={"name": "nope"}), "space": {"lr": {"choices": [0.1]}}}]:
+                {"run": moons_run(dataset={"name": "nope"}), "space": {"lr": {"choices": [0.1]}}},
+                {"run": moons_run(), "space": {f"dataset.params.x{i}": {"choices": list(range(20))} for i in range(6)}}]:
         assert client.post("/api/sweeps", json=bad).status_code == 422, bad
     assert client.get("/api/sweeps/nope").status_code == 404 and client.post("/api/sweeps/nope/stop").status_code == 404
 
@@ -145,3 +146,15 @@ def test_a_server_stopping_mid_sweep_leaves_it_interrupted(settings):
         s = c.get(f"/api/sweeps/{sid}").json()
         assert s["status"] == "interrupted" and [t["state"] for t in s["trials"]] == ["interrupted"]
         assert c.get(f"/api/runs/{s['trials'][0]['run_id']}").json()["status"] == "interrupted"
+
+
+def test_live_sweeps_are_bounded(client, monkeypatch):
+    from blocklab.runs import sweeps
+
+    monkeypatch.setattr(sweeps, "MAX_LIVE", 1)
+    body = {"run": long_run(), "trials": 2, "space": {"lr": {"low": 0.01, "high": 0.1}}}
+    first = client.post("/api/sweeps", json=body).json()["id"]
+    r = client.post("/api/sweeps", json=body)
+    assert r.status_code == 429 and r.headers["Retry-After"] and "1 sweeps are running" in r.json()["detail"]
+    client.post(f"/api/sweeps/{first}/stop")
+    assert wait_sweep(client, first, 30)["status"] == "stopped"

@@ -18,7 +18,7 @@ from blocklab.api.errors import responses
 from blocklab.api.runs import manager_for
 from blocklab.runs import sweep_store
 from blocklab.runs.sweep_space import SweepCreate, apply, check
-from blocklab.runs.sweeps import SweepManager
+from blocklab.runs.sweeps import SweepManager, TooMany
 from blocklab.store import designs
 
 router = APIRouter(tags=["sweeps"])
@@ -98,13 +98,16 @@ def _body(req: SweepCreate, engine) -> dict:
     return body
 
 
-@router.post("/sweeps", status_code=201, response_model=SweepCreated, responses=responses(413, 422))
+@router.post("/sweeps", status_code=201, response_model=SweepCreated, responses=responses(413, 422, 429))
 def create_sweep(req: SweepCreate, engine: Engine, limits: GraphLimits, sweeps: Sweeps, response: Response) -> dict:
     body = _body(req, engine)
     errors = check(req, body, limits, sweeps.data_dir, sweeps.runs.runner.cuda_available)
     if errors:
         raise HTTPException(422, {"message": "the sweep is invalid", "errors": errors})
-    sid = sweeps.create(req, body)
+    try:
+        sid = sweeps.create(req, body)
+    except TooMany as e:
+        raise HTTPException(429, str(e), headers={"Retry-After": "30"}) from None
     response.headers["Location"] = f"/api/sweeps/{sid}"
     return {"id": sid, "status": "running"}
 

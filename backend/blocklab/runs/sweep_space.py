@@ -23,6 +23,7 @@ ALIASES = {"lr": "optimizer.lr", "momentum": "optimizer.momentum", "weight_decay
 # Run fields a sweep may vary (the design itself only through nodes.<id>.<param>).
 TUNABLE = ("optimizer", "schedule", "batch_size", "epochs", "seed", "dataset")
 Metric = Literal["val_loss", "val_accuracy", "train_loss", "best_val_loss"]
+MAX_CORNERS = 100
 KEY = r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+){0,8}$"
 
 
@@ -81,6 +82,9 @@ class SweepCreate(_Strict):
         for k in self.space:
             if not re.match(KEY, k):
                 raise ValueError(f"space key '{k[:80]}' is not a dotted path of names")
+        corners = sum(len(d.corners()) for d in self.space.values())
+        if corners > MAX_CORNERS:  # each is checked as a whole run (graph analysis included)
+            raise ValueError(f"the space has {corners} bounds and choices; the limit is {MAX_CORNERS}")
         return self
 
     def goal(self) -> Literal["minimize", "maximize"]:

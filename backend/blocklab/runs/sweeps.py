@@ -29,6 +29,11 @@ from blocklab.runs.sweep_space import SweepCreate, apply, make_plan, suggest
 
 log = logging.getLogger("blocklab.sweeps")
 FINAL = set(store.FINISHED)
+MAX_LIVE = 16
+
+
+class TooMany(Exception):
+    pass
 
 
 class Sweep(threading.Thread):
@@ -168,6 +173,10 @@ class SweepManager:
             log.warning("%d sweep(s) were left running by the previous server: now interrupted", len(left))
 
     def create(self, req: SweepCreate, body: dict) -> str:
+        """The new sweep's id; TooMany while MAX_LIVE sweeps run (one thread each)."""
+        with self.lock:
+            if len(self.active) >= MAX_LIVE:
+                raise TooMany(f"{MAX_LIVE} sweeps are running; stop one or retry when one ends")
         sid = uuid.uuid4().hex
         sweep_store.insert(self.engine, {
             "id": sid, "name": req.name or f"sweep of {body.get('name') or body['graph'].get('name', 'a design')}"[:200],

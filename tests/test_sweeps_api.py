@@ -59,6 +59,7 @@ def test_a_sweep_runs_its_trials_as_runs_and_names_the_best(client):
     ({"graph.name": {"choices": ["a"]}}, "space.graph.name", "not a run field a sweep can vary"),
     ({"lr": {"low": 0.1, "high": 1000}}, "space.lr", "at 1000"),
     ({"nodes.hidden.out_features": {"low": 1, "high": 10**9}}, "space.nodes.hidden.out_features", "at 1000000000"),
+    ({"num_workers": {"choices": [1, 2]}}, "space.num_workers", "not a run field a sweep can vary"),
 ])
 def test_a_bad_space_names_its_key(client, space, field, needle):
     r = client.post("/api/sweeps", json={"run": moons_run(), "space": space, "trials": 2})
@@ -66,6 +67,14 @@ def test_a_bad_space_names_its_key(client, space, field, needle):
     err = r.json()["detail"]["errors"][0]
     assert err["field"] == field and needle in err["message"], err
     assert client.get("/api/sweeps").json() == []
+
+
+def test_trials_the_runner_refuses_are_refused_up_front(client):
+    # The local runner cannot train data-parallel runs (num_workers > 1 needs a Ray cluster).
+    r = client.post("/api/sweeps", json={"run": moons_run(num_workers=2), "space": {"lr": {"choices": [0.1]}}})
+    assert r.status_code == 422
+    err = r.json()["detail"]["errors"][0]
+    assert err["field"] == "run" and "num_workers" in err["message"] and "Ray" in err["message"]
 
 
 def test_malformed_sweeps_get_422(client):

@@ -101,7 +101,8 @@ def _body(req: SweepCreate, engine) -> dict:
 @router.post("/sweeps", status_code=201, response_model=SweepCreated, responses=responses(413, 422, 429))
 def create_sweep(req: SweepCreate, engine: Engine, limits: GraphLimits, sweeps: Sweeps, response: Response) -> dict:
     body = _body(req, engine)
-    errors = check(req, body, limits, sweeps.data_dir, sweeps.runs.runner.cuda_available)
+    runner = sweeps.runs.runner
+    errors = check(req, body, limits, sweeps.data_dir, runner.cuda_available, runner.check)
     if errors:
         raise HTTPException(422, {"message": "the sweep is invalid", "errors": errors})
     try:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, m
 
 from blocklab.graph.analyze import Limits
 from blocklab.runs.plan import Plan, PlanError, RunCreate, prepare
+from blocklab.runs.runners import Refused
 
 ALIASES = {"lr": "optimizer.lr", "momentum": "optimizer.momentum", "weight_decay": "optimizer.weight_decay"}
 # Run fields a sweep may vary (the design itself only through nodes.<id>.<param>).
@@ -129,15 +130,17 @@ def make_plan(body: dict, limits: Limits, data_dir: Path, has_cuda: Callable[[],
     return run, prepare(run, run.graph, limits, data_dir, has_cuda)
 
 
-def check(req: SweepCreate, body: dict, limits: Limits, data_dir: Path, has_cuda: Callable[[], bool]) -> list[dict]:
-    """Every problem of the sweep, each naming `run.<field>` or `space.<key>`; [] when it can run."""
+def check(req: SweepCreate, body: dict, limits: Limits, data_dir: Path, has_cuda: Callable[[], bool],
+          runner_check: Callable[[Plan], None] = lambda plan: None) -> list[dict]:
+    """Every problem of the sweep, each naming `run.<field>` or `space.<key>`; [] when it can run.
+    runner_check(plan) raises (runners.Refused) when the runner could never run the trials."""
     def problems(b: dict, prefix: str) -> list[dict]:
         try:
-            make_plan(b, limits, data_dir, has_cuda)
+            runner_check(make_plan(b, limits, data_dir, has_cuda)[1])
         except ValidationError as e:
             return [{"node": None, "field": prefix, "message": f"{'.'.join(map(str, d['loc']))}: {d['msg']}"}
                     for d in e.errors()[:5]]
-        except PlanError as e:
+        except (PlanError, Refused) as e:
             return [{"node": x.get("node"), "field": prefix, "message": f"{x.get('field') or 'run'}: {x['message']}"}
                     for x in e.errors[:5]]
         return []

@@ -66,6 +66,19 @@ def test_images_are_resized_with_pillow_and_colour_is_kept(client, settings):
     assert any(np.array_equal(g, ref) for g in got)
 
 
+def test_sixteen_bit_pngs_are_scaled_not_clipped():
+    a = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000)  # 0..63000
+    imgs = {c: [a, a[::-1].copy(), a.T.copy()] for c in "ab"}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for c, xs in imgs.items():
+            for i, x in enumerate(xs):
+                z.writestr(f"train/{c}/{i}.png", png(x))
+    p = parse_zip(buf.getvalue(), None, "auto", Limits())
+    assert p.x.shape == (6, 1, 8, 8)
+    assert np.array_equal(p.x[0, 0], np.rint(a / 257).astype(np.uint8))  # 65535 -> 255
+
+
 def test_train_lenet_on_uploaded_pngs(client):
     raw, _, _ = digits_zip(per_class=20, val_per_class=5)
     assert upload(client, raw, name="pngdigits").status_code == 201

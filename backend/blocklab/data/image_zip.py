@@ -86,7 +86,7 @@ def _decode(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: tuple[int, int] | 
             target = size or (h, w)
             if img.format == "JPEG":
                 img.draft("RGB", (target[1], target[0]))  # decode at a reduced scale where it can
-            img = img.convert("RGB")
+            img = _eight_bit(img).convert("RGB")
             if img.size != (target[1], target[0]):
                 img = img.resize((target[1], target[0]), Image.Resampling.BILINEAR)
             return np.asarray(img, dtype=np.uint8)
@@ -98,6 +98,19 @@ def _decode(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: tuple[int, int] | 
     except (zipfile.BadZipFile, OSError, ValueError, SyntaxError, EOFError) as e:
         # Truncated or corrupt data (Pillow raises OSError), a CRC mismatch, an unknown format.
         raise ImageError(f"'{name}' is not a readable image: {e}"[:300]) from None
+
+
+def _eight_bit(img):
+    """16-bit and 32-bit gray images scaled to 8 bits (Pillow's convert would clip them at 255)."""
+    from PIL import Image
+
+    if img.mode.startswith("I;16") or img.mode == "I":
+        a = np.asarray(img, dtype=np.float64)  # I;16: 0..65535; I (32-bit): taken as 16-bit too
+        return Image.fromarray(np.clip(np.rint(a / 257), 0, 255).astype(np.uint8))
+    if img.mode == "F":  # floats: taken as 0..1
+        a = np.nan_to_num(np.asarray(img, dtype=np.float64))
+        return Image.fromarray(np.clip(np.rint(a * 255), 0, 255).astype(np.uint8))
+    return img
 
 
 def parse(raw: bytes, size: tuple[int, int] | None, color: Color, limits: Limits) -> Parsed:

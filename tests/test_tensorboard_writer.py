@@ -33,7 +33,7 @@ def test_a_runs_messages_become_scalars_histograms_and_text(tmp_path):
     body = RunCreate.model_validate(_body())
     plan = prepare(body, body.graph, Limits(), tmp_path)
     msgs: list[tuple[str, dict]] = []
-    tb = TBWriter(tmp_path / SUBDIR, graph=plan.doc)
+    tb = TBWriter(tmp_path / SUBDIR, graph=plan.doc, stats_interval=0)  # every stats message
 
     def emit(kind, ev):
         msgs.append((kind, dict(ev)))
@@ -67,6 +67,17 @@ def test_a_runs_messages_become_scalars_histograms_and_text(tmp_path):
     texts = {t: acc.Tensors(t)[0].tensor_proto.string_val[0].decode() for t in tags["tensors"]}
     assert '"out_features": 8' in texts["graph/document/text_summary"]
     assert "class Model(nn.Module)" in texts["graph/pytorch/text_summary"]
+
+
+def test_layer_statistics_are_written_at_most_once_per_interval(tmp_path):
+    tb = TBWriter(tmp_path, stats_interval=3600)
+    layer = {"name": "w", "min": -1.0, "max": 1.0, "mean": 0.0, "std": 0.5, "grad_norm": 0.1,
+             "hist": {"edges": [-1 + 2 * j / 24 for j in range(25)], "counts": [1] * 24}}
+    for step in range(5):
+        tb.write("stats", {"step": step, "layers": [layer]})
+    tb.close()
+    acc = _read(tmp_path)
+    assert [h.step for h in acc.Histograms("weights/w")] == [0] and [s.step for s in acc.Scalars("grad_norm/w")] == [0]
 
 
 def test_bad_messages_are_skipped_not_raised(tmp_path):

@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import math
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,13 @@ def _num(v: Any) -> float | None:
 class TBWriter:
     """One run's event files. Never raises from `write`: TensorBoard output must not fail a run."""
 
-    def __init__(self, log_dir: Path, graph: Any = None, flush_secs: int = 5):
+    def __init__(self, log_dir: Path, graph: Any = None, flush_secs: int = 5, stats_interval: float = 1.0):
+        """stats_interval: seconds between the `stats` messages written (a run may sample its
+        layers 5 times a second; each layer costs three events)."""
         self.log_dir = Path(log_dir)
-        self.w = SummaryWriter(log_dir=str(self.log_dir), flush_secs=flush_secs)
+        self.stats_interval, self.last_stats = stats_interval, -math.inf
+        # A deep queue: with the default (10) every add blocks until the writer thread catches up.
+        self.w = SummaryWriter(log_dir=str(self.log_dir), max_queue=10_000, flush_secs=flush_secs)
         self.broken = False
         if graph is not None:
             self._graph_text(graph)
@@ -75,6 +80,11 @@ class TBWriter:
     def write(self, kind: str, ev: dict) -> None:
         if self.broken:
             return
+        if kind == "stats":
+            now = time.monotonic()
+            if now - self.last_stats < self.stats_interval:
+                return
+            self.last_stats = now
         try:
             handler = _HANDLERS.get(kind)
             if handler is not None:

@@ -92,6 +92,28 @@ class Viewer:
             await self.wake.wait()
 
 
+async def pump(viewer: Viewer, send, close, drop, send_timeout: float) -> None:
+    """Send the viewer's messages until the stream is over. A send that does not complete in
+    `send_timeout` seconds (the client stopped reading and the socket's buffers are full), or a
+    viewer whose queue stayed full (`hopeless`), ends with close code 4008; the client may
+    reconnect with ?after=<the last seq it got>. `send(text)`, `close(code, reason)`: the
+    socket's; `drop()` aborts the connection when not even the close frame gets through."""
+    while (item := await viewer.get()) is not END:
+        try:
+            await asyncio.wait_for(send(item[2]), send_timeout)
+        except asyncio.TimeoutError:
+            viewer.hopeless = True
+            break
+        viewer.sent_seq = item[0]
+    if viewer.hopeless:
+        try:  # the close frame may not get through a full socket either: then the server drops it
+            await asyncio.wait_for(close(4008, f"viewer too slow; reconnect with ?after={viewer.sent_seq}"), 1.0)
+        except asyncio.TimeoutError:
+            drop()
+    elif not viewer.cancelled:
+        await close(1000, "")
+
+
 class Channel:
     def __init__(self, run_id: str, first_seq: int = 1):
         self.run_id = run_id

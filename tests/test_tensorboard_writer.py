@@ -33,7 +33,7 @@ def test_a_runs_messages_become_scalars_histograms_and_text(tmp_path):
     body = RunCreate.model_validate(_body())
     plan = prepare(body, body.graph, Limits(), tmp_path)
     msgs: list[tuple[str, dict]] = []
-    tb = TBWriter(tmp_path / SUBDIR, graph=plan.doc, stats_interval=0)  # every stats message
+    tb = TBWriter(tmp_path / SUBDIR, graph=plan.doc, source=plan.source, stats_interval=0)  # every stats message
 
     def emit(kind, ev):
         msgs.append((kind, dict(ev)))

@@ -1,6 +1,6 @@
 """TensorBoard event files for a run, written from the same messages the run streams.
 
-    tb = TBWriter(run_dir / "tensorboard", graph=plan.doc)   # text: the graph and its PyTorch source
+    tb = TBWriter(run_dir / "tensorboard", graph=plan.doc, source=plan.source)  # text: the graph, its source
     tb.write("epoch", {"epoch": 1, "step": 50, "train_loss": 0.4, "val_loss": 0.5})
     tb.close()
 
@@ -41,7 +41,8 @@ def _num(v: Any) -> float | None:
 class TBWriter:
     """One run's event files. Never raises from `write`: TensorBoard output must not fail a run."""
 
-    def __init__(self, log_dir: Path, graph: Any = None, flush_secs: int = 5, stats_interval: float = 1.0):
+    def __init__(self, log_dir: Path, graph: Any = None, source: str | None = None, flush_secs: int = 5,
+                 stats_interval: float = 1.0):
         """stats_interval: seconds between the `stats` messages written (a run may sample its
         layers 5 times a second; each layer costs three events)."""
         self.log_dir = Path(log_dir)
@@ -49,33 +50,27 @@ class TBWriter:
         # A deep queue: with the default (10) every add blocks until the writer thread catches up.
         self.w = SummaryWriter(log_dir=str(self.log_dir), max_queue=10_000, flush_secs=flush_secs)
         self.broken = False
-        if graph is not None:
-            self._graph_text(graph)
+        self._text(graph, source)
 
     @classmethod
-    def open(cls, run_dir: Path | None, graph: Any = None) -> "TBWriter | _Off":
+    def open(cls, run_dir: Path | None, graph: Any = None, source: str | None = None) -> "TBWriter | _Off":
         """The writer for a run whose files go in run_dir (its checkpoint folder); one that writes
         nothing when run_dir is None or the folder cannot be written."""
         if run_dir is None:
             return _Off()
         try:
-            return cls(Path(run_dir) / SUBDIR, graph)
+            return cls(Path(run_dir) / SUBDIR, graph, source)
         except Exception:
             log.exception("no TensorBoard event files for this run")
             return _Off()
 
-    def _graph_text(self, graph: Any) -> None:
-        doc = graph.model_dump(mode="json", exclude_none=True) if hasattr(graph, "model_dump") else graph
-        # Markdown: indenting by 4 spaces makes TensorBoard show the JSON as a code block.
-        self.w.add_text("graph/document", _code(json.dumps(doc, indent=1)), 0)
-        try:
-            from blocklab.graph.build import source_for
-            from blocklab.graph.document import GraphDoc
-
-            src = source_for(graph if isinstance(graph, GraphDoc) else GraphDoc.model_validate(doc))
-            self.w.add_text("graph/pytorch", _code(src), 0)
-        except Exception:  # an invalid graph never trains; its document is still worth keeping
-            log.debug("no PyTorch source for the TensorBoard text", exc_info=True)
+    def _text(self, graph: Any, source: str | None) -> None:
+        if graph is not None:
+            doc = graph.model_dump(mode="json", exclude_none=True) if hasattr(graph, "model_dump") else graph
+            # Markdown: indenting by 4 spaces makes TensorBoard show the JSON as a code block.
+            self.w.add_text("graph/document", _code(json.dumps(doc, indent=1)), 0)
+        if source:  # the plan's generated source (never generated here: a worker does not analyse)
+            self.w.add_text("graph/pytorch", _code(source), 0)
 
     def write(self, kind: str, ev: dict) -> None:
         if self.broken:

@@ -12,7 +12,7 @@ from blocklab.data import UnknownDataset, get_kind, load
 from blocklab.graph.build import model_class, source_for
 from blocklab.graph.document import GraphDoc
 from blocklab.runs import checkpoints
-from blocklab.train.losses import LOSSES
+from blocklab.train.losses import resolve
 
 BATCH = 4096
 
@@ -49,7 +49,7 @@ def evaluate(run: dict, data_dir: Path, which: str = "best", limit: int = 2000) 
     info, y = data.info, data.y_val
     base = {"task": info.task, "which": which, "split": "val", "n": len(y)}
     if info.task == "classification":
-        loss = LOSSES[run["config"]["loss"]]
+        loss = resolve(run["config"]["loss"])  # a name or an object with params
         c = info.n_classes
         # [N]: logits past the classes (cross_entropy allows them) are never a label, so not a prediction.
         pred = loss.proba(out)[:, :c].argmax(1)

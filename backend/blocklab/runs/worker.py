@@ -33,6 +33,7 @@ from blocklab.graph.build import model_class
 from blocklab.graph.codegen import generate
 from blocklab.runs import checkpoints
 from blocklab.runs.plan import Plan
+from blocklab.runs.tensorboard import TBWriter
 from blocklab.train.loop import Diverged, Job, train
 
 log = logging.getLogger("blocklab.runs")
@@ -83,6 +84,7 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
     best: dict | None = None
     best_dirty = False
     status, error = "completed", None
+    tb = TBWriter.open(checkpoint_dir, plan.doc, plan.source)  # TensorBoard files beside the checkpoints (never raises)
 
     def write(which: str, tensors: dict) -> None:
         if checkpoint_dir is not None:
@@ -99,6 +101,7 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
         for ev in train(job, should_stop):
             kind = ev.pop("type")
             emit(kind, ev)
+            tb.write(kind, ev)
             if kind == "step":
                 summary.update(steps=ev["step"], epoch=ev["epoch"], train_loss=ev["loss"])
             elif kind == "epoch":
@@ -128,6 +131,7 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
             log.exception("run failed")
             status, error = "failed", f"{type(e).__name__}: {e}"[:2000]
     cancel.set_check(None)
+    tb.close()
     try:
         if model is not None:
             write("last", checkpoints.snapshot(model))

@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("-o", "--output", help="file to write (default: stdout)")
     e.set_defaults(fn=_export)
 
+    __import__("blocklab.importers.cli").importers.cli.register(sub)  # `blocklab import`, in its own module
     args = p.parse_args(argv)
     return args.fn(args)
 

@@ -95,7 +95,10 @@ class Call:
 def _twin(c: Call, cls: type[nn.Module]) -> Spec:
     x = c.tensor(c.args[0])
     args = [c.const(i + 1, f"#{i + 1}") for i in range(len(c.args) - 1)]
-    kwargs = {k: c.const(len(c.args) + 1, k) for k in c.kwargs}
+    accepts = inspect.signature(cls).parameters
+    # fx spells out some defaults (F.softmax's _stacklevel=3, dtype=None): those change nothing.
+    kwargs = {k: c.const(len(c.args) + 1, k) for k, v in c.kwargs.items()
+              if k in accepts or not (k.startswith("_") or v is None)}
     try:
         inspect.signature(cls).bind(*args, **kwargs)
         module = cls(*args, **kwargs)

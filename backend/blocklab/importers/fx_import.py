@@ -95,6 +95,7 @@ class Scope:
         self.used = set(module._modules)  # every child name, a module registered twice included
         self.calls: dict[int, list[str]] = {}  # id(submodule) -> node ids calling it, first one owns it
         self.output: Any = None
+        self.blocked = False  # the node being read is fed by an unmapped one
 
     def where(self, name: str) -> str:
         return f"{self.qual}.{name}" if self.qual else name
@@ -119,8 +120,13 @@ class Scope:
             return False
         gm = fx.GraphModule(self.module, graph)
         rec = _Recorder(gm)
-        with _mode(self.module, False), torch.no_grad():  # eval: running stats stay untouched
-            rec.run(*self.args)
+        try:
+            with _mode(self.module, False), torch.no_grad():  # eval: running stats stay untouched
+                rec.run(*self.args)
+        except Exception as e:  # the user's module fails on this input
+            self.ctx.refuse(self.qual or what, f"forward of {what}",
+                            f"fails on the example input: {str(e).splitlines()[0][:300]}")
+            return False
         live = _live(graph)
         for n in graph.nodes:
             if n in live:
@@ -136,15 +142,16 @@ class Scope:
             return nid
         if n.op == "output":
             return self._output(n)
-        ins = [self.refs.get(a) for a in n.all_input_nodes]
-        if any(r is BAD for r in ins):
-            return BAD  # the cause is reported already
+        # Fed by something unmapped: still checked (to list every problem at once), never emitted.
+        self.blocked = any(self.refs.get(a) is BAD for a in n.all_input_nodes)
         if not isinstance(values[n], torch.Tensor) and not _tensors_in(values[n]):
             return STATIC  # sizes (x.size(0)) and other plain values: used as constants
         if n.op == "get_attr":
             return self._refuse(n, n.target, "reads a parameter or buffer directly; only layers (blocks) can hold tensors")
         if n.op == "call_module":
             return self._module_call(n, values)
+        if self.blocked and n.target is operator.getitem and not isinstance(values[n.args[0]], torch.Tensor):
+            return BAD  # element of an unmapped layer's output
         if n.target is operator.getitem and isinstance(self.refs.get(n.args[0]), tuple):
             src, index = self.refs[n.args[0]][1], n.args[1]
             if index == 0:
@@ -155,7 +162,7 @@ class Scope:
         except Unmapped as e:
             return self._refuse(n, n.name, str(e))
         if spec is PASS:
-            return self.refs[n.args[0]]
+            return BAD if self.blocked else self.refs[n.args[0]]
         return self._emit(self.take(n.name), spec)
 
     def _refuse(self, n: fx.Node, name: str, reason: str) -> Any:
@@ -163,7 +170,9 @@ class Scope:
         self.ctx.refuse(self.where(name), op, reason)
         return BAD
 
-    def _emit(self, nid: str, spec: Spec, extra: dict | None = None) -> str:
+    def _emit(self, nid: str, spec: Spec, extra: dict | None = None) -> Any:
+        if self.blocked:
+            return BAD
         node = {"id": nid, "type": spec.type, **({"params": spec.params} if spec.params else {}), **(extra or {})}
         self.nodes.append(node)
         kind = REGISTRY.get(spec.type)

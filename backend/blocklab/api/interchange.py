@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from blocklab.api.deps import Engine, GraphLimits
@@ -80,7 +80,10 @@ def _import(raw: bytes, name: str, settings: Settings) -> dict:
     except OnnxInvalid as e:
         raise _invalid(str(e), "file") from None
     weights_id = None
-    doc = GraphDoc.model_validate(result.graph)
+    try:
+        doc = GraphDoc.model_validate(result.graph)
+    except ValidationError as e:  # a size or name no document can hold (e.g. an id over 128 characters)
+        raise _invalid(f"the model maps to no valid design: {str(e)[:300]}", "file") from None
     if not result.unsupported and analyze(doc, _limits(settings)).ok:
         try:
             tensors = weights.check(result.weights, weights.expected(doc))

@@ -169,8 +169,9 @@ class _Reader:
             if handler is None:
                 raise Unmapped("has no block")
             rec = handler(op)
-        except Unmapped as e:
-            self.unsupported.append({"node": label, "op": n.op_type, "reason": str(e)})
+        except Exception as e:  # Unmapped, or attributes a hand-made file got wrong (the checker is not exhaustive)
+            reason = str(e) if isinstance(e, Unmapped) else f"cannot be read: {type(e).__name__}: {str(e)[:200]}"
+            self.unsupported.append({"node": label, "op": n.op_type, "reason": reason})
             rec = Rec(f"onnx.{n.op_type}", {}, [i for i in n.input if i in self.refs])
         if rec == PASS:
             self.refs[n.output[0]] = self.refs[next(i for i in n.input if i in self.refs)]
@@ -186,7 +187,7 @@ class _Reader:
     def document(self, name: str) -> tuple[dict, dict[str, torch.Tensor]]:
         used: set[str] = set()
         for rec in self.recs:
-            base = re.sub(r"\W", "_", rec.hint).strip("_") or rec.type.lower().replace(".", "_")
+            base = re.sub(r"\W", "_", rec.hint).strip("_")[:100] or rec.type.lower().replace(".", "_")
             base = f"{base}_" if base in RESERVED_IDS else base
             rec.id, k = base, 2
             while rec.id in used:
@@ -200,6 +201,8 @@ class _Reader:
             for port, value in zip(ports, rec.inputs):
                 edges.append({"source": self.refs[value].id, "target": rec.id, **({"target_port": port} if len(ports) > 1 and port else {})})
             for k, arr in rec.weights.items():
+                if np.asarray(arr).dtype.kind not in "fiu":
+                    raise OnnxInvalid(f"the tensor for '{rec.id}.{k}' holds {np.asarray(arr).dtype}, not numbers")
                 t = torch.from_numpy(np.array(arr, copy=True))
                 weights[f"{rec.id}.{k}"] = t if k == "num_batches_tracked" else t.to(torch.float32)
         layout(nodes, edges)

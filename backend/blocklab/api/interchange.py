@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from blocklab.api.deps import Engine, GraphLimits
@@ -97,7 +97,8 @@ def _limits(s: Settings) -> Limits:
     return Limits(max_nodes=s.max_nodes, max_params=s.max_params, max_train_bytes=s.max_train_bytes)
 
 
-def _design(body: ExportIn, engine: sa.Engine, limits: Limits, settings: Settings) -> tuple[GraphDoc, Analysis, dict | None]:
+def _design(body: ExportIn, engine: sa.Engine, limits: Limits, settings: Settings,
+            weights: bool = True) -> tuple[GraphDoc, Analysis, dict | None]:
     """The document, its analysis and (with run_id) the run's checkpoint; HTTP errors otherwise."""
     run = None
     if body.run_id is not None:
@@ -117,7 +118,7 @@ def _design(body: ExportIn, engine: sa.Engine, limits: Limits, settings: Setting
         errors = [e.to_json() for e in analysis.errors if e.severity == "error"]
         raise HTTPException(422, {"message": "the graph is invalid", "errors": errors})
     state = None
-    if run is not None:
+    if run is not None and weights:
         try:
             state = checkpoints.parse(checkpoints.path(settings.data_dir, run["id"], body.which).read_bytes())
         except FileNotFoundError:
@@ -151,3 +152,21 @@ def export_onnx(body: ExportIn, request: Request, engine: Engine, limits: GraphL
     except RuntimeError as e:  # load_state_dict: the run's weights belong to another design
         raise _invalid(f"the run's weights do not fit this graph: {str(e)[:300]}", "run_id") from None
     return Response(data, media_type="application/octet-stream", headers=_filename(doc, "onnx"))
+
+
+@router.post("/export/keras", response_class=PlainTextResponse, responses={
+    200: {"content": {"text/x-python": {"schema": {"type": "string"}}},
+          "description": "Keras 3 source: a keras.Model subclass `Model` and load_blocklab_state_dict(model, state_dict)"},
+    404: {"description": "no such run", "content": _ERR},
+    422: {"description": "the body or graph is invalid, or a node has no Keras counterpart (each one named)",
+          "content": _ERR}})
+def export_keras(body: ExportIn, request: Request, engine: Engine, limits: GraphLimits) -> PlainTextResponse:
+    """Keras 3 source for the design (run_id alone: the run's own design); weights load at run time."""
+    from blocklab.importers.keras_export import KerasUnsupported, generate_keras
+
+    doc, analysis, _ = _design(body, engine, limits, request.app.state.settings, weights=False)
+    try:
+        src = generate_keras(analysis, doc.name)
+    except KerasUnsupported as e:
+        raise HTTPException(422, {"message": "some blocks have no Keras counterpart", "errors": e.errors}) from None
+    return PlainTextResponse(src, media_type="text/x-python", headers=_filename(doc, "keras.py"))

@@ -232,3 +232,60 @@ def test_cli_writes_the_design_and_its_weights(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "unsupported: view_1: call_method view: changes the batch dim" in err
     assert not (tmp_path / "bad.json").exists()
+
+
+class MyLinear(nn.Module):  # D2L 6.5: parameters of its own, plain tensor code
+    def __init__(self, in_units, units):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(in_units, units))
+        self.bias = nn.Parameter(torch.randn(units))
+
+    def forward(self, X):
+        return F.relu(X @ self.weight + self.bias)
+
+
+class CenteredLayer(nn.Module):  # D2L 6.5: no parameters, a whole-tensor mean
+    def forward(self, X):
+        return X - X.mean()
+
+
+def test_tensor_code_modules_become_custom_layers():
+    net = nn.Sequential(MyLinear(64, 8), CenteredLayer(), MyLinear(8, 2))
+    doc = _roundtrip(net, torch.randn(3, 64))
+    assert [n["type"] for n in doc["nodes"][1:4]] == ["CustomLayer"] * 3
+    assert set(doc["nodes"][1]["params"]["parameters"]) == {"weight", "bias"}  # keys 0.weight, 0.bias kept
+
+
+ROUND_TRIP = ["d2l_mlp", "d2l_sequential", "d2l_nestmlp", "d2l_rgnet", "d2l_tied", "d2l_mylinear", "d2l_centered",
+              "lenet_digits", "resnet_digits", "linear_regression", "spirals_playground"]
+
+
+@pytest.mark.parametrize("tid", ROUND_TRIP)
+def test_templates_round_trip_through_pytorch(tid):
+    """Template -> exported PyTorch -> fx import: the same nodes and blocks, keys, shapes and outputs."""
+    from graphs import template
+
+    graph = template(tid)
+    doc = GraphDoc.model_validate(graph)
+    analysis = analyze(doc)
+    torch.manual_seed(0)
+    module = load_exported(source_for(doc))()
+    x = torch.randn(2, *analysis.root.nodes[analysis.root.inputs[0]].shape)
+    again = _roundtrip(module, x)
+    assert [(n["id"], n["type"]) for n in again["nodes"]] == [(n["id"], n["type"]) for n in graph["nodes"]]
+    assert {k: [(n["id"], n["type"]) for n in b["nodes"]] for k, b in again["blocks"].items()} == \
+        {k: [(n["id"], n["type"]) for n in b["nodes"]] for k, b in graph.get("blocks", {}).items()}
+    rebuilt = load_exported(source_for(GraphDoc.model_validate(again)))()
+    assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in module.state_dict().items()}
+
+
+@pytest.mark.parametrize("tid, node", [("d2l_fixedhidden", "halve"), ("d2l_chimera", "2.halve")])
+def test_data_dependent_loops_are_named(tid, node):
+    from graphs import template
+
+    doc = GraphDoc.model_validate(template(tid))
+    module = load_exported(source_for(doc))()
+    with pytest.raises(NotImportable) as e:
+        from_module(module, torch.randn(2, 20))
+    assert [u["node"] for u in e.value.unsupported] == [node]
+    assert "control flow" in e.value.unsupported[0]["reason"]

@@ -24,6 +24,7 @@ from blocklab.blocks.base import In
 from blocklab.graph.analyze import ID_RE, RESERVED_IDS
 from blocklab.graph.codegen import RESERVED_NAMES
 from blocklab.importers.functions import MODULES, PASS, Spec, Unmapped, describe, map_call
+from blocklab.importers.fx_custom import to_custom
 from blocklab.importers.layers import Mismatch, block_for, doc_params, params_for
 from blocklab.importers.layout import layout
 
@@ -69,6 +70,11 @@ class Context:
 
     def refuse(self, node: str, op: str, reason: str) -> None:
         self.unsupported.append({"node": node, "op": op, "reason": reason})
+
+    def drop(self, name: str) -> None:
+        definition = self.blocks.pop(name)
+        self.by_content.pop(json.dumps(definition, sort_keys=True), None)
+        self.ports.pop(name, None)
 
     def block_name(self, cls_name: str, definition: dict, ports: list[str]) -> str:
         key = json.dumps(definition, sort_keys=True)
@@ -210,10 +216,10 @@ class Scope:
         elif type(sub) in MODULES:
             spec = Spec(MODULES[type(sub)], {}, inputs)
         else:
-            name = self._container(sub, target, tuple(values[a] for a in inputs))
-            if name is None:
+            spec = self._container(sub, target, tuple(values[a] for a in inputs))
+            if spec is None:
                 return BAD
-            spec = Spec(name, {}, inputs)
+            spec.inputs = inputs
         nid = self._emit(nid, spec, shares)
         return ("tuple", nid) if isinstance(out, tuple) else nid
 
@@ -224,13 +230,31 @@ class Scope:
         free = [k for k in names if k not in taken]
         return free[0] if free else self.take(target)
 
-    def _container(self, sub: nn.Module, target: str, args: tuple) -> str | None:
+    def _container(self, sub: nn.Module, target: str, args: tuple) -> Spec | None:
+        """A composite block for a container; a CustomLayer for tensor code over its own parameters."""
         cls = type(sub).__name__
         own = [k for k, v in [*sub._parameters.items(), *sub._buffers.items()] if v is not None]
         if own:
-            self.ctx.refuse(self.where(target), f"call_module {cls}",
-                            f"holds tensors of its own ({', '.join(own)}); only registry layers can hold parameters")
-            return None
+            spec, why = to_custom(sub, args)
+            if spec is None:
+                self.ctx.refuse(self.where(target), f"call_module {cls}", f"holds tensors of its own ({', '.join(own)}) "
+                                f"and cannot be a CustomLayer: {why}")
+            return spec
+        mark, blocks = len(self.ctx.unsupported), set(self.ctx.blocks)
+        name = self._composite(sub, target, args)
+        if name is not None:
+            return Spec(name)
+        if not sub._modules:  # plain tensor code without layers (D2L's CenteredLayer): one CustomLayer
+            spec, _ = to_custom(sub, args)
+            if spec is not None:
+                del self.ctx.unsupported[mark:]
+                for b in set(self.ctx.blocks) - blocks:
+                    self.ctx.drop(b)
+                return spec
+        return None
+
+    def _composite(self, sub: nn.Module, target: str, args: tuple) -> str | None:
+        cls = type(sub).__name__
         inner = Scope(self.ctx, sub, self.where(target), args, root=False)
         if not inner.build():
             return None

@@ -137,3 +137,27 @@ def test_upload_size_is_bounded(tmp_path):
     with TestClient(create_app(Settings(data_dir=tmp_path, max_upload_bytes=1000))) as c:
         r = c.post("/api/import/onnx", files={"file": ("x.onnx", b"\0" * 2000)})
     assert r.status_code == 413
+
+
+@pytest.mark.parametrize("tid", ["lenet_digits", "resnet_digits"])
+def test_templates_round_trip_through_onnx(client, tid):
+    """Template -> .onnx -> POST /api/import/onnx: the imported design with its weights_id
+    computes what the template's model computes (batch norm folded into the convolutions)."""
+    from blocklab.runs.weights import load
+
+    doc = GraphDoc.model_validate(template(tid))
+    analysis = analyze(doc)
+    torch.manual_seed(2)
+    model = build(doc).eval()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2)
+    r = client.post("/api/import/onnx", files={"file": ("t.onnx", to_onnx(analysis, doc.name, model.state_dict()))})
+    body = r.json()
+    assert body["unsupported"] == [] and body["weights_id"], body
+    again = build(GraphDoc.model_validate(body["graph"])).eval()
+    again.load_state_dict(load(client.app.state.settings.data_dir, body["weights_id"]), strict=True)
+    x = torch.randn(3, *analysis.root.nodes[analysis.root.inputs[0]].shape)
+    with torch.no_grad():
+        torch.testing.assert_close(again(x), model(x), atol=1e-5, rtol=1e-4)

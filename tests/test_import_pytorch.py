@@ -66,7 +66,7 @@ class ResNetish(nn.Module):
         self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True))
         self.layer1 = nn.Sequential(Residual(8), Residual(8))
         self.layer2 = nn.Sequential(Residual(16, stride=2), Residual(16))
-        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))  # torch spells it (1, 1) or 1: the same layer
         self.fc = nn.Linear(16, classes)
 
     def forward(self, x):

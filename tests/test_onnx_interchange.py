@@ -161,3 +161,13 @@ def test_templates_round_trip_through_onnx(client, tid):
     x = torch.randn(3, *analysis.root.nodes[analysis.root.inputs[0]].shape)
     with torch.no_grad():
         torch.testing.assert_close(again(x), model(x), atol=1e-5, rtol=1e-4)
+
+
+def test_without_the_extra_the_endpoints_name_it(client, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name.startswith("onnx") else real(name, *a))
+    for r in (client.post("/api/import/onnx", files={"file": ("x.onnx", b"")}),
+              client.post("/api/export/onnx", json={"graph": template("d2l_mlp")})):
+        assert r.status_code == 501 and "blocklab[interchange]" in r.json()["detail"]

@@ -71,8 +71,16 @@ def _value(module: nn.Module, name: str, annotation: Any) -> Any:
     return v
 
 
+def _same(v: Any) -> Any:
+    """Spellings torch treats alike: output_size=1 and (1, 1), kernel_size=(3, 3) and 3."""
+    if isinstance(v, (tuple, list)):
+        v = tuple(v)
+        return v[0] if v and all(x == v[0] for x in v) else v
+    return v
+
+
 def _config(module: nn.Module) -> dict[str, Any]:
-    public = {k: v for k, v in vars(module).items() if not k.startswith("_") and k not in _IGNORED}
+    public = {k: _same(v) for k, v in vars(module).items() if not k.startswith("_") and k not in _IGNORED}
     shapes = {k: tuple(v.shape) for k, v in [*module._parameters.items(), *module._buffers.items()] if v is not None}
     return public | {"<tensors>": shapes}
 

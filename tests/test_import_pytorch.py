@@ -275,6 +275,9 @@ def test_templates_round_trip_through_pytorch(tid):
     assert [(n["id"], n["type"]) for n in again["nodes"]] == [(n["id"], n["type"]) for n in graph["nodes"]]
     assert {k: [(n["id"], n["type"]) for n in b["nodes"]] for k, b in again["blocks"].items()} == \
         {k: [(n["id"], n["type"]) for n in b["nodes"]] for k, b in graph.get("blocks", {}).items()}
+    # The same document up to layout and spelling: every node's shape, parameter count and
+    # resolved params (defaults and inferred sizes filled in) are the template's.
+    assert analyze(GraphDoc.model_validate(again)).report() == analysis.report()
     rebuilt = load_exported(source_for(GraphDoc.model_validate(again)))()
     assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in module.state_dict().items()}
 

@@ -66,11 +66,12 @@ def _lit(v: Any, names: dict[fx.Node, str]) -> str:
     raise _NoExpr(f"passes a {type(v).__name__}, which the CustomLayer language cannot express")
 
 
-def _call(name: str, node: fx.Node, names: dict[fx.Node, str], method: bool) -> str:
-    args = [_lit(a, names) for a in node.args]
+def _call(name: str, node: fx.Node, names: dict[fx.Node, str], bare: dict[fx.Node, str], method: bool) -> str:
+    # Function arguments are comma-separated: an inlined `a + b` needs no brackets there.
+    args = [bare.get(a, _lit(a, names)) if isinstance(a, fx.Node) else _lit(a, names) for a in node.args]
     kw = [f"{k}={_lit(v, names)}" for k, v in node.kwargs.items() if not (k.startswith("_") or v is None or k == "inplace")]
     if method and name in L.METHODS:
-        return f"{args[0]}.{name}({', '.join(args[1:] + kw)})"
+        return f"{_lit(node.args[0], names)}.{name}({', '.join(args[1:] + kw)})"
     return f"{name}({', '.join(args + kw)})"
 
 
@@ -81,7 +82,8 @@ def to_custom(module: nn.Module, args: tuple) -> tuple[Spec | None, str]:
     except Exception as e:
         return None, f"torch.fx cannot trace it: {str(e).splitlines()[0][:200]}"
     fns = _functions()
-    names: dict[fx.Node, str] = {}
+    names: dict[fx.Node, str] = {}  # how the text refers to a value: a name, or its inlined expression
+    bare: dict[fx.Node, str] = {}  # an inlined infix expression without its brackets
     lines: list[str] = []
     params, consts = {}, {}
     try:
@@ -94,7 +96,7 @@ def to_custom(module: nn.Module, args: tuple) -> tuple[Spec | None, str]:
                 t = n.target
                 if t in module._parameters:
                     params[t] = {"shape": list(module._parameters[t].shape), "init": "randn",
-                                 "trainable": module._parameters[t].requires_grad}
+                             **({} if module._parameters[t].requires_grad else {"trainable": False})}
                 elif t in module._buffers and t not in module._non_persistent_buffers_set:
                     consts[t] = {"shape": list(module._buffers[t].shape), "init": "zeros"}
                 else:
@@ -103,27 +105,34 @@ def to_custom(module: nn.Module, args: tuple) -> tuple[Spec | None, str]:
             elif n.op == "output":
                 if not isinstance(n.args[0], fx.Node):
                     raise _NoExpr("returns several values")
-                lines.append(names[n.args[0]])
+                lines.append(bare.get(n.args[0], names[n.args[0]]))
             elif n.op == "call_module":
                 raise _NoExpr(f"calls the submodule '{n.target}'; a CustomLayer cannot hold layers")
             else:
-                var = f"v{len(lines) + 1}"
+                infix = True
                 if n.target in _INFIX and len(n.args) == 2 and not n.kwargs:
                     expr = f"{_lit(n.args[0], names)} {_INFIX[n.target]} {_lit(n.args[1], names)}"
                 elif n.target is operator.neg:
                     expr = f"-{_lit(n.args[0], names)}"
                 elif n.op == "call_function" and n.target in fns:
-                    expr = _call(fns[n.target], n, names, method=False)
+                    expr, infix = _call(fns[n.target], n, names, bare, method=False), False
                 elif n.op == "call_method" and (n.target in L.FUNCTIONS or n.target in L.METHODS):
-                    expr = _call(n.target, n, names, method=True)
+                    expr, infix = _call(n.target, n, names, bare, method=True), False
                 else:
                     raise _NoExpr(f"uses {n.target if isinstance(n.target, str) else getattr(n.target, '__name__', n.target)}, "
                                   "which the CustomLayer language does not have")
-                lines.append(f"{var} = {expr}")
-                names[n] = var
+                if len(n.users) == 1:  # used once: written where it is used, as D2L writes it
+                    names[n] = f"({expr})" if infix else expr
+                    if infix:
+                        bare[n] = expr
+                else:
+                    var = f"v{len(lines) + 1}"
+                    lines.append(f"{var} = {expr}")
+                    names[n] = var
     except _NoExpr as e:
         return None, str(e)
-    cls = re.sub(r"\W", "", type(module).__name__)[:40]
+    # A class exported by Blocklab carries a content hash (MyLinear_726ab5): the layer's name is MyLinear.
+    cls = re.sub(r"_[0-9a-f]{6}$", "", re.sub(r"\W", "", type(module).__name__))[:40]
     p = {"expr": "\n".join(lines), "parameters": params, "constants": consts,
          "name": cls if re.match(r"^[A-Za-z]", cls) else "CustomLayer"}
     block = REGISTRY["CustomLayer"]

@@ -85,6 +85,11 @@ def _config(module: nn.Module) -> dict[str, Any]:
     return public | {"<tensors>": shapes}
 
 
+def _build(block: BlockType, p: Params) -> nn.Module:
+    with torch.device("meta"):  # no real weights: only the configuration is compared
+        return eval(block.module(p), {"__builtins__": {}, "nn": nn, "torch": torch})  # registry source, validated values
+
+
 def params_for(block: BlockType, module: nn.Module) -> Params:
     """The block params (input sizes included) that rebuild `module`; Mismatch if none do."""
     cls = type(module).__name__
@@ -96,9 +101,7 @@ def params_for(block: BlockType, module: nn.Module) -> Params:
         d = e.errors()[0]
         fld = ".".join(map(str, d["loc"]))
         raise Mismatch(f"nn.{cls} with {fld}={raw.get(fld.split('.')[0])!r}: {d['msg']}") from None
-    with torch.device("meta"):  # no real weights: only the configuration is compared
-        fresh = eval(block.module(p), {"__builtins__": {}, "nn": nn, "torch": torch})  # registry source, validated values
-    want, got = _config(module), _config(fresh)
+    want, got = _config(module), _config(_build(block, p))
     diff = [k for k in want.keys() | got.keys() if want.get(k) != got.get(k)]
     if diff:
         k = sorted(diff)[0]
@@ -118,6 +121,7 @@ def doc_params(block: BlockType, p: Params, ins: dict[str, In]) -> dict[str, Any
             inferred, _ = block.infer(block.params.model_validate(trial), ins)
         except (ShapeError, ValidationError):
             continue
-        if inferred.model_dump(mode="json") == full:
+        # The same values, or a None the block fills in the same way (a pool's stride = kernel_size).
+        if inferred.model_dump(mode="json") == full or _config(_build(block, inferred)) == _config(_build(block, p)):
             out = trial
     return out

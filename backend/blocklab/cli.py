@@ -208,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--port", type=int, default=6006)
     b.set_defaults(fn=_tensorboard)
 
+    __import__("blocklab.importers.cli").importers.cli.register(sub)  # `blocklab import`, in its own module
     args = p.parse_args(argv)
     return args.fn(args)
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from blocklab.store.db import metadata
+from blocklab.store.metadata import metadata
 
 designs = sa.Table(
     "designs",

@@ -1,4 +1,7 @@
-"""Every table of the app, registered on the shared metadata."""
+"""Every table of the app, registered on the shared metadata (store.metadata)."""
 
+from blocklab.runs import tables as runs  # noqa: F401
 from blocklab.store import designs  # noqa: F401
-from blocklab.runs import tables as _runs  # noqa: F401,E402
+from blocklab.store.metadata import metadata
+
+__all__ = ["metadata"]

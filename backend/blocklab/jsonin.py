@@ -75,8 +75,10 @@ def _text(s: str, path: tuple) -> None:
     try:
         s.encode("utf-8")
     except UnicodeEncodeError as e:
+        # The path may run through the bad key itself: name it escaped, never echo it raw.
+        where = tuple(p.encode("utf-8", "backslashreplace").decode() if isinstance(p, str) else p for p in path)
         raise BadJson("string_unicode", f"the text holds {s[e.start]!a}, a lone surrogate, which is not valid "
-                                        f"Unicode (a JSON string must encode to UTF-8)", path) from None
+                                        f"Unicode (a JSON string must encode to UTF-8)", where) from None
 
 
 def _might_have_surrogates(text: str | bytes) -> bool:

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -22,6 +23,12 @@ from blocklab.settings import Settings
 _app = create_app(Settings(data_dir=Path(tempfile.mkdtemp(prefix="blocklab-prop-")), max_concurrent_runs=1,
                            max_train_bytes=64 * 1024**2))
 client = TestClient(_app, raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _lifespan():
+    with client:  # the app's startup and shutdown: its run manager stops with the module
+        yield
 
 ERROR_BYTES = 256 * 1024  # 100 errors of at most ~1 KB each, with room to spare
 PROFILE = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))

@@ -193,6 +193,15 @@ def test_error_lists_are_capped_with_a_count_of_the_rest(client):
     assert r.status_code == 422 and len(d["errors"]) == 100 and d["omitted_errors"] >= 50
 
 
+def test_a_validation_report_lists_at_most_100_errors_and_counts_the_rest(client):
+    nodes = [{"id": "X", "type": "Input", "params": {"shape": [2]}}] + [{"id": f"n{i}", "type": "NoSuchBlock"} for i in range(150)]
+    r = client.post("/api/graphs/validate", json={"version": 1, "nodes": nodes, "edges": []})
+    report = r.json()
+    assert r.status_code == 200 and not report["ok"]
+    assert len(report["errors"]) == 100 and report["omitted_errors"] >= 50
+    assert all(e.get("severity") != "warning" for e in report["errors"])
+
+
 def test_the_weights_upload_and_a_run_resolve_graph_id_alike(client):
     gid = client.post("/api/graphs", json=mlp(2, 4, 2)).json()["id"]
     sd = {"hidden.weight": (4, 2), "hidden.bias": (4,), "out.weight": (2, 4), "out.bias": (2,)}

@@ -77,18 +77,26 @@ def capped_items(items: list[dict]) -> list[dict]:
     return out
 
 
+def capped_errors(body: dict) -> dict:
+    """A body with an `errors` list of {node, field, message}: at most MAX_ERRORS of them, each
+    message shortened, and `omitted_errors` counting the rest (absent when none were left out)."""
+    errors = body["errors"]
+    if len(errors) > MAX_ERRORS:  # what is shown: errors before warnings
+        errors = sorted(errors, key=lambda e: isinstance(e, dict) and e.get("severity") == "warning")
+    kept = [{**e, "message": _short(e.get("message"))} if isinstance(e, dict) else e for e in errors[:MAX_ERRORS]]
+    out = {**body, "errors": kept}
+    if len(errors) > MAX_ERRORS:
+        out["omitted_errors"] = len(errors) - MAX_ERRORS
+    return out
+
+
 def capped_detail(detail: Any) -> Any:
     """An HTTPException's detail: a string is shortened; {message, errors} keeps at most
     MAX_ERRORS errors (each message shortened) and says in `omitted_errors` how many it left out."""
     if isinstance(detail, str):
         return _short(detail)
     if isinstance(detail, dict) and isinstance(detail.get("errors"), list):
-        errors = detail["errors"]
-        kept = [{**e, "message": _short(e.get("message"))} if isinstance(e, dict) else e for e in errors[:MAX_ERRORS]]
-        out = {**detail, "message": _short(detail.get("message")), "errors": kept}
-        if len(errors) > MAX_ERRORS:
-            out["omitted_errors"] = len(errors) - MAX_ERRORS
-        return out
+        return capped_errors({**detail, "message": _short(detail.get("message"))})
     if isinstance(detail, list) and all(isinstance(e, dict) and {"type", "loc", "msg"} <= e.keys() for e in detail):
         return capped_items(detail)
     return detail

@@ -95,13 +95,11 @@ class BodyGuard:
                     await self._drain(receive, size)
                 return await self._too_large(send)
         body = b"".join(chunks)
-        if body and not jsonin.quick_ok(body):
-            try:
-                jsonin.loads(body)
-            except jsonin.BadJson as e:
-                if e.kind != "json_invalid":  # malformed JSON: the framework's own 422 says where
-                    item = {"type": e.kind, "loc": ["body", *e.path], "msg": e.message}
-                    return await _send_json(send, 422, {"detail": [item]})
+        try:
+            jsonin.check_body(body)
+        except jsonin.BadJson as e:
+            item = {"type": e.kind, "loc": ["body", *e.path], "msg": e.message}
+            return await _send_json(send, 422, {"detail": [item]})
         replayed = False
 
         async def replay():

@@ -1,5 +1,6 @@
 """API modules, each exposing `router` (mounted under /api) and optionally startup/shutdown."""
 
-from blocklab.api import blocks, datasets, export, graphs, run_outputs, run_stream, runs, templates, weights_upload
+from blocklab.api import (blocks, datasets, export, graphs, options, run_outputs, run_stream, runs, templates,
+                          weights_upload)
 
-API_MODULES = [blocks, graphs, export, templates, datasets, runs, run_outputs, run_stream, weights_upload]
+API_MODULES = [blocks, options, graphs, export, templates, datasets, runs, run_outputs, run_stream, weights_upload]

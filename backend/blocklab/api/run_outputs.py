@@ -4,7 +4,7 @@ POST /api/runs/{id}/predict."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
@@ -15,12 +15,13 @@ from blocklab.api.run_deps import Manager, Run
 from blocklab.runs import checkpoints, store
 from blocklab.runs.predict import PredictError, PredictIn, predict
 from blocklab.settings import Settings
+from blocklab.train.messages import StreamMessage
 
 router = APIRouter(tags=["runs"])
 Cfg = Annotated[Settings, Depends(get_settings)]
 
 
-@router.get("/runs/{run_id}/metrics", response_model=list[dict[str, Any]], responses=responses(404, 422))
+@router.get("/runs/{run_id}/metrics", response_model=list[StreamMessage], responses=responses(404, 422))
 def run_metrics(run: Run, engine: Engine, manager: Manager, after: Seq = 0,
                 type: Annotated[str | None, Query(max_length=16, description="only messages of this type")] = None):
     """The stream's messages so far (seq > after): from memory while the run is live, else stored."""

@@ -14,7 +14,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from blocklab.api.deps import MAX_INT64
 from blocklab.api.run_deps import manager_for
+from blocklab.api.transport import abort
 from blocklab.runs import store
+from blocklab.runs.hub import pump
 
 router = APIRouter(tags=["runs"])
 
@@ -82,12 +84,7 @@ async def _pump(ws: WebSocket, viewer) -> None:
 
     watcher = asyncio.create_task(watch_disconnect())
     try:
-        while (item := await viewer.get()) is not None:
-            await ws.send_text(item[2])
-            viewer.sent_seq = item[0]
-        if viewer.hopeless:
-            await ws.close(4008, f"viewer too slow; reconnect with ?after={viewer.sent_seq}")
-        elif not viewer.cancelled:
-            await ws.close(1000)
+        await pump(viewer, ws.send_text, lambda code, reason: ws.close(code, reason), lambda: abort(ws._send),
+                   ws.app.state.settings.stream_hopeless_after)
     finally:
         watcher.cancel()

@@ -21,8 +21,7 @@ class ErrorInfo(BaseModel):
 
 class Invalid(BaseModel):
     message: str
-    errors: list[ErrorInfo]  # at most MAX_ERRORS
-    omitted_errors: int | None = None  # how many more there were
+    errors: list[ErrorInfo]  # at most MAX_ERRORS, the last then counting the rest
 
 
 class ValidationItem(BaseModel):
@@ -68,35 +67,31 @@ def _short(text: Any) -> Any:
 
 
 def capped_items(items: list[dict]) -> list[dict]:
-    """FastAPI's validation items ({type, loc, msg}), at most MAX_ERRORS of them, each
-    message and location bounded, then one item counting the rest."""
+    """FastAPI's validation items ({type, loc, msg}): at most MAX_ERRORS, each message and
+    location bounded; past the cap the last item counts the rest."""
     out = [{"type": e["type"], "loc": list(e["loc"])[:32], "msg": _short(e["msg"])} for e in items[:MAX_ERRORS]]
     if len(items) > MAX_ERRORS:
-        rest = len(items) - MAX_ERRORS
-        out.append({"type": "too_many_errors", "loc": [], "msg": f"{rest:,} more errors not shown"})
+        rest = len(items) - (MAX_ERRORS - 1)
+        out[-1] = {"type": "too_many_errors", "loc": [], "msg": f"… and {rest:,} more"}
     return out
 
 
-def capped_errors(body: dict) -> dict:
-    """A body with an `errors` list of {node, field, message}: at most MAX_ERRORS of them, each
-    message shortened, and `omitted_errors` counting the rest (absent when none were left out)."""
-    errors = body["errors"]
-    if len(errors) > MAX_ERRORS:  # what is shown: errors before warnings
-        errors = sorted(errors, key=lambda e: isinstance(e, dict) and e.get("severity") == "warning")
-    kept = [{**e, "message": _short(e.get("message"))} if isinstance(e, dict) else e for e in errors[:MAX_ERRORS]]
-    out = {**body, "errors": kept}
+def capped_errors(errors: list) -> list:
+    """{node, field, message} entries, as graph analysis caps its own: at most MAX_ERRORS,
+    errors before warnings, each message shortened; past the cap the last counts the rest."""
     if len(errors) > MAX_ERRORS:
-        out["omitted_errors"] = len(errors) - MAX_ERRORS
-    return out
+        ranked = sorted(errors, key=lambda e: isinstance(e, dict) and e.get("severity") == "warning")
+        rest = len(errors) - (MAX_ERRORS - 1)
+        errors = [*ranked[: MAX_ERRORS - 1], {"node": None, "field": None, "message": f"… and {rest:,} more"}]
+    return [{**e, "message": _short(e.get("message"))} if isinstance(e, dict) else e for e in errors]
 
 
 def capped_detail(detail: Any) -> Any:
-    """An HTTPException's detail: a string is shortened; {message, errors} keeps at most
-    MAX_ERRORS errors (each message shortened) and says in `omitted_errors` how many it left out."""
+    """An HTTPException's detail: a string is shortened, error lists are capped."""
     if isinstance(detail, str):
         return _short(detail)
     if isinstance(detail, dict) and isinstance(detail.get("errors"), list):
-        return capped_errors({**detail, "message": _short(detail.get("message"))})
+        return {**detail, "message": _short(detail.get("message")), "errors": capped_errors(detail["errors"])}
     if isinstance(detail, list) and all(isinstance(e, dict) and {"type", "loc", "msg"} <= e.keys() for e in detail):
         return capped_items(detail)
     return detail

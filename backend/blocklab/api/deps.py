@@ -26,6 +26,7 @@ def get_limits(settings: Annotated[Settings, Depends(get_settings)]) -> Limits:
 
 
 Engine = Annotated[sa.Engine, Depends(get_engine)]
+Cfg = Annotated[Settings, Depends(get_settings)]
 GraphLimits = Annotated[Limits, Depends(get_limits)]
 
 

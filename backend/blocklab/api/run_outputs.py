@@ -6,19 +6,17 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 
-from blocklab.api.deps import Engine, Seq, get_settings
+from blocklab.api.deps import Cfg, Engine, Seq
 from blocklab.api.download import attachment
 from blocklab.api.errors import invalid, problem, responses
 from blocklab.api.run_deps import Manager, Run
 from blocklab.runs import checkpoints, store
 from blocklab.runs.predict import PredictError, PredictIn, predict
-from blocklab.settings import Settings
 from blocklab.train.messages import StreamMessage
 
 router = APIRouter(tags=["runs"])
-Cfg = Annotated[Settings, Depends(get_settings)]
 
 
 @router.get("/runs/{run_id}/metrics", response_model=list[StreamMessage], responses=responses(404, 422))

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel
 
 from blocklab.api import graph_source
-from blocklab.api.deps import Engine, GraphLimits, get_settings
+from blocklab.api.deps import Cfg, Engine, GraphLimits
 from blocklab.api.errors import invalid, responses
 from blocklab.api.run_deps import Manager, Run, shutdown, startup  # noqa: F401 (the app's lifespan calls them)
 from blocklab.runs import store
 from blocklab.runs.manager import Busy, QueueFull, Refused
 from blocklab.runs.plan import PlanError, RunCreate, prepare
-from blocklab.settings import Settings
 
 router = APIRouter(tags=["runs"])
-Cfg = Annotated[Settings, Depends(get_settings)]
 
 
 class RunCreated(BaseModel):

@@ -16,7 +16,7 @@ import threading
 
 import torch
 
-from blocklab.custom.block import CustomP, program
+from blocklab.blocks.custom import CustomP, program
 from blocklab.custom.tree import If, While
 from blocklab.graph.types import Analysis, Scope
 from blocklab.graph.build import model_class

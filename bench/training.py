@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -46,6 +43,7 @@ from blocklab.store.db import create_engine  # noqa: E402
 from blocklab.train.config import TrainConfig  # noqa: E402
 from blocklab.train.losses import LOSSES  # noqa: E402
 from blocklab.train.loop import Job, train  # noqa: E402
+from viewers import Server  # noqa: E402  (4. websocket viewers through a real server)
 
 TEMPLATE = json.loads((ROOT / "backend/blocklab/templates/linear_regression.json").read_text())
 
@@ -137,7 +135,7 @@ class Manager:
     def run(self, body: dict) -> dict:
         b = RunCreate.model_validate(body)
         rid = self.m.submit(prepare(b, b.graph, Limits(), self.dir))
-        while self.m.status_of(rid) in ("queued", "running"):  # poll rarely
+        while self.m.status_of(rid) is not None:  # the runner forgets it once its end is stored; poll rarely
             time.sleep(0.1)
         run = store.get(self.engine, rid)
         assert run["status"] == "completed", run
@@ -168,73 +166,6 @@ def hand_mlp(body: dict) -> float:
         with torch.no_grad():
             _ = nn.functional.cross_entropy(net(d.x_val), d.y_val).item()
     return time.perf_counter() - t, time.thread_time() - c
-
-
-# ---------------------------------------------------------------- 4. websocket viewers
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-VIEWERS = """
-import asyncio, json, sys
-import websockets
-port, n = sys.argv[1], int(sys.argv[2])
-print("ready", flush=True)
-rid = sys.stdin.readline().strip()
-async def view():
-    async with websockets.connect(f"ws://127.0.0.1:{port}/api/runs/{rid}/stream", max_size=None) as ws:
-        return sum([1 async for _ in ws])
-async def main():
-    return await asyncio.gather(*(view() for _ in range(n)))
-print(json.dumps(asyncio.run(main())))
-"""
-
-
-class Server:
-    def __init__(self, threads: int):
-        import uvicorn
-
-        from blocklab.app import create_app
-
-        self.dir = Path(tempfile.mkdtemp(prefix="blocklab-bench-ws-"))
-        app = create_app(Settings(data_dir=self.dir, max_concurrent_runs=1, torch_threads=threads,
-                                  checkpoint_interval=3600))
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, port=self.port, log_level="warning", ws="websockets-sansio"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-
-    def run(self, body: dict, viewers: int) -> float:
-        import httpx
-
-        base = f"http://127.0.0.1:{self.port}/api"
-        # The viewers live in another process, as browsers would (their parsing is not the
-        # server's work), started and ready before the run is created.
-        proc = None
-        if viewers:
-            proc = subprocess.Popen([sys.executable, "-c", VIEWERS, str(self.port), str(viewers)],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            assert proc.stdout.readline().strip() == "ready"
-        rid = httpx.post(f"{base}/runs", json=body).json()["id"]
-        if proc is not None:
-            proc.stdin.write(rid + "\n")
-            proc.stdin.flush()
-        while httpx.get(f"{base}/runs/{rid}").json()["status"] in ("queued", "running"):
-            time.sleep(0.02)
-        if proc is not None:
-            counts = json.loads(proc.communicate(timeout=60)[0].strip().splitlines()[-1])
-            assert len(counts) == viewers and min(counts) > 0, counts
-        run = httpx.get(f"{base}/runs/{rid}").json()
-        assert run["status"] == "completed", run
-        return times(run)
-
-    def close(self):
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from blocklab.data import BUILTIN
 from blocklab.graph.document import dump
@@ -31,22 +30,13 @@ from blocklab.runs import checkpoints
 from blocklab.runs.plan import Plan
 from blocklab.runs.protocol import Follower
 from blocklab.runs.ray_job import encode_payload
+from blocklab.runs.runners.ray_cluster import (TERMINAL, ClusterDown, _job_message, _short, _status_name, _tensors,
+                                               dashboard_url)  # noqa: F401  (re-exported)
 from blocklab.runs.runners import Refused, Sink
 from blocklab.train.config import dump as dump_cfg
 
 log = logging.getLogger("blocklab.runs")
 MAX_INLINE_PAYLOAD = 100_000  # one command-line argument (Linux allows 128 KiB)
-TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
-
-
-def dashboard_url(target: str) -> str:
-    """http(s)://host:port as given; ray://host[:client port] -> http://host:8265 (the head's dashboard)."""
-    parts = urlsplit(target if "://" in target else f"http://{target}")
-    if parts.scheme in ("http", "https"):
-        return f"{parts.scheme}://{parts.netloc}".rstrip("/")
-    if parts.scheme == "ray":
-        return f"http://{parts.hostname}:8265"
-    raise ValueError(f"BLOCKLAB_RUNNER must be 'local', http://<ray head>:8265 or ray://<ray head>; got {target!r}")
 
 
 @dataclass
@@ -305,31 +295,3 @@ class RayRunner:
         state["summary"] = follow.summary
         if follow.end is not None:
             state["end"] = follow.end
-
-
-class ClusterDown(Exception):
-    pass
-
-
-def _tensors(data: bytes):
-    from safetensors.torch import load as st_load
-
-    return st_load(data)
-
-
-def _status_name(status) -> str:
-    return getattr(status, "value", str(status)).upper()
-
-
-def _job_message(client, run_id: str) -> str:
-    try:
-        info = client.get_job_info(run_id)
-        tail = client.get_job_logs(run_id).strip().splitlines()[-5:]
-        return f": {info.message or ''} {' | '.join(tail)}"[:2000]
-    except Exception:
-        return ""
-
-
-def _short(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[-1] if text else ''}"[:500]

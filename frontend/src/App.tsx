@@ -6,11 +6,13 @@ import { Canvas } from './components/Canvas'
 import { MakeBlockDialog, OpenDialog, TemplatesDialog } from './components/Dialogs'
 import { Inspector } from './components/Inspector'
 import { Palette } from './components/Palette'
-import { formatCount } from './format'
+import { formatCount } from './lib/format'
 import { download, safeFileName, saveDesign, useBootstrap, useDraftAutosave, useLiveValidation, useShortcuts } from './hooks'
 import { currentGraph, useDesigner } from './store/designer'
-import { designToDoc } from './store/graph'
-import { resumeActiveRun, useTrain } from './train/store'
+import { dismissToast, useToast } from './store/toast'
+import { designToDoc } from './store/docFlow'
+import { resumeActiveRun } from './train/connection'
+import { useTrain } from './train/store'
 
 const TrainPanel = lazy(() => import('./train/Dashboard'))
 const NodeDrawer = lazy(() => import('./train/Dashboard').then((m) => ({ default: m.NodeDrawer })))
@@ -234,10 +236,10 @@ function StatusBar() {
 }
 
 function Toast() {
-  const toast = useDesigner((s) => s.toast)
+  const toast = useToast((s) => s.toast)
   useEffect(() => {
     if (!toast) return
-    const t = window.setTimeout(() => useDesigner.setState({ toast: null }), toast.kind === 'error' ? 6000 : 2500)
+    const t = window.setTimeout(dismissToast, toast.kind === 'error' ? 6000 : 2500)
     return () => window.clearTimeout(t)
   }, [toast])
   if (!toast) return null

@@ -2,7 +2,8 @@ import { useEffect, useState } from 'react'
 import { api, ApiError, saveBlob } from './api/client'
 import type { GraphDoc } from './api/types'
 import { useDesigner, type Store } from './store/designer'
-import { designToDoc, sameDesignIgnoringLayout } from './store/graph'
+import { designToDoc } from './store/docFlow'
+import { sameDesignIgnoringLayout } from './store/edits'
 
 const DRAFT_KEY = 'blocklab.draft.v1'
 

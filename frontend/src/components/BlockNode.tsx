@@ -6,7 +6,7 @@ import { currentGraph, useDesigner } from '../store/designer'
 import { useTuple } from '../store/useTuple'
 import { OUT_HANDLE, SHARE_SOURCE, SHARE_TARGET, blockInfo, shareLinks, type FlowNode } from '../store/graph'
 import { problemsOf } from '../store/validationIndex'
-import { categoryColor, formatCount, formatShape, formatValue } from '../format'
+import { categoryColor, formatCount, formatShape, formatValue } from '../lib/format'
 import { NodeOverlay } from '../train/NodeOverlay'
 import { useTrain } from '../train/store'
 

@@ -12,7 +12,7 @@ import {
 import { useCallback, useEffect, useMemo, useRef, type DragEvent } from 'react'
 import { currentGraph, useDesigner } from '../store/designer'
 import { SHARE_SOURCE, SHARE_TARGET, shareLinks, type FlowEdge, type FlowNode } from '../store/graph'
-import { categoryColor } from '../format'
+import { categoryColor } from '../lib/format'
 import { BlockNode } from './BlockNode'
 import { FAR_ZOOM, FarZoom } from './farZoom'
 import { ShapeEdge, ShareEdge } from './edges'

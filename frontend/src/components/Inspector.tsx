@@ -4,8 +4,8 @@ import { currentGraph, useDesigner } from '../store/designer'
 import { useTuple } from '../store/useTuple'
 import { blockInfo, type BlockNodeData } from '../store/graph'
 import { problemsOf } from '../store/validationIndex'
-import { categoryColor, formatCount, formatShape } from '../format'
-import { SchemaForm } from './SchemaForm'
+import { categoryColor, formatCount, formatShape } from '../lib/format'
+import { SchemaForm } from '../forms/SchemaForm'
 
 // The inspector selects only what it shows (ids, types, the one node's data), compared shallowly:
 // dragging a node makes new node objects on every mouse move, and must not render the inspector again.

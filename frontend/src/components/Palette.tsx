@@ -1,7 +1,7 @@
 import { useReactFlow } from '@xyflow/react'
 import { useMemo, useState, type DragEvent } from 'react'
 import { useDesigner } from '../store/designer'
-import { CATEGORY_ORDER, categoryColor } from '../format'
+import { CATEGORY_ORDER, categoryColor } from '../lib/format'
 import { DND_TYPE } from './Canvas'
 
 function startDrag(e: DragEvent, type: string) {

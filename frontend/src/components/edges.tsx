@@ -2,7 +2,7 @@ import { BaseEdge, EdgeLabelRenderer, getBezierPath, type EdgeProps } from '@xyf
 import { memo } from 'react'
 import { useDesigner } from '../store/designer'
 import { useTuple } from '../store/useTuple'
-import { formatShape } from '../format'
+import { formatShape } from '../lib/format'
 import { isFaultyPort } from '../store/validationIndex'
 import { useFarZoom } from './farZoom'
 

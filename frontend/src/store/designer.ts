@@ -4,33 +4,16 @@
 import { applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, type NodeChange } from '@xyflow/react'
 import { create } from 'zustand'
 import { frameBatch } from './frameBatch'
+import { notify, type Toast } from './toast'
 import type { BlockInfo, GraphDoc, InitInfo, JsonSchema, Template, ValidateResult } from '../api/types'
-import {
-  type Catalog,
-  type Clip,
-  type Design,
-  type FlowNode,
-  type Graph,
-  type BlockNodeData,
-  ID_RE,
-  OUT_HANDLE,
-  baseIdFor,
-  blockInfo,
-  blockUses,
-  copySelection,
-  deleteSelection,
-  designToDoc,
-  docToDesign,
-  layoutGraph,
-  makeBlock,
-  makeEdge,
-  pasteClip,
-  renameNode,
-  scopeView,
-  uniqueId,
-} from './graph'
+import { type BlockNodeData, type Catalog, type Design, type FlowNode, type Graph, ID_RE, OUT_HANDLE, baseIdFor, blockInfo, makeEdge, uniqueId } from './graph'
+import { designToDoc, docToDesign } from './docFlow'
+import { type Clip, copySelection, deleteSelection, pasteClip, renameNode } from './edits'
+import { layoutGraph } from './layout'
+import { blockUses, makeBlock } from './makeBlock'
+import { useRunProblems, setRunProblems } from './runProblems'
+import { scopeView, withRunProblems } from './validationView'
 
-export type Toast = { message: string; kind: 'info' | 'error' }
 
 export type DesignerState = {
   catalog: Catalog
@@ -56,7 +39,6 @@ export type DesignerState = {
   validation: ValidateResult | null
   validating: boolean
   validationError: string | null
-  toast: Toast | null
   /** bumped when the view should fit the graph again (load, open block, layout) */
   viewNonce: number
 }
@@ -130,7 +112,13 @@ function fixPath(path: string[], design: Design): string[] {
   return i === -1 ? path : path.slice(0, i)
 }
 
+/** What the canvas shows: the server's validation with a refused run's node errors, seen from the open graph. */
+function view(raw: ValidateResult | null, design: Design, path: string[]): ValidateResult | null {
+  return scopeView(withRunProblems(raw, useRunProblems.getState().errors), design, path)
+}
+
 export const useDesigner = create<Store>()((set, get) => {
+  useRunProblems.subscribe(() => set((s) => ({ validation: view(s.rawValidation, s.design, s.path) })))
   /** Record the current design in history before a change. */
   const checkpoint = (key?: string) => {
     const s = get()
@@ -178,7 +166,6 @@ export const useDesigner = create<Store>()((set, get) => {
     validation: null,
     validating: false,
     validationError: null,
-    toast: null,
     viewNonce: 0,
 
     setCatalog: (blocks) => set({ catalogList: blocks, catalog: Object.fromEntries(blocks.map((b) => [b.type, b])) }),
@@ -334,13 +321,13 @@ export const useDesigner = create<Store>()((set, get) => {
       if (!s.design.blocks[name]) return
       const i = s.path.indexOf(name)
       const p = i >= 0 ? s.path.slice(0, i + 1) : [...s.path, name]
-      set({ path: p, validation: scopeView(s.rawValidation, s.design, p), viewNonce: s.viewNonce + 1 })
+      set({ path: p, validation: view(s.rawValidation, s.design, p), viewNonce: s.viewNonce + 1 })
     },
     goTo: (depth) =>
       set((s) => {
         if (depth === s.path.length) return {}
         const p = s.path.slice(0, depth)
-        return { path: p, validation: scopeView(s.rawValidation, s.design, p), viewNonce: s.viewNonce + 1 }
+        return { path: p, validation: view(s.rawValidation, s.design, p), viewNonce: s.viewNonce + 1 }
       }),
 
     loadDoc: (doc, id = null) => {
@@ -354,9 +341,13 @@ export const useDesigner = create<Store>()((set, get) => {
     },
     markSaved: (id) => set({ designId: id, dirty: false }),
 
-    setValidation: (v, error = null) => set((s) => ({ rawValidation: v, validation: scopeView(v, s.design, s.path), validationError: error, validating: false })),
+    setValidation: (v, error = null) => {
+      // a new answer is about a changed design: a refused run's errors no longer apply
+      if (v) setRunProblems([])
+      set((s) => ({ rawValidation: v, validation: view(v, s.design, s.path), validationError: error, validating: false }))
+    },
     setValidating: (b) => set({ validating: b }),
-    notify: (message, kind = 'info') => set({ toast: { message, kind } }),
+    notify,
   }
 })
 

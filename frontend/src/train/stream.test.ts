@@ -188,7 +188,7 @@ describe('train form', async () => {
     expect(formFromTrain(null)).toBe(DEFAULT_FORM)
   })
   it('links runs of a saved design to it', async () => {
-    const { buildRunBody } = await import('./store')
+    const { buildRunBody } = await import('./actions')
     const { useDesigner } = await import('../store/designer')
     useDesigner.setState({ designId: null })
     expect(buildRunBody(DEFAULT_FORM)).not.toHaveProperty('graph_id')

@@ -3,7 +3,7 @@
 // Unset fields stay out of the value, so the server's defaults apply.
 import { useEffect, useState } from 'react'
 import type { JsonSchema } from '../api/types'
-import { formatValue } from '../format'
+import { formatValue } from '../lib/format'
 
 type Kind = 'number' | 'integer' | 'boolean' | 'enum' | 'string' | 'numlist' | 'json'
 

@@ -343,7 +343,7 @@ export interface components {
              * @default auto
              * @enum {string}
              */
-            task: "auto" | "regression" | "classification";
+            task?: "auto" | "regression" | "classification";
         };
         /** Body_upload_weights_api_weights_post */
         Body_upload_weights_api_weights_post: {
@@ -391,7 +391,7 @@ export interface components {
              * Uploaded
              * @default false
              */
-            uploaded: boolean;
+            uploaded?: boolean;
         };
         /** DatasetSpec */
         DatasetSpec: {
@@ -423,26 +423,26 @@ export interface components {
              * Version
              * @default 1
              */
-            version: number;
+            version?: number;
             /**
              * Nodes
              * @default []
              */
-            nodes: {
+            nodes?: {
                 [key: string]: unknown;
             }[];
             /**
              * Edges
              * @default []
              */
-            edges: {
+            edges?: {
                 [key: string]: unknown;
             }[];
             /**
              * Blocks
              * @default {}
              */
-            blocks: {
+            blocks?: {
                 [key: string]: unknown;
             };
         };
@@ -493,12 +493,12 @@ export interface components {
              * @default 1
              * @constant
              */
-            version: 1;
+            version?: 1;
             /**
              * Name
              * @default untitled
              */
-            name: string;
+            name?: string;
             /** Nodes */
             nodes: components["schemas"]["Node"][];
             /** Edges */
@@ -573,7 +573,7 @@ export interface components {
              * Trainable
              * @default true
              */
-            trainable: boolean;
+            trainable?: boolean;
         } & {
             [key: string]: unknown;
         };
@@ -601,29 +601,29 @@ export interface components {
              * @default adam
              * @enum {string}
              */
-            name: "sgd" | "adam" | "adamw";
+            name?: "sgd" | "adam" | "adamw";
             /**
              * Lr
              * @default 0.001
              */
-            lr: number;
+            lr?: number;
             /**
              * Momentum
              * @description sgd only
              * @default 0
              */
-            momentum: number;
+            momentum?: number;
             /**
              * Nesterov
              * @description sgd only; needs momentum > 0
              * @default false
              */
-            nesterov: boolean;
+            nesterov?: boolean;
             /**
              * Weight Decay
              * @default 0
              */
-            weight_decay: number;
+            weight_decay?: number;
             /**
              * Betas
              * @description adam/adamw only
@@ -632,7 +632,7 @@ export interface components {
              *       0.999
              *     ]
              */
-            betas: [
+            betas?: [
                 number,
                 number
             ];
@@ -640,7 +640,7 @@ export interface components {
              * Eps
              * @default 1e-8
              */
-            eps: number;
+            eps?: number;
         };
         /** PortInfo */
         PortInfo: {
@@ -661,7 +661,7 @@ export interface components {
              * @description which checkpoint to use
              * @default last
              */
-            which: string;
+            which?: string;
         };
         /** RunCreate */
         RunCreate: {
@@ -678,23 +678,23 @@ export interface components {
              * @description 0 evaluates the initial (or uploaded) weights only
              * @default 10
              */
-            epochs: number;
+            epochs?: number;
             /**
              * Batch Size
              * @default 32
              */
-            batch_size: number;
+            batch_size?: number;
             /**
              * Device
              * @default auto
              * @enum {string}
              */
-            device: "auto" | "cpu" | "cuda";
+            device?: "auto" | "cpu" | "cuda";
             /**
              * Seed
              * @default 0
              */
-            seed: number;
+            seed?: number;
             /**
              * Stats Every
              * @description per-layer statistics every K steps; default: by time, every stats_interval seconds
@@ -705,30 +705,30 @@ export interface components {
              * @description seconds between statistics snapshots
              * @default 0.2
              */
-            stats_interval: number;
+            stats_interval?: number;
             /**
              * Report Interval
              * @description seconds between step messages
              * @default 0.1
              */
-            report_interval: number;
+            report_interval?: number;
             /**
              * Grid Interval
              * @description seconds between decision-grid messages (2-D data)
              * @default 1
              */
-            grid_interval: number;
+            grid_interval?: number;
             /**
              * Grid Size
              * @default 48
              */
-            grid_size: number;
+            grid_size?: number;
             /**
              * Num Workers
              * @description data-parallel workers (Ray Train, DDP; one GPU or one CPU each): needs the Ray runner; batch_size is per worker, so the global batch is batch_size x num_workers
              * @default 1
              */
-            num_workers: number;
+            num_workers?: number;
             /** @description the design to train (or graph_id) */
             graph?: components["schemas"]["GraphDoc"] | null;
             /**
@@ -828,19 +828,19 @@ export interface components {
              * @description step: epochs between decays
              * @default 10
              */
-            step_size: number;
+            step_size?: number;
             /**
              * Gamma
              * @description step: decay factor
              * @default 0.1
              */
-            gamma: number;
+            gamma?: number;
             /**
              * Min Lr
              * @description cosine: final lr
              * @default 0
              */
-            min_lr: number;
+            min_lr?: number;
         };
         /** Template */
         Template: {

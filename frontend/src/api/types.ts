@@ -46,7 +46,7 @@ export type DocNode = {
   params?: Record<string, unknown>
   shares?: string | null
   init?: Record<string, InitSpec> | null
-  trainable?: boolean | null
+  trainable?: boolean
   position?: { x: number; y: number }
   [k: string]: unknown
 }
@@ -102,6 +102,7 @@ export type _Checks = [
   Check<Extends<S['DesignOut'], DesignSummary>>,
   Check<Extends<S['PortInfo'], Port>>,
   Check<Extends<DocEdge, S['Edge']>>,
+  Check<Extends<GraphDoc, S['GraphDoc']>>,
 ]
 
 // ---- training
@@ -109,7 +110,7 @@ export type DatasetInfo = Omit<S['DatasetInfo'], 'params_schema'> & { params_sch
 export type RunOut = S['RunOut']
 export type RunCreate = S['RunCreate']
 export type LossName = RunCreate['loss']
-export type OptimizerName = S['OptimizerSpec']['name']
+export type OptimizerName = NonNullable<S['OptimizerSpec']['name']>
 export type DeviceName = NonNullable<RunCreate['device']>
 export type Samples = S['Samples']
 export type PredictResult = { outputs: unknown[]; probabilities?: number[][]; predicted?: number[]; labels?: string[] }

@@ -111,11 +111,11 @@ function Compare({ curves, ids }: { curves: { id: string; name: string; epoch: n
   return (
     <div className="compare" data-testid="compare" data-runs={curves.length}>
       <h3>Compare: validation loss</h3>
-      <Chart data={val as never} series={series('')} xLabel="epoch" testid="chart-compare" />
+      <Chart data={val} series={series('')} xLabel="epoch" testid="chart-compare" />
       {hasAcc && (
         <>
           <h3>Compare: validation accuracy</h3>
-          <Chart data={acc as never} series={series(' ')} xLabel="epoch" yRange={[0, 1]} height={130} testid="chart-compare-acc" />
+          <Chart data={acc} series={series(' ')} xLabel="epoch" yRange={[0, 1]} height={130} testid="chart-compare-acc" />
         </>
       )}
     </div>

@@ -1,6 +1,7 @@
 // A node's statistics over time and its full histograms, opened by clicking the node while a
 // run is on screen.
 import { useMemo } from 'react'
+import type uPlot from 'uplot'
 import { currentGraph, useDesigner } from '../store/designer'
 import { Chart } from './Chart'
 import { formatStat, gradColor } from './colors'
@@ -80,7 +81,7 @@ export function NodeDrawer() {
   const data = useTrain((s) => s.data)
   const ser = selected ? data.series[selected] : undefined
   const cols = useMemo(
-    () => (ser ? ([ser.step.slice(), ser.gradNorm.map(positiveOrNull), ser.weightNorm.map(positiveOrNull)] as never) : null),
+    () => (ser ? ([ser.step.slice(), ser.gradNorm.map(positiveOrNull), ser.weightNorm.map(positiveOrNull)] satisfies uPlot.AlignedData) : null),
     [ser, version], // eslint-disable-line react-hooks/exhaustive-deps
   )
   if (!selected || (!st && !act)) return null

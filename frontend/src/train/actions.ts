@@ -2,7 +2,7 @@
 // a finished one. A refused run's node errors go to the shared run-problems list, which the canvas
 // shows beside the validation's.
 import { api, ApiError } from '../api/client'
-import type { ValidationError } from '../api/types'
+import type { LossName, OptimizerName, RunCreate, ValidationError } from '../api/types'
 import { useDesigner } from '../store/designer'
 import { designToDoc } from '../store/docFlow'
 import { setRunProblems } from '../store/runProblems'
@@ -30,10 +30,10 @@ function runErrors(e: unknown): { message: string; errors: ValidationError[] } {
   return { message: String((e as Error)?.message ?? e), errors: [] }
 }
 
-export function buildRunBody(form: TrainForm) {
+export function buildRunBody(form: TrainForm): RunCreate {
   const s = useDesigner.getState()
   const doc = designToDoc(s.design, s.catalog)
-  const optimizer: Record<string, unknown> = { name: form.optimizer, lr: form.lr }
+  const optimizer: RunCreate['optimizer'] = { name: form.optimizer as OptimizerName, lr: form.lr }
   if (form.optimizer === 'sgd' && form.momentum) optimizer.momentum = form.momentum
   if (form.weight_decay) optimizer.weight_decay = form.weight_decay
   return {
@@ -42,7 +42,7 @@ export function buildRunBody(form: TrainForm) {
     ...(s.designId ? { graph_id: s.designId } : {}),
     name: doc.name || 'Untitled',
     dataset: { name: form.dataset, params: form.datasetParams },
-    loss: form.loss,
+    loss: form.loss as LossName,
     optimizer,
     epochs: form.epochs,
     batch_size: form.batch_size,
@@ -59,12 +59,12 @@ export async function startRun(): Promise<string | null> {
     const body = buildRunBody(st.form)
     let created: { id: string }
     try {
-      created = await api.createRun(body as never)
+      created = await api.createRun(body)
     } catch (e) {
       // the saved design is gone from the server: train it anyway, unlinked
-      if (!('graph_id' in body) || !runErrors(e).errors.some((x) => x.field === 'graph_id')) throw e
+      if (!body.graph_id || !runErrors(e).errors.some((x) => x.field === 'graph_id')) throw e
       const { graph_id: _g, ...rest } = body
-      created = await api.createRun(rest as never)
+      created = await api.createRun(rest)
     }
     const { id } = created
     localStorage.setItem(ACTIVE_KEY, id)

@@ -195,7 +195,7 @@ describe('train form', async () => {
     useDesigner.setState({ designId: '42' })
     const body = buildRunBody(DEFAULT_FORM)
     expect(body).toMatchObject({ graph_id: '42', dataset: { name: 'spirals' } })
-    expect(body.graph.nodes).toBeDefined() // the graph on the canvas is what trains
+    expect(body.graph?.nodes).toBeDefined() // the graph on the canvas is what trains
     useDesigner.setState({ designId: null })
   })
 })

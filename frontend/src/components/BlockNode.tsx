@@ -13,7 +13,7 @@ import { useTrain } from '../train/store'
 function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
   // One subscription per node, not one per value: the store changes on every mouse move of a drag,
   // and a 300-node canvas would otherwise run 2,100 listeners per move instead of 300.
-  const [builtIn, def, nodeInfo, problems, topLevel, inShare] = useDesigner(
+  const [builtIn, def, nodeInfo, problems, topLevel, inShare, categories] = useDesigner(
     useTuple(
       (s) =>
         [
@@ -28,6 +28,7 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
           // React Flow's store, which notifies on each drag move, so only the nodes at either end of a
           // link get them: a boolean per node from a set built once per node list.
           shareLinks(currentGraph(s).nodes).ids.has(id),
+          s.categories,
         ] as const,
     ),
   )
@@ -37,7 +38,7 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
 
   const ports = info?.ports ?? []
   const isOutput = data.type === 'Output'
-  const color = categoryColor(info?.category ?? (def ? 'custom' : undefined))
+  const color = categoryColor(info?.category, categories)
   const summary = useMemo(
     () =>
       Object.entries(data.params ?? {})

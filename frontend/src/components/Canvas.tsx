@@ -11,7 +11,7 @@ import {
 } from '@xyflow/react'
 import { useCallback, useEffect, useMemo, useRef, type DragEvent } from 'react'
 import { currentGraph, useDesigner } from '../store/designer'
-import { SHARE_SOURCE, SHARE_TARGET, shareLinks, type FlowEdge, type FlowNode } from '../store/graph'
+import { SHARE_SOURCE, SHARE_TARGET, blockInfo, shareLinks, type FlowEdge, type FlowNode } from '../store/graph'
 import { categoryColor } from '../lib/format'
 import { BlockNode } from './BlockNode'
 import { FAR_ZOOM, FarZoom } from './farZoom'
@@ -74,6 +74,7 @@ export function Canvas() {
   const goTo = useDesigner((s) => s.goTo)
   const isComposite = useDesigner((s) => s.design.blocks)
   const catalog = useDesigner((s) => s.catalog)
+  const categories = useDesigner((s) => s.categories)
   const validation = useDesigner((s) => s.validation)
   const globalErrors = useMemo(() => {
     const ids = new Set(graph.nodes.map((n) => n.id))
@@ -138,8 +139,8 @@ export function Canvas() {
   )
   const onDragStart = useCallback(() => checkpoint(), [checkpoint])
   const minimapColor = useCallback(
-    (n: FlowNode) => categoryColor(catalog[n.data.type]?.category ?? (isComposite[n.data.type] ? 'custom' : undefined)),
-    [catalog, isComposite],
+    (n: FlowNode) => categoryColor(blockInfo(n.data.type, catalog, isComposite)?.category, categories),
+    [catalog, isComposite, categories],
   )
 
   return (

@@ -96,6 +96,7 @@ function NodeInspector({ id }: { id: string }) {
   const others = useDesigner(useTuple((s) => currentGraph(s).nodes.flatMap((n) => (n.id === id ? [] : [`${n.id}${SEP}${n.data.type}`]))))
   const nodes = useMemo(() => others.map((k) => { const [nid, type] = k.split(SEP); return { id: nid, data: { type } } }), [others])
   const catalog = useDesigner((s) => s.catalog)
+  const categories = useDesigner((s) => s.categories)
   const blocks = useDesigner((s) => s.design.blocks)
   const inits = useDesigner((s) => s.inits)
   const update = useDesigner((s) => s.updateNodeData)
@@ -126,7 +127,7 @@ function NodeInspector({ id }: { id: string }) {
 
   return (
     <div className="inspector" data-testid="inspector">
-      <div className="insp-head" style={{ '--cat': categoryColor(info?.category ?? (composite ? 'custom' : undefined)) } as React.CSSProperties}>
+      <div className="insp-head" style={{ '--cat': categoryColor(info?.category, categories) } as React.CSSProperties}>
         <span className="insp-type">{node.data.type}</span>
         <span className="muted small">{info?.category}</span>
       </div>

@@ -5,6 +5,7 @@ import { applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, t
 import { create } from 'zustand'
 import { frameBatch } from './frameBatch'
 import { notify, type Toast } from './toast'
+import { categoriesOf } from '../lib/format'
 import type { BlockInfo, GraphDoc, InitInfo, JsonSchema, Template, ValidateResult } from '../api/types'
 import { type BlockNodeData, type Catalog, type Design, type FlowNode, type Graph, ID_RE, OUT_HANDLE, baseIdFor, blockInfo, makeEdge, uniqueId } from './graph'
 import { designToDoc, docToDesign } from './docFlow'
@@ -18,6 +19,8 @@ import { scopeView, withRunProblems } from './validationView'
 export type DesignerState = {
   catalog: Catalog
   catalogList: BlockInfo[]
+  /** the catalog's categories in registry order (colours and palette groups follow it) */
+  categories: string[]
   inits: InitInfo[]
   templates: Template[]
 
@@ -151,6 +154,7 @@ export const useDesigner = create<Store>()((set, get) => {
   return {
     catalog: {},
     catalogList: [],
+    categories: [],
     inits: [],
     templates: [],
     design: emptyDesign(),
@@ -168,7 +172,7 @@ export const useDesigner = create<Store>()((set, get) => {
     validationError: null,
     viewNonce: 0,
 
-    setCatalog: (blocks) => set({ catalogList: blocks, catalog: Object.fromEntries(blocks.map((b) => [b.type, b])) }),
+    setCatalog: (blocks) => set({ catalogList: blocks, categories: categoriesOf(blocks), catalog: Object.fromEntries(blocks.map((b) => [b.type, b])) }),
     setInits: (inits) => set({ inits }),
     setTemplates: (templates) => set({ templates }),
 

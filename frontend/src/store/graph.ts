@@ -18,6 +18,8 @@ export type FlowEdge = Edge
 export type Graph = { nodes: FlowNode[]; edges: FlowEdge[] }
 export type Catalog = Record<string, BlockInfo>
 
+/** the palette group (and colour) of the blocks a design defines itself */
+export const DESIGN_BLOCKS = 'blocks in this design'
 export const ID_RE = /^[A-Za-z0-9_]+$/
 export const OUT_HANDLE = 'out'
 /** the two handles of a dashed "shares weights" link, drawn only on nodes at either end of one */
@@ -33,7 +35,7 @@ export function blockInfo(type: string, catalog: Catalog, blocks: Record<string,
   if (!def) return undefined
   return {
     type,
-    category: 'custom',
+    category: DESIGN_BLOCKS,
     doc: `Block: ${def.nodes.length} nodes`,
     params_schema: { type: 'object', properties: {} },
     ports: blockPorts(def),

@@ -9,6 +9,7 @@ import { Palette } from './components/Palette'
 import { formatCount } from './lib/format'
 import { download, safeFileName, saveDesign, useBootstrap, useDraftAutosave, useLiveValidation, useShortcuts } from './hooks'
 import { currentGraph, useDesigner } from './store/designer'
+import { mayReplaceCanvas } from './store/replace'
 import { dismissToast, useToast } from './store/toast'
 import { designToDoc } from './store/docFlow'
 import { resumeActiveRun } from './train/connection'
@@ -112,6 +113,7 @@ function Toolbar({ open }: { open: (d: DialogName) => void }) {
       const parsed = JSON.parse(await f.text()) as Partial<GraphDoc> & { graph?: GraphDoc }
       const doc = (parsed.graph ?? parsed) as GraphDoc
       if (!Array.isArray(doc.nodes)) throw new Error('not a graph document (no "nodes" list)')
+      if (!mayReplaceCanvas(f.name)) return
       s().loadDoc({ ...doc, name: doc.name || f.name.replace(/\.json$/, '') })
       s().notify(`Imported ${f.name}`)
     } catch (e) {

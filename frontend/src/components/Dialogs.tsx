@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react'
 import { api } from '../api/client'
 import type { DesignSummary } from '../api/types'
 import { useDesigner } from '../store/designer'
+import { mayReplaceCanvas } from '../store/replace'
 import { applyTemplateTrain } from '../train/store'
 
 export function Modal({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
@@ -36,6 +37,7 @@ export function TemplatesDialog({ onClose }: { onClose: () => void }) {
           className="card blank"
           data-testid="template-blank"
           onClick={() => {
+            if (!mayReplaceCanvas('a blank design')) return
             newDesign()
             onClose()
           }}
@@ -49,6 +51,7 @@ export function TemplatesDialog({ onClose }: { onClose: () => void }) {
             className="card"
             data-testid={`template-${t.id}`}
             onClick={() => {
+              if (!mayReplaceCanvas(`the template “${t.title}”`)) return
               loadDoc({ ...t.graph, name: t.graph.name || t.title })
               applyTemplateTrain(t.train)
               onClose()
@@ -93,6 +96,7 @@ export function OpenDialog({ onClose }: { onClose: () => void }) {
               className="link grow"
               data-testid={`design-${d.name}`}
               onClick={async () => {
+                if (!mayReplaceCanvas(`the saved design “${d.name}”`)) return
                 try {
                   const full = await api.getDesign(String(d.id))
                   loadDoc({ ...full.graph, name: full.graph.name || full.name }, String(full.id))

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { CATALOG, MLP } from './fixtures'
+import { CATALOG, MLP, RESIDUAL } from './fixtures'
 import { currentDoc, currentGraph, initialParams, useDesigner } from './designer'
 
 const S = () => useDesigner.getState()
@@ -125,5 +125,27 @@ describe('designer store', () => {
     S().deleteSelected()
     expect(S().deleteBlockDef('Act')).toBeNull()
     expect(currentDoc(S()).blocks).toEqual({})
+  })
+})
+
+describe('replacing the canvas', () => {
+  it('is one undoable step that brings back the design and which saved design it was', () => {
+    S().loadDoc(MLP, 'saved-1')
+    S().updateNodeData('hidden', { params: { out_features: 99 } })
+    S().loadDoc(RESIDUAL) // a template, say
+    expect(ids()).toEqual(['X', 'r1', 'Y'])
+    expect(S().designId).toBeNull()
+    expect(S().dirty).toBe(false)
+    S().undo()
+    expect(ids()).toEqual(['X', 'hidden', 'act', 'out', 'Y'])
+    expect(currentGraph(S()).nodes[1].data.params).toEqual({ out_features: 99 })
+    expect(S().designId).toBe('saved-1')
+    S().redo()
+    expect(ids()).toEqual(['X', 'r1', 'Y'])
+    expect(S().designId).toBeNull()
+    S().newDesign()
+    expect(ids()).toEqual([])
+    S().undo()
+    expect(ids()).toEqual(['X', 'r1', 'Y'])
   })
 })

@@ -3,6 +3,7 @@
 import { useMemo } from 'react'
 import type { GraphDoc, RunOut } from '../api/types'
 import { useDesigner } from '../store/designer'
+import { mayReplaceCanvas } from '../store/replace'
 import { Artifacts } from './Artifacts'
 import { Boundary } from './Boundary'
 import { Chart, type SeriesSpec } from './Chart'
@@ -108,7 +109,7 @@ function LoadDesignButton({ run }: { run: RunOut | null }) {
   })
   if (same || !graph) return null
   return (
-    <button className="mini" title="This run was trained on a different design: show it on the canvas" onClick={() => useDesigner.getState().loadDoc(graph)}>
+    <button className="mini" title="This run was trained on a different design: show it on the canvas" onClick={() => mayReplaceCanvas(`the design of run “${run?.name ?? ''}”`) && useDesigner.getState().loadDoc(graph)}>
       Show its design
     </button>
   )

@@ -4,7 +4,7 @@ import type { RunOut } from '../api/types'
 import { useDesigner } from '../store/designer'
 import { Chart } from './Chart'
 import { formatStat } from './colors'
-import { shownRuns } from './samples'
+import { shownRuns, withLiveStatus } from './samples'
 import { overlayColumns } from './series'
 import { isFinished } from './stream'
 import { deleteRun } from './actions'
@@ -25,7 +25,8 @@ export function History() {
   useEffect(() => {
     void refreshHistory()
   }, [designId, all])
-  const shown = shownRuns(history, { all, designId, name })
+  const live = useTrain((s) => s.data.status)
+  const shown = withLiveStatus(shownRuns(history, { all, designId, name }), runId, live)
   const selected = compare.map((id) => curves[id]).filter(Boolean)
   return (
     <section className="tsec" data-testid="history">

@@ -68,3 +68,17 @@ describe('run history filter', () => {
     expect(shownRuns(runs, { all: true, designId: '7', name: 'Spirals' })).toHaveLength(4)
   })
 })
+
+describe('the run list', () => {
+  it('shows the run on screen in its live status', async () => {
+    const { withLiveStatus } = await import('./samples')
+    const runs = [
+      { id: 'a', status: 'queued' },
+      { id: 'b', status: 'completed' },
+    ]
+    expect(withLiveStatus(runs, 'a', 'running').map((r) => r.status)).toEqual(['running', 'completed'])
+    // before the stream has said anything, the list's own status stands
+    expect(withLiveStatus(runs, 'b', 'queued')).toBe(runs)
+    expect(withLiveStatus(runs, null, 'running')).toBe(runs)
+  })
+})

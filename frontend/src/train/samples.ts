@@ -111,3 +111,12 @@ export function shownRuns<R extends Pick<RunOut, 'name'> & { graph_id?: string |
   if (opts.designId) return runs.filter((r) => r.graph_id === opts.designId)
   return runs.filter((r) => r.name === opts.name)
 }
+
+/**
+ * The run list with the run on screen in its live status (the stream's), not the status the list
+ * had when it was fetched: a run started a moment ago reads "running" as soon as it runs.
+ */
+export function withLiveStatus<R extends { id: string; status: string }>(runs: R[], runId: string | null, live: string): R[] {
+  if (!runId || live === 'queued') return runs
+  return runs.map((r) => (r.id === runId && r.status !== live ? { ...r, status: live } : r))
+}

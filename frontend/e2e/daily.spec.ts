@@ -1,6 +1,6 @@
 // Issue 18: the designer as a daily tool. Each test here failed on the code before its fix.
 import { expect, test, type Page } from '@playwright/test'
-import { drop, node, openApp, shot } from './util'
+import { connect, drop, node, openApp, settle, shot } from './util'
 
 test('choosing a template asks first on unsaved changes, and Undo brings the old design back', async ({ page }) => {
   await openApp(page)
@@ -56,4 +56,94 @@ test('the run list shows a training run as running, not queued', async ({ page }
   await expect(page.getByTestId(`run-${id}`).locator('.dot')).toHaveAttribute('title', 'running')
   await page.getByTestId('btn-stop').click()
   await expect(page.getByTestId(`run-${id}`)).toContainText('· stopped', { timeout: 15_000 })
+})
+
+/** A point on the edge's path, `at` of the way along it, in page coordinates (off its label, which sits mid-way). */
+async function pointOnEdge(page: Page, id: string, at = 0.3) {
+  return page.locator(`.react-flow__edge[data-id^="${id}"] path.react-flow__edge-path`).evaluate((el, at) => {
+    const p = el as SVGPathElement
+    const q = p.getPointAtLength(p.getTotalLength() * at)
+    const m = p.getScreenCTM()!
+    return { x: q.x * m.a + q.y * m.c + m.e, y: q.x * m.b + q.y * m.d + m.f }
+  }, at)
+}
+
+async function edgeIds(page: Page) {
+  // source->target (the id also names the target port)
+  return (await page.locator('.react-flow__edge').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!.replace(/:.*$/, '')))).sort()
+}
+
+test('a wire dropped on empty canvas offers the blocks, and the chosen one is created and connected', async ({ page }) => {
+  await openApp(page)
+  const X = await drop(page, 'Input', 300, 80)
+  const from = (await page.locator(`.react-flow__node[data-id="${X}"] .react-flow__handle[data-handleid="out"]`).boundingBox())!
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2)
+  await page.mouse.down()
+  await page.mouse.move(from.x + 60, from.y + 120, { steps: 5 })
+  await page.mouse.move(from.x + 80, from.y + 220, { steps: 5 })
+  await page.mouse.up()
+  await expect(page.getByTestId('block-search')).toBeVisible()
+  await page.getByTestId('block-search-input').fill('lin')
+  await shot(page, 'wire-drop-search')
+  await page.getByTestId('block-search-input').press('Enter')
+  await expect(node(page, 'linear1')).toBeVisible()
+  expect(await edgeIds(page)).toEqual([`${X}->linear1`])
+  // placed where the wire was let go
+  const box = (await node(page, 'linear1').boundingBox())!
+  expect(Math.abs(box.y - (from.y + 220))).toBeLessThan(60)
+})
+
+test('insert a block into a connection: from its context menu, or by dropping it onto the connection', async ({ page }) => {
+  await openApp(page)
+  const X = await drop(page, 'Input', 300, 60)
+  const h = await drop(page, 'Linear', 300, 420)
+  await connect(page, X, h)
+  expect(await edgeIds(page)).toEqual([`${X}->${h}`])
+  let p = await pointOnEdge(page, `${X}->${h}`)
+  await page.mouse.click(p.x, p.y, { button: 'right' })
+  await expect(page.getByTestId('context-menu')).toBeVisible()
+  await shot(page, 'edge-context-menu')
+  await page.getByTestId('menu-insert').click()
+  await page.getByTestId('block-search-input').fill('ReLU')
+  await page.getByTestId('block-search-input').press('Enter')
+  await expect(node(page, 'relu1')).toBeVisible()
+  expect(await edgeIds(page)).toEqual([`${X}->relu1`, `relu1->${h}`])
+  // one undo step takes it out again
+  await page.getByTestId('btn-undo').click()
+  expect(await edgeIds(page)).toEqual([`${X}->${h}`])
+  await page.getByTestId('btn-redo').click()
+  await expect(node(page, 'relu1')).toBeVisible()
+  // a palette block dropped onto a connection goes into it
+  await settle(page)
+  p = await pointOnEdge(page, `relu1->${h}`, 0.35)
+  const pane = (await page.locator('.react-flow__pane').boundingBox())!
+  await page.getByTestId('palette-Tanh').dragTo(page.locator('.react-flow__pane'), { targetPosition: { x: p.x - pane.x, y: p.y - pane.y } })
+  await expect(node(page, 'tanh1')).toBeVisible()
+  expect(await edgeIds(page)).toEqual([`${X}->relu1`, `relu1->tanh1`, `tanh1->${h}`].sort())
+})
+
+test('context menus on nodes and connections; a connection is deleted from its label', async ({ page }) => {
+  await openApp(page)
+  const X = await drop(page, 'Input', 300, 60)
+  const a = await drop(page, 'ReLU', 300, 260)
+  const b = await drop(page, 'Tanh', 300, 460)
+  await connect(page, X, a)
+  await connect(page, a, b)
+  await node(page, b).locator('.bn-head').click({ button: 'right' })
+  await expect(page.getByTestId('menu-duplicate')).toBeVisible()
+  await shot(page, 'node-context-menu')
+  await page.getByTestId('menu-delete-node').click()
+  await expect(node(page, b)).toHaveCount(0)
+  expect(await edgeIds(page)).toEqual([`${X}->${a}`])
+  // a click on the connection's shape label selects it; its ✕ deletes it
+  await settle(page)
+  await page.getByTestId(`shape-${X}-${a}`).click()
+  await page.getByTestId(`edge-delete-${X}-${a}`).click()
+  expect(await edgeIds(page)).toEqual([])
+  await page.getByTestId('btn-undo').click()
+  expect(await edgeIds(page)).toEqual([`${X}->${a}`])
+  const p = await pointOnEdge(page, `${X}->${a}`)
+  await page.mouse.click(p.x, p.y, { button: 'right' })
+  await page.getByTestId('menu-delete-edge').click()
+  expect(await edgeIds(page)).toEqual([])
 })

@@ -34,7 +34,9 @@ export type JsonSchema = {
 
 export type Port = { name: string; optional?: boolean }
 
-export type BlockInfo = Omit<S['BlockInfo'], 'params_schema' | 'ports'> & { params_schema: JsonSchema; ports: Port[] }
+/** what a block is to the designer (the catalog's `role`): a model input, an output, a layer, a code-defined layer */
+export type BlockRole = 'input' | 'output' | 'layer' | 'custom'
+export type BlockInfo = Omit<S['BlockInfo'], 'params_schema' | 'ports'> & { params_schema: JsonSchema; ports: Port[]; role?: BlockRole }
 
 export type InitInfo = Omit<S['InitInfo'], 'params_schema'> & { params_schema: JsonSchema }
 

@@ -16,6 +16,7 @@ import { categoryColor } from '../lib/format'
 import { BlockNode } from './BlockNode'
 import { FAR_ZOOM, FarZoom } from './farZoom'
 import { ShapeEdge, ShareEdge } from './edges'
+import { useCanvasMenus } from './canvasMenus'
 
 // Module scope, so React Flow never sees new type maps.
 const nodeTypes = { block: BlockNode }
@@ -81,6 +82,8 @@ export function Canvas() {
     return validation?.errors.filter((e) => e.node == null || !ids.has(e.node))
   }, [validation, graph.nodes])
   const { screenToFlowPosition, fitView } = useReactFlow()
+  const box = useRef<HTMLDivElement>(null)
+  const menus = useCanvasMenus(box)
   // a boolean, so the canvas renders again only when the zoom crosses the threshold
   const far = useStore((s) => s.transform[2] < FAR_ZOOM)
 
@@ -127,7 +130,12 @@ export function Canvas() {
       if (!type) return
       e.preventDefault()
       const p = screenToFlowPosition({ x: e.clientX, y: e.clientY })
-      addNode(type, { x: p.x - 80, y: p.y - 24 })
+      // dropped onto a connection: the block goes into it
+      const edge = document
+        .elementsFromPoint(e.clientX, e.clientY)
+        .map((el) => el.closest('.react-flow__edge')?.getAttribute('data-id'))
+        .find((id) => id && !id.startsWith(SHARE_PREFIX))
+      addNode(type, { x: p.x - 80, y: p.y - 24 }, edge ? { edge } : undefined)
     },
     [screenToFlowPosition, addNode],
   )
@@ -144,7 +152,7 @@ export function Canvas() {
   )
 
   return (
-    <div className={far ? 'canvas far' : 'canvas'} onDragOver={onDragOver} onDrop={onDrop} data-testid="canvas">
+    <div className={far ? 'canvas far' : 'canvas'} onDragOver={onDragOver} onDrop={onDrop} data-testid="canvas" ref={box}>
       <FarZoom.Provider value={far}>
         <ReactFlow<FlowNode, FlowEdge>
           nodes={graph.nodes}
@@ -157,6 +165,7 @@ export function Canvas() {
           onNodeDragStart={onDragStart}
           onSelectionDragStart={onDragStart}
           onNodeDoubleClick={onNodeDoubleClick}
+          {...menus.handlers}
           deleteKeyCode={null}
           selectionKeyCode="Shift"
           multiSelectionKeyCode={MULTI_SELECT_KEYS}
@@ -173,6 +182,7 @@ export function Canvas() {
           <Controls showInteractive={false} />
         </ReactFlow>
       </FarZoom.Provider>
+      {menus.overlay}
       <nav className="breadcrumb" data-testid="breadcrumb">
         <button className={path.length ? 'link' : 'link current'} onClick={() => goTo(0)}>
           Design

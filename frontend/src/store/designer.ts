@@ -7,7 +7,8 @@ import { frameBatch } from './frameBatch'
 import { notify } from './toast'
 import { categoriesOf } from '../lib/format'
 import type { GraphDoc, ValidateResult } from '../api/types'
-import { type Design, type FlowNode, type Graph, ID_RE, OUT_HANDLE, baseIdFor, blockInfo, makeEdge, uniqueId } from './graph'
+import { type Design, type FlowNode, type Graph, ID_RE, OUT_HANDLE, baseIdFor, blockInfo, hasOutput, makeEdge, uniqueId } from './graph'
+import { wireIn } from './wiring'
 import { designToDoc, docToDesign } from './docFlow'
 import { copySelection, deleteSelection, pasteClip, renameNode } from './edits'
 import { layoutGraph } from './layout'
@@ -126,7 +127,7 @@ export const useDesigner = create<Store>()((set, get) => {
 
     checkpoint,
 
-    addNode: (type, position) => {
+    addNode: (type, position, wire) => {
       const s = get()
       const info = blockInfo(type, s.catalog, s.design.blocks)
       if (!info) return null
@@ -138,9 +139,12 @@ export const useDesigner = create<Store>()((set, get) => {
       const g = currentGraph(s)
       const id = uniqueId(baseIdFor(type), new Set(g.nodes.map((n) => n.id)))
       const node: FlowNode = { id, type: 'block', position, data: { type, params: initialParams(info.params_schema) }, selected: true }
-      edit((g) => ({ nodes: [...g.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), node], edges: g.edges.map((e) => (e.selected ? { ...e, selected: false } : e)) }))
+      const unselected: Graph = { nodes: g.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), edges: g.edges.map((e) => (e.selected ? { ...e, selected: false } : e)) }
+      edit(() => (wire ? wireIn(unselected, node, wire, info.ports[0]?.name ?? null, hasOutput(info)) : { ...unselected, nodes: [...unselected.nodes, node] }))
       return id
     },
+
+    deleteEdge: (id) => edit((g) => ({ ...g, edges: g.edges.filter((e) => e.id !== id) })),
 
     connect: (c) => {
       if (!c.source || !c.target) return
@@ -180,6 +184,13 @@ export const useDesigner = create<Store>()((set, get) => {
       })
     },
 
+    selectEdge: (id) => {
+      const g = currentGraph(get())
+      setGraph({
+        nodes: g.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)),
+        edges: g.edges.map((e) => (!!e.selected === (e.id === id) ? e : { ...e, selected: e.id === id })),
+      })
+    },
     copy: () => {
       const clip = copySelection(currentGraph(get()))
       if (clip) set({ clipboard: clip, pasteCount: 0 })

@@ -6,6 +6,7 @@ import type { Snapshot } from './design'
 import type { Clip } from './edits'
 import type { BlockNodeData, Catalog, Design, FlowNode } from './graph'
 import type { Toast } from './toast'
+import type { Wire } from './wiring'
 
 export type DesignerState = {
   catalog: Catalog
@@ -44,7 +45,10 @@ export type DesignerActions = {
   onNodesChange(changes: NodeChange<FlowNode>[]): void
   onEdgesChange(changes: EdgeChange[]): void
   checkpoint(key?: string): void
-  addNode(type: string, position: { x: number; y: number }): string | null
+  /** place a node (wired into an edge or onto a dropped wire's end, in the same undo step) */
+  addNode(type: string, position: { x: number; y: number }, wire?: Wire): string | null
+  deleteEdge(id: string): void
+  selectEdge(id: string): void
   connect(c: Connection): void
   updateNodeData(id: string, patch: Partial<BlockNodeData>, key?: string): void
   renameNode(from: string, to: string): string | null

@@ -51,6 +51,11 @@ export function blockPorts(def: Graph): Port[] {
     .map((n) => ({ name: n.id, optional: false }))
 }
 
+/** Whether a block feeds anything (an output block ends the graph; the catalog's role says so). */
+export function hasOutput(info: BlockInfo | undefined): boolean {
+  return info?.role !== 'output'
+}
+
 export function portsOf(type: string, catalog: Catalog, blocks: Record<string, Graph>): Port[] {
   return blockInfo(type, catalog, blocks)?.ports ?? [{ name: 'x' }]
 }

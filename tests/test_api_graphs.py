@@ -127,7 +127,7 @@ SMALL_PARAMS = {"out_features": st.integers(1, 9), "out_channels": st.integers(1
 @st.composite
 def dags(draw):
     """Random layered graphs over the real registry: most are plausible, many are valid."""
-    types = [t for t, b in REGISTRY.items() if b.role is None]
+    types = [t for t, b in REGISTRY.items() if b.end is None]
     shape = draw(st.lists(st.integers(1, 6), min_size=1, max_size=3))
     nodes = [{"id": "X", "type": "Input", "params": {"shape": shape}}]
     edges = []

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 
-from blocklab.runs.ray_job import PREFIX, Printer, decode_payload, encode_payload, parse_line
+from blocklab.runs.protocol import PREFIX, parse_line
+from blocklab.runs.ray_job import decode_payload, encode_payload, stdout_printer
 from blocklab.runs.runners.ray import RayRun, RayRunner, dashboard_url
 from blocklab.settings import Settings
 
@@ -18,8 +20,8 @@ class Sink:
     def started(self, rid):
         self.got.append(("started",))
 
-    def event(self, rid, kind, ev):
-        self.got.append((kind, ev))
+    def event_text(self, rid, kind, rest):  # the job's own encoding, after its seq
+        self.got.append((kind, {k: v for k, v in json.loads("{" + rest).items() if k != "type"}))
 
     def progress(self, rid, summary):
         self.got.append(("progress", summary))
@@ -39,7 +41,7 @@ class FakeClient:
 
 def _job_log() -> str:
     out = io.StringIO()
-    emit = Printer(out)
+    emit = stdout_printer(out)
     out.write("Runtime env is setting up.\nsome library warning\n")
     emit("started", {"device": "cpu"})
     for step in range(1, 6):
@@ -68,7 +70,7 @@ def test_lines_and_payloads():
     assert parse_line(PREFIX + '{"type": "step"}') is None  # no seq
     assert parse_line("2026 INFO " + PREFIX + '{"seq": 3, "type": "step"}') == {"seq": 3, "type": "step"}
     out = io.StringIO()
-    Printer(out)("epoch", {"val_loss": float("nan")})
+    stdout_printer(out)("epoch", {"val_loss": float("nan")})
     assert parse_line(out.getvalue()) == {"seq": 1, "type": "epoch", "val_loss": None}  # strict JSON, as stored
     p = {"graph": {"nodes": []}, "init": None, "config": {"epochs": 3}}
     assert decode_payload(encode_payload(p)) == p

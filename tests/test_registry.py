@@ -56,7 +56,7 @@ def check_block(type_name: str, params: dict, inputs: dict[str, tuple]) -> None:
         torch.testing.assert_close(exported(*xs), y)
 
 
-BLOCK_TYPES = [name for name, b in REGISTRY.items() if b.role is None]
+BLOCK_TYPES = [name for name, b in REGISTRY.items() if b.end is None]
 
 
 @pytest.mark.parametrize("type_name", BLOCK_TYPES)
@@ -71,11 +71,69 @@ def test_every_block_has_a_sample_and_doc():
         assert set(b.sample) <= {p.name for p in b.ports} | ({"x"} if b.role == "input" else set()), b.name
 
 
-# Shape rules with less common params, drawn at random but reproducibly: each accepted
-# combination must equal a real forward pass.
+def test_every_block_has_its_role():
+    roles = {name: b.role for name, b in REGISTRY.items()}
+    assert (roles.pop("Input"), roles.pop("Output"), roles.pop("CustomLayer")) == ("input", "output", "custom")
+    assert set(roles.values()) == {"layer"}
+
+
+def test_catalog_serves_roles_and_ui_hints(client):
+    blocks = {b["type"]: b for b in client.get("/api/blocks").json()}
+    assert {t: b["role"] for t, b in blocks.items()} == {t: b.role for t, b in REGISTRY.items()}
+    props = blocks["CustomLayer"]["params_schema"]["properties"]
+    assert props["expr"]["format"] == "code"
+    assert (props["parameters"]["x-state-keys"], props["constants"]["x-state-keys"]) == ("parameter", "buffer")
+
+
+# torch's own modules and functions, built from the same params (input sizes from the sample):
+# whatever torch accepts the shape rule must accept with the same output shape, and whatever
+# torch refuses it must refuse with an error on the block.
+def _ref_module(cls, in_size=None):
+    return lambda p, xs: cls(*([xs[0].shape[1]] if in_size == "channels" else []), **p)(xs[0])
+
+
+def _rnn(cls):
+    return lambda p, xs: cls(xs[0].shape[-1], **p, batch_first=True)(xs[0])[0]
+
+
+TORCH_REFS = {
+    "Conv2d": _ref_module(torch.nn.Conv2d, "channels"), "Conv1d": _ref_module(torch.nn.Conv1d, "channels"),
+    "ConvTranspose2d": _ref_module(torch.nn.ConvTranspose2d, "channels"),
+    "MaxPool2d": _ref_module(torch.nn.MaxPool2d), "AvgPool2d": _ref_module(torch.nn.AvgPool2d),
+    "AdaptiveAvgPool2d": _ref_module(torch.nn.AdaptiveAvgPool2d), "Flatten": _ref_module(torch.nn.Flatten),
+    "LayerNorm": _ref_module(torch.nn.LayerNorm), "BatchNorm1d": _ref_module(torch.nn.BatchNorm1d, "channels"),
+    "LSTM": _rnn(torch.nn.LSTM), "GRU": _rnn(torch.nn.GRU),
+    "Concat": lambda p, xs: torch.cat(xs, dim=p["dim"]),
+    "Sum": lambda p, xs: torch.sum(xs[0], dim=p["dims"], keepdim=p["keepdim"]),
+    "Reshape": lambda p, xs: xs[0].reshape(xs[0].shape[0], *p["shape"]),
+    "MatMul": lambda p, xs: xs[0] @ xs[1],
+}
+
+
+def torch_output_shape(type_name: str, params: dict, inputs: dict[str, tuple]) -> tuple | None:
+    """The per-sample output shape torch gives, or None when torch refuses the input."""
+    try:
+        with torch.no_grad():
+            return tuple(TORCH_REFS[type_name](params, sample_inputs(inputs)).shape[1:])
+    except (RuntimeError, ValueError, TypeError, IndexError):
+        return None
+
+
+# Shape rules with less common params, drawn at random but reproducibly, plus inputs torch
+# refuses (kernels larger than their input, mismatched sizes).
 def _random_cases(seed: int, n: int):
     rng = random.Random(seed)
-    cases = []
+    cases = [
+        ("Conv2d", {"out_channels": 2, "kernel_size": 5}, {"x": (1, 3, 3)}),
+        ("Conv1d", {"out_channels": 2, "kernel_size": 3, "dilation": 3}, {"x": (1, 6)}),
+        ("MaxPool2d", {"kernel_size": 4}, {"x": (1, 3, 3)}),
+        ("MaxPool2d", {"kernel_size": 2, "padding": 2}, {"x": (1, 6, 6)}),
+        ("MaxPool2d", {"kernel_size": 2, "padding": 1}, {"x": (1, 5, 5)}),  # padding may be half the kernel
+        ("Concat", {"dim": 1}, {"a": (2, 3), "b": (2, 4)}),
+        ("MatMul", {}, {"a": (2, 3, 4), "b": (2, 5, 5)}),
+        ("Reshape", {"shape": [7, -1]}, {"x": (2, 5)}),
+        ("LayerNorm", {"normalized_shape": [3]}, {"x": (2, 4)}),
+    ]
     for _ in range(n):
         k, s, p, d = rng.randint(1, 4), rng.randint(1, 3), rng.randint(0, 2), rng.randint(1, 2)
         hw = (rng.randint(4, 12), rng.randint(4, 12))
@@ -103,12 +161,24 @@ def _random_cases(seed: int, n: int):
     return cases
 
 
-@pytest.mark.parametrize("type_name,params,inputs", _random_cases(seed=7, n=3))
+CASES = _random_cases(seed=7, n=3)
+
+
+def test_variants_cover_both_answers():
+    # The cases must exercise both: inputs torch accepts and inputs it refuses.
+    answers = {torch_output_shape(*c) is None for c in CASES}
+    assert answers == {True, False}
+
+
+@pytest.mark.parametrize("type_name,params,inputs", CASES)
 def test_shape_rule_variants_match_torch(type_name, params, inputs):
-    doc = single_block_doc(type_name, params, inputs)
-    analysis = analyze(doc)
-    if analysis.ok:
-        check_block(type_name, params, inputs)
-    else:  # a refusal must be an explained error on the block, not a crash
+    want = torch_output_shape(type_name, params, inputs)
+    analysis = analyze(single_block_doc(type_name, params, inputs))
+    if want is None:  # torch refuses: an explained error on the block, not a crash
+        assert not analysis.ok
         assert [e.to_json()["node"] for e in analysis.errors] == ["blk"]
         assert all(e.message.startswith(f"{type_name} 'blk' ") for e in analysis.errors)
+    else:  # torch accepts: so must the shape rule, with torch's shape
+        assert analysis.ok, [e.to_json() for e in analysis.errors]
+        assert analysis.root.nodes["blk"].shape == want
+        check_block(type_name, params, inputs)

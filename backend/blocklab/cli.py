@@ -85,6 +85,7 @@ def _train(args) -> int:
     from blocklab.runs import checkpoints
     from blocklab.runs.plan import PlanError, RunCreate, prepare
     from blocklab.runs.worker import execute
+    from blocklab.train.losses import usual
 
     doc = _load_doc(args.design)
     data_dir = Path(args.data_dir)
@@ -93,20 +94,26 @@ def _train(args) -> int:
         loss = args.loss
         if loss is None:  # the usual loss for the dataset's task
             kind = get_kind(args.dataset, data_dir)
-            loss = "cross_entropy" if kind.info(kind.params.model_validate(dparams)).task == "classification" else "mse"
+            loss = usual(kind.info(kind.params.model_validate(dparams)).task).name
+        # Only what was given: the server's defaults (train/config.py) fill in the rest.
+        optimizer = json.loads(args.optimizer_params) | ({"name": args.optimizer} if args.optimizer else {})
+        if args.lr is not None:
+            optimizer["lr"] = args.lr
+        given = {"epochs": args.epochs, "batch_size": args.batch_size, "device": args.device, "seed": args.seed,
+                 "schedule": json.loads(args.schedule) if args.schedule else None}
         body = RunCreate.model_validate({
             "graph": doc.model_dump(mode="json"), "dataset": {"name": args.dataset, "params": dparams}, "loss": loss,
-            "optimizer": {"name": args.optimizer, "lr": args.lr}, "epochs": args.epochs,
-            "batch_size": args.batch_size, "device": args.device, "seed": args.seed,
+            "optimizer": optimizer, **{k: v for k, v in given.items() if v is not None},
         })
         plan = prepare(body, doc, Limits(), data_dir)
-    except (ValueError, ValidationError, UnknownDataset) as e:
+    except (ValueError, TypeError, ValidationError, UnknownDataset) as e:
         raise SystemExit(f"cannot train: {e}") from None
     except PlanError as e:
         for err in e.errors:
             print(f"error: {err.get('node') or err.get('field') or 'design'}: {err['message']}", file=sys.stderr)
         return 1
 
+    epochs = plan.cfg.epochs
     total = {"steps": None}
     stop = {"now": False}
 
@@ -116,11 +123,11 @@ def _train(args) -> int:
         elif kind == "step" and total["steps"] and sys.stdout.isatty():  # a bar only on a terminal
             done = ev["step"] / total["steps"]
             bar = "#" * int(30 * done) + "-" * (30 - int(30 * done))
-            print(f"\repoch {ev['epoch']}/{args.epochs} [{bar}] {done:4.0%} loss {ev['loss']:.4f}", end="", flush=True)
+            print(f"\repoch {ev['epoch']}/{epochs} [{bar}] {done:4.0%} loss {ev['loss']:.4f}", end="", flush=True)
         elif kind == "epoch":
             acc = f" val_acc {ev['val_accuracy']:.3f}" if ev.get("val_accuracy") is not None else ""
             val = f"{ev['val_loss']:.4f}" if ev.get("val_loss") is not None else "-"
-            print(f"\repoch {ev['epoch']}/{args.epochs} train {ev['train_loss'] or 0:.4f} val {val}{acc}" + " " * 20)
+            print(f"\repoch {ev['epoch']}/{epochs} train {ev['train_loss'] or 0:.4f} val {val}{acc}" + " " * 20)
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -139,6 +146,15 @@ def _train(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from typing import get_args
+
+    from blocklab.train.config import TrainConfig
+    from blocklab.train.losses import LOSSES
+    from blocklab.train.optimizers import OPTIMIZERS
+    from blocklab.train.schedules import SCHEDULES
+
+    # Defaults are the server's (train/config.py): shown here, left out of the body when not given.
+    lr, fields = OPTIMIZERS.default_spec().lr, TrainConfig.model_fields
     p = argparse.ArgumentParser(prog="blocklab", description="Visual neural-network designer")
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -160,14 +176,17 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("design")
     t.add_argument("--dataset", required=True, help="a built-in dataset (moons, digits, ...) or an uploaded CSV's name")
     t.add_argument("--dataset-params", default="{}", help='JSON, e.g. \'{"n": 2000}\'')
-    t.add_argument("--loss", choices=["mse", "l1", "huber", "cross_entropy", "bce_with_logits"],
-                   help="default: cross_entropy for classification, mse for regression")
-    t.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adam")
-    t.add_argument("--lr", type=float, default=0.01)
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--loss", choices=list(LOSSES), help="default: the usual loss for the dataset's task ("
+                   + ", ".join(f"{l.task}: {l.name}" for l in LOSSES.values() if l.usual) + ")")
+    t.add_argument("--optimizer", choices=list(OPTIMIZERS), help=f"default: {OPTIMIZERS.default}")
+    t.add_argument("--optimizer-params", default="{}", help='JSON, e.g. \'{"momentum": 0.9}\'')
+    t.add_argument("--lr", type=float, default=None, help=f"learning rate (default: {lr})")
+    t.add_argument("--schedule", help='JSON, e.g. \'{"name": "cosine", "min_lr": 0.0001}\' (one of: '
+                   + ", ".join(SCHEDULES) + ")")
+    t.add_argument("--epochs", type=int, help=f"default: {fields['epochs'].default}")
+    t.add_argument("--batch-size", type=int, help=f"default: {fields['batch_size'].default}")
+    t.add_argument("--device", choices=get_args(fields["device"].annotation), help=f"default: {fields['device'].default}")
+    t.add_argument("--seed", type=int, help=f"default: {fields['seed'].default}")
     t.add_argument("--data-dir", default="data", help="where uploaded CSV datasets live")
     t.add_argument("--out", help="write the trained weights here (.safetensors or .pt)")
     t.set_defaults(fn=_train)

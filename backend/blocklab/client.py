@@ -64,6 +64,10 @@ class Blocklab:
     def blocks(self) -> list[Json]:
         return self._call("GET", "/blocks").json()
 
+    def options(self) -> Json:
+        """The training options: {optimizers, losses, schedules, metrics}, each [{name, doc, params_schema, ...}]."""
+        return self._call("GET", "/options").json()
+
     def templates(self) -> list[Json]:
         return self._call("GET", "/templates").json()
 
@@ -99,13 +103,17 @@ class Blocklab:
 
     # ---------------------------------------------------------------- runs
     def start_run(self, graph: Graph | None = None, *, graph_id: str | None = None, dataset: str = "moons",
-                  dataset_params: Json | None = None, loss: str = "cross_entropy", optimizer: str = "adam",
-                  lr: float = 0.01, epochs: int = 10, batch_size: int = 32, device: str = "auto", seed: int = 0,
-                  **extra: Any) -> "Run":
-        """Queue a run; `extra` passes any other field of POST /api/runs (schedule, momentum, ...)."""
-        opt = {"name": optimizer, "lr": lr} | extra.pop("optimizer_params", {})
-        body = {"dataset": {"name": dataset, "params": dataset_params or {}}, "loss": loss, "optimizer": opt,
-                "epochs": epochs, "batch_size": batch_size, "device": device, "seed": seed, **extra}
+                  dataset_params: Json | None = None, loss: str | Json = "cross_entropy", optimizer: str | None = None,
+                  lr: float | None = None, epochs: int | None = None, batch_size: int | None = None,
+                  device: str | None = None, seed: int | None = None, **extra: Any) -> "Run":
+        """Queue a run; `extra` passes any other field of POST /api/runs (schedule, ...) and
+        `optimizer_params` the optimizer's own (momentum, betas, ...). What is left out (None)
+        gets the server's default: see its OpenAPI schema, and `options()` for the optimizer."""
+        opt = extra.pop("optimizer_params", {}) | ({"name": optimizer} if optimizer else {}) | (
+            {"lr": lr} if lr is not None else {})
+        given = {"optimizer": opt or None, "epochs": epochs, "batch_size": batch_size, "device": device, "seed": seed}
+        body = {"dataset": {"name": dataset, "params": dataset_params or {}}, "loss": loss,
+                **{k: v for k, v in given.items() if v is not None}, **extra}
         body |= {"graph": graph} if graph is not None else {"graph_id": graph_id}
         return Run(self, self._call("POST", "/runs", json=body).json()["id"])
 

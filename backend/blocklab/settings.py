@@ -35,6 +35,9 @@ class Settings:
     max_viewers_per_run: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_VIEWERS_PER_RUN", 64))
     # Training memory estimated from shapes (weights, grads, optimizer state, activations).
     max_train_bytes: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_TRAIN_BYTES", 8 * 1024**3))
+    # Address space a local CPU run's worker process may add beyond its data (0: four times
+    # the design's training-memory estimate, at least 512 MiB); past it the run fails.
+    max_worker_bytes: int = field(default_factory=lambda: _int("BLOCKLAB_MAX_WORKER_BYTES", 0))
     # When set, every /api call and stream needs `Authorization: Bearer <token>`.
     token: str | None = field(default_factory=lambda: os.environ.get("BLOCKLAB_TOKEN") or None)
     # Comma-separated origins allowed by CORS; empty means CORS stays off.

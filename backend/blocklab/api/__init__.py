@@ -1,5 +1,5 @@
 """API modules, each exposing `router` (mounted under /api) and optionally startup/shutdown."""
 
-from blocklab.api import blocks, datasets, export, graphs, runs, templates
+from blocklab.api import blocks, datasets, export, graphs, options, runs, templates
 
-API_MODULES = [blocks, graphs, export, templates, datasets, runs]
+API_MODULES = [blocks, options, graphs, export, templates, datasets, runs]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from blocklab.blocks import REGISTRY
+from blocklab.blocks.base import Role
 from blocklab.graph.inits import INITS
 
 router = APIRouter(tags=["catalog"])
@@ -21,8 +22,12 @@ class PortInfo(BaseModel):
 class BlockInfo(BaseModel):
     type: str
     category: str
+    role: Role = Field(description="input / output: the graph ends; custom: your own code; layer: the rest")
     doc: str
-    params_schema: dict[str, Any]
+    params_schema: dict[str, Any] = Field(
+        description='JSON schema of the params. UI hints: "format": "code" (edit as code, several lines); '
+                    '"x-state-keys": "parameter" / "buffer" (the object\'s keys name tensors of the node\'s '
+                    'state_dict, <id>.<key>)')
     ports: list[PortInfo]
     parameters: list[str]
 
@@ -36,7 +41,7 @@ class InitInfo(BaseModel):
 def list_blocks() -> list[BlockInfo]:
     return [
         BlockInfo(
-            type=b.name, category=b.category, doc=b.doc, params_schema=b.params.model_json_schema(),
+            type=b.name, category=b.category, role=b.role, doc=b.doc, params_schema=b.params.model_json_schema(),
             ports=[PortInfo(name=p.name, optional=p.optional) for p in b.ports], parameters=list(b.parameter_names),
         )
         for b in REGISTRY.values()

@@ -19,13 +19,16 @@ from pydantic import BaseModel, ValidationError
 
 from blocklab.api.deps import Engine, GraphLimits, fetch_or_404, get_settings
 from blocklab.api.errors import responses
+from blocklab.api.transport import abort
 from blocklab.graph.document import GraphDoc
 from blocklab.runs import checkpoints, store, weights
+from blocklab.runs.hub import pump
 from blocklab.runs.manager import Busy, QueueFull, Refused, RunManager
 from blocklab.runs.plan import PlanError, RunCreate, prepare
 from blocklab.runs.predict import PredictError, PredictIn, predict
 from blocklab.settings import Settings
 from blocklab.store import designs
+from blocklab.train.messages import StreamMessage
 
 router = APIRouter(tags=["runs"])
 Cfg = Annotated[Settings, Depends(get_settings)]
@@ -155,7 +158,7 @@ def delete_run(run: Run, manager: Manager) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/runs/{run_id}/metrics", response_model=list[dict[str, Any]], responses=responses(404, 422))
+@router.get("/runs/{run_id}/metrics", response_model=list[StreamMessage], responses=responses(404, 422))
 def run_metrics(run: Run, engine: Engine, manager: Manager,
                 after: Annotated[int, Query(ge=0)] = 0,
                 type: Annotated[str | None, Query(max_length=16, description="only messages of this type")] = None):
@@ -296,12 +299,7 @@ async def _pump(ws: WebSocket, viewer) -> None:
 
     watcher = asyncio.create_task(watch_disconnect())
     try:
-        while (item := await viewer.get()) is not None:
-            await ws.send_text(item[2])
-            viewer.sent_seq = item[0]
-        if viewer.hopeless:
-            await ws.close(4008, f"viewer too slow; reconnect with ?after={viewer.sent_seq}")
-        elif not viewer.cancelled:
-            await ws.close(1000)
+        await pump(viewer, ws.send_text, lambda code, reason: ws.close(code, reason), lambda: abort(ws._send),
+                   ws.app.state.settings.stream_hopeless_after)
     finally:
         watcher.cancel()

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 Shape = tuple[int, ...]
+# What a block is to the designer (GET /api/blocks): a graph end, an ordinary layer, or your own code.
+Role = Literal["input", "output", "layer", "custom"]
 
 
 class ShapeError(Exception):
@@ -90,7 +92,7 @@ class BlockType:
     forward(params, args, mod) -> source of the output expression, given the variable
         name feeding each port and the module reference.
     param_shapes(params) -> {parameter name: shape}, matching the module's parameters.
-    role: "input" / "output" for the graph ends, None otherwise.
+    role: "input" / "output" for the graph ends, "custom" for user code, else "layer".
     """
 
     name: str
@@ -102,7 +104,7 @@ class BlockType:
     module: Callable[[Any], str] | None = None
     forward: Callable[[Any, dict[str, str], str | None], str] = _module_call
     param_shapes: Callable[[Any], dict[str, Shape]] = _no_params
-    role: str | None = None
+    role: Role = "layer"
     # Parameter names the block can have (for the inspector's init form).
     parameter_names: tuple[str, ...] = ()
     # Extra classes the generated source needs: params -> {class name: source}.
@@ -111,6 +113,11 @@ class BlockType:
     takes_indices: bool = False
     # A typical input per port, used by the catalog and the registry-wide tests.
     sample: dict[str, Shape] = field(default_factory=lambda: {"x": (8,)})
+
+    @property
+    def end(self) -> str | None:
+        """"input" or "output" for a graph end (a forward argument or result), None for the rest."""
+        return self.role if self.role in ("input", "output") else None
 
     def count(self, params: Any) -> int:
         return sum(math.prod(s) for s in self.param_shapes(params).values())

@@ -32,12 +32,14 @@ TRACE_BATCHES = (2, 3)  # two batch sizes: the result must follow the batch, wha
 class CustomP(Params):
     expr: str = Field(
         # The length is checked by the parser, whose error reads better than pydantic's.
-        "x - x.mean()", json_schema_extra={"maxLength": L.MAX_CHARS},
+        "x - x.mean()", json_schema_extra={"maxLength": L.MAX_CHARS, "format": "code"},
         description="torch-like code over the inputs x, y, z ([batch, ...]); the last line is the result")
     parameters: dict[str, ParamSpec] = Field(default_factory=dict, max_length=16,
-                                             description="trained tensors: name -> {shape, init, trainable}")
+                                             description="trained tensors: name -> {shape, init, trainable}",
+                                             json_schema_extra={"x-state-keys": "parameter"})
     constants: dict[str, ConstSpec] = Field(default_factory=dict, max_length=16,
-                                            description="fixed tensors, saved in the state_dict: name -> {shape, init}")
+                                            description="fixed tensors, saved in the state_dict: name -> {shape, init}",
+                                            json_schema_extra={"x-state-keys": "buffer"})
     max_iter: int = Field(100, ge=1, le=L.MAX_ITER, description="rounds a while loop may run at most")
     name: str = Field("CustomLayer", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$", description="class name in exported code")
 
@@ -129,7 +131,7 @@ def _forward(p: CustomP, args: dict[str, str], mod: str | None) -> str:
 CUSTOM = BlockType(
     "CustomLayer", "custom",
     "Your own code: an expression over x (and y, z) with declared parameters and constants, plus while/if.",
-    _infer, CustomP,
+    _infer, CustomP, role="custom",
     ports=(Port("x"), Port("y", optional=True), Port("z", optional=True)),
     module=lambda p: f"{class_name(p)}()",
     forward=_forward,

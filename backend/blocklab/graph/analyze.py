@@ -79,7 +79,7 @@ class PNode:
 
     @property
     def role(self) -> str | None:
-        return self.kind.role if self.kind else None
+        return self.kind.end if self.kind else None  # the graph end it is, or None
 
 
 @dataclass

@@ -21,32 +21,14 @@ is closed; it may reconnect with ?after=<last seq it got>.
 from __future__ import annotations
 
 import asyncio
-import json
-import math
 import threading
 import time
 from collections import deque
 
+from blocklab.runs.protocol import encode  # noqa: F401  (one encoder: workers and the hub)
+
 COALESCABLE = frozenset({"step", "stats", "activations", "grid"})
 END = None  # queue sentinel: the stream is over
-
-
-def _clean(v):
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    return v
-
-
-def encode(msg: dict) -> str:
-    """Strict JSON: a non-finite float (e.g. a diverged val_loss) becomes null."""
-    try:
-        return json.dumps(msg, allow_nan=False)
-    except ValueError:
-        return json.dumps(_clean(msg), allow_nan=False)
 
 
 class Viewer:
@@ -110,6 +92,28 @@ class Viewer:
             await self.wake.wait()
 
 
+async def pump(viewer: Viewer, send, close, drop, send_timeout: float) -> None:
+    """Send the viewer's messages until the stream is over. A send that does not complete in
+    `send_timeout` seconds (the client stopped reading and the socket's buffers are full), or a
+    viewer whose queue stayed full (`hopeless`), ends with close code 4008; the client may
+    reconnect with ?after=<the last seq it got>. `send(text)`, `close(code, reason)`: the
+    socket's; `drop()` aborts the connection when not even the close frame gets through."""
+    while (item := await viewer.get()) is not END:
+        try:
+            await asyncio.wait_for(send(item[2]), send_timeout)
+        except asyncio.TimeoutError:
+            viewer.hopeless = True
+            break
+        viewer.sent_seq = item[0]
+    if viewer.hopeless:
+        try:  # the close frame may not get through a full socket either: then the server drops it
+            await asyncio.wait_for(close(4008, f"viewer too slow; reconnect with ?after={viewer.sent_seq}"), 1.0)
+        except asyncio.TimeoutError:
+            drop()
+    elif not viewer.cancelled:
+        await close(1000, "")
+
+
 class Channel:
     def __init__(self, run_id: str, first_seq: int = 1):
         self.run_id = run_id
@@ -141,11 +145,16 @@ class Hub:
 
     def publish(self, run_id: str, type_: str, payload: dict, final: bool = False) -> tuple[int, str]:
         """Number and log a message; returns (seq, json text). Thread-safe, never blocks on viewers."""
+        return self.publish_text(run_id, type_, encode({"type": type_, **payload})[1:], final)
+
+    def publish_text(self, run_id: str, type_: str, rest: str, final: bool = False) -> tuple[int, str]:
+        """The same for a message a worker encoded already: `rest` is its JSON text after the
+        opening brace, '"type": ..., ...}'. The hub only puts its own seq in front."""
         ch = self.channels[run_id]
         with ch.lock:
             seq = ch.next_seq
             ch.next_seq += 1
-            text = encode({"seq": seq, "type": type_, **payload})
+            text = f'{{"seq": {seq}, {rest}'
             item = (seq, type_, text)
             ch.log.append(item)
             if len(ch.log) > 2 * self.keep:  # forget committed messages beyond the newest `keep`

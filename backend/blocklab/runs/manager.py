@@ -20,7 +20,6 @@ from blocklab.runs import checkpoints, runners, store
 from blocklab.runs.hub import Hub
 from blocklab.runs.plan import Plan
 from blocklab.runs.runners import Refused  # noqa: F401  (re-exported for the API)
-from blocklab.runs.worker import BUILD_LOCK  # noqa: F401  (re-exported)
 from blocklab.runs.writer import Writer
 from blocklab.settings import Settings
 from blocklab.train.config import dump as dump_cfg
@@ -80,7 +79,8 @@ class RunManager:
         return rid
 
     def stop(self, run_id: str) -> bool:
-        """True when the run was live here (a local run stops at its next report, within ~0.1 s)."""
+        """True when the run was live here (a local run stops within ~1 s: at its next check, or
+        its worker process is killed)."""
         return self.runner.cancel(run_id)
 
     def delete(self, run_id: str) -> bool:
@@ -116,6 +116,12 @@ class RunManager:
 
     def event(self, run_id: str, kind: str, ev: dict) -> None:
         seq, text = self.hub.publish(run_id, kind, ev)
+        self.writer.event(run_id, seq, kind, text)
+
+    def event_text(self, run_id: str, kind: str, rest: str) -> None:
+        """A message a worker encoded already (protocol.Follower): numbered, streamed and stored
+        as the worker's bytes."""
+        seq, text = self.hub.publish_text(run_id, kind, rest)
         self.writer.event(run_id, seq, kind, text)
 
     def progress(self, run_id: str, summary: dict) -> None:

@@ -22,7 +22,8 @@ from blocklab.graph.document import GraphDoc
 from blocklab.graph.memory import fmt_bytes, training_bytes
 from blocklab.runs import weights
 from blocklab.train.config import TrainConfig
-from blocklab.train.losses import LOSSES, Loss, mismatch
+from blocklab.train.losses import Loss, mismatch, resolve
+from blocklab.train.optimizers import OPTIMIZERS
 
 
 class RunCreate(TrainConfig):
@@ -95,7 +96,7 @@ def prepare(body: RunCreate, doc: GraphDoc, limits: Limits, data_dir: Path,
                 field = "dataset.params" + (f".{loc}" if loc else "")
                 errors.append(_err(field, f"dataset '{kind.name}': {field}: {d['msg']}"))
 
-    loss = LOSSES[body.loss]
+    loss = resolve(body.loss)
     out_shape: tuple[int, ...] = ()
     if info is not None and len(root.inputs) == 1 and len(root.outputs) == 1:
         x = root.nodes[root.inputs[0]]
@@ -110,8 +111,8 @@ def prepare(body: RunCreate, doc: GraphDoc, limits: Limits, data_dir: Path,
         if why:
             errors.append(_err("loss", f"Output '{out.id}': {why}", out.id))
 
-    states = {"adam": 2, "adamw": 2}.get(body.optimizer.name, 1 if body.optimizer.momentum else 0)
-    need = training_bytes(root, body.batch_size, states)
+    optimizer, spec = OPTIMIZERS.record(body.optimizer)
+    need = training_bytes(root, body.batch_size, optimizer.states(spec))
     if need > limits.max_train_bytes:
         errors.append(_err("batch_size", f"training this design at batch size {body.batch_size} needs about "
                                          f"{fmt_bytes(need)}; the limit is {fmt_bytes(limits.max_train_bytes)}"))

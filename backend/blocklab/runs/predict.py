@@ -9,11 +9,12 @@ from pathlib import Path
 import torch
 from pydantic import BaseModel, Field, JsonValue
 
+from blocklab.blocks import REGISTRY
 from blocklab.data import UnknownDataset, get_kind
 from blocklab.graph.build import model_class, source_for
 from blocklab.graph.document import GraphDoc
 from blocklab.runs import checkpoints
-from blocklab.train.losses import LOSSES
+from blocklab.train.losses import resolve
 
 MAX_VALUES = 10_000_000
 
@@ -49,6 +50,11 @@ def _model(run: dict, path: Path) -> torch.nn.Module:
     return model
 
 
+def _role(type_name: str) -> str | None:
+    kind = REGISTRY.get(type_name)  # None: a composite block instance
+    return kind.role if kind is not None else None
+
+
 def predict(run: dict, data_dir: Path, body: PredictIn) -> dict:
     path = checkpoints.path(data_dir, run["id"], body.which)
     try:  # no exists-check first: a run deleted in between must not become a 500
@@ -56,7 +62,7 @@ def predict(run: dict, data_dir: Path, body: PredictIn) -> dict:
     except FileNotFoundError:
         raise PredictError("which", f"run '{run['id']}' has no {body.which} checkpoint yet (status {run['status']})",
                            409) from None
-    want = tuple(next(n for n in run["graph"]["nodes"] if n["type"] == "Input")["params"]["shape"])
+    want = tuple(next(n for n in run["graph"]["nodes"] if _role(n["type"]) == "input")["params"]["shape"])
     try:
         x = torch.tensor(body.inputs, dtype=torch.float32)
     except (TypeError, ValueError, RuntimeError, OverflowError):
@@ -71,8 +77,8 @@ def predict(run: dict, data_dir: Path, body: PredictIn) -> dict:
     with torch.no_grad():
         out = model(x)
     result: dict = {"outputs": out.tolist()}
-    loss = LOSSES.get(run["config"].get("loss"))
-    if loss is not None and loss.proba is not None:
+    loss = resolve(run["config"]["loss"])
+    if loss.proba is not None:
         p = loss.proba(out)
         result["probabilities"] = p.tolist()
         result["predicted"] = p.argmax(1).tolist()

@@ -5,15 +5,10 @@
 <payload> is what `encode_payload` makes (base64 of compressed JSON: the graph, the training
 config, the device, initial weights if any), or `@<path>` to a file holding it. The job
 rebuilds the run's Plan, trains it with runs.worker.execute (the very code local runs use),
-and prints every event to stdout as one line:
-
-    @blocklab {"seq": 7, "type": "step", "step": 120, "epoch": 3, "loss": 0.41}
-
-`seq` counts from 1 within the job, so a reader that sees a line twice (a reconnected log
-tail replays from the start) drops it by seq. Besides the training loop's messages the job
-prints "started", "progress" (the summary after each epoch), "checkpoint" (`which` and the
-safetensors bytes as base64 `data`, or nothing when it wrote into a shared data dir) and,
-last, "end" (`status`, `error`, `summary`). SIGTERM (Ray's stop_job) stops training at the
+and prints every event to stdout as one line of the protocol that local worker processes
+speak too (runs/protocol.py): started, the training loop's messages, progress, checkpoint
+(the safetensors bytes as base64 `data`, or nothing when it wrote into a shared data dir)
+and, last, end. SIGTERM (Ray's stop_job) stops training at the
 next report; the weights so far are still printed.
 
 A run with `num_workers` > 1 trains with Ray Train (runs/ray_train.py): this process becomes
@@ -33,7 +28,7 @@ import threading
 import zlib
 from pathlib import Path
 
-PREFIX = "@blocklab "
+from blocklab.runs.protocol import PREFIX, Printer, parse_line  # noqa: F401  (the shared protocol)
 
 
 def encode_payload(payload: dict) -> str:
@@ -46,31 +41,15 @@ def decode_payload(text: str) -> dict:
     return json.loads(zlib.decompress(base64.urlsafe_b64decode(text.encode())))
 
 
-def parse_line(line: str) -> dict | None:
-    """A job's message from one line of its log, or None for any other line."""
-    i = line.find(PREFIX)
-    if i < 0:
-        return None
-    try:
-        msg = json.loads(line[i + len(PREFIX):])
-    except ValueError:
-        return None
-    return msg if isinstance(msg, dict) and isinstance(msg.get("seq"), int) and "type" in msg else None
+def stdout_printer(out=None) -> Printer:
+    """Protocol lines on stdout (Ray tails the job's log), one write + flush each."""
+    out = out or sys.stdout
 
+    def write(line: str) -> None:
+        out.write(line)
+        out.flush()
 
-class Printer:
-    """Numbered lines on stdout, one write + flush each (lines never interleave)."""
-
-    def __init__(self, out=None):
-        self.out, self.seq, self.lock = out or sys.stdout, 0, threading.Lock()
-
-    def __call__(self, kind: str, event: dict) -> None:
-        from blocklab.runs.hub import encode  # strict JSON, as the hub stores it
-
-        with self.lock:
-            self.seq += 1
-            self.out.write(PREFIX + encode({"seq": self.seq, "type": kind, **event}) + "\n")
-            self.out.flush()
+    return Printer(write)
 
 
 def plan_from(payload: dict):
@@ -142,7 +121,7 @@ def main(argv: list[str]) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    status = run(decode_payload(argv[0]), Printer(), stop)
+    status = run(decode_payload(argv[0]), stdout_printer(), stop)
     return 0 if status in ("completed", "stopped") else 1
 
 

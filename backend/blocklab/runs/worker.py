@@ -36,7 +36,8 @@ from blocklab.train.loop import Diverged, Job, train
 
 log = logging.getLogger("blocklab.runs")
 # Seeding and building use torch's global generator: one build at a time per process, so the
-# same seed gives the same initial weights even with runs in parallel.
+# same seed gives the same initial weights even where runs share a process (the CLI, tests).
+# Local runs each have a worker process, and so a generator (Dropout's too), of their own.
 BUILD_LOCK = threading.Lock()
 
 Emit = Callable[[str, dict], None]
@@ -119,8 +120,11 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
     except Diverged as e:
         status, error = "failed", str(e)
     except Exception as e:  # a run's failure is its own: report it, keep the caller going
-        log.exception("run failed")
-        status, error = "failed", f"{type(e).__name__}: {e}"[:2000]
+        if should_stop():  # a step cut short by a stop request (a CustomLayer loop checks it)
+            status = "stopped"
+        else:
+            log.exception("run failed")
+            status, error = "failed", f"{type(e).__name__}: {e}"[:2000]
     try:
         if model is not None:
             write("last", checkpoints.snapshot(model))

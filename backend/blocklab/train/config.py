@@ -1,12 +1,31 @@
-"""The training configuration of a run, as the REST API takes it (constraints live here)."""
+"""The training configuration of a run, as the REST API takes it (constraints live here).
+
+The optimizer, loss and schedule types come from their registries (train/optimizers.py,
+train/losses.py, train/schedules.py): one model per record, discriminated by `name`."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-LossName = Literal["mse", "l1", "huber", "cross_entropy", "bce_with_logits"]
+from blocklab.train.losses import LOSSES
+from blocklab.train.optimizers import OPTIMIZERS
+from blocklab.train.schedules import SCHEDULES
+
+LossName = LOSSES.names
+# A plain name ("mse", as every body before loss params) or an object with params.
+LossSpec = LOSSES.name_or_union
+
+
+def OptimizerSpec(**fields: Any) -> BaseModel:  # noqa: N802  (reads like the model it builds)
+    """One optimizer's validated settings, e.g. OptimizerSpec(name="sgd", lr=0.1); name defaults to adam."""
+    return OPTIMIZERS.spec(**fields)
+
+
+def ScheduleSpec(**fields: Any) -> BaseModel:  # noqa: N802
+    """One schedule's validated settings, e.g. ScheduleSpec(name="step", step_size=3)."""
+    return SCHEDULES.spec(**fields)
 
 
 class _Strict(BaseModel):
@@ -18,38 +37,12 @@ class DatasetSpec(_Strict):
     params: dict[str, JsonValue] = Field(default_factory=dict)
 
 
-class OptimizerSpec(_Strict):
-    name: Literal["sgd", "adam", "adamw"] = "adam"
-    lr: float = Field(0.001, gt=0, le=100)
-    momentum: float = Field(0.0, ge=0, lt=1, description="sgd only")
-    nesterov: bool = Field(False, description="sgd only; needs momentum > 0")
-    weight_decay: float = Field(0.0, ge=0, le=10)
-    betas: tuple[float, float] = Field((0.9, 0.999), description="adam/adamw only")
-    eps: float = Field(1e-8, gt=0, le=1)
-
-    @model_validator(mode="after")
-    def _check(self):
-        if self.nesterov and not self.momentum:
-            raise ValueError("nesterov needs momentum > 0")
-        if not all(0 <= b < 1 for b in self.betas):
-            raise ValueError("betas must lie in [0, 1)")
-        return self
-
-
-class ScheduleSpec(_Strict):
-    """Per-epoch learning-rate schedule: StepLR (lr * gamma^(epoch // step_size)) or cosine to min_lr."""
-
-    name: Literal["step", "cosine"]
-    step_size: int = Field(10, ge=1, le=1_000_000, description="step: epochs between decays")
-    gamma: float = Field(0.1, gt=0, le=1, description="step: decay factor")
-    min_lr: float = Field(0.0, ge=0, le=100, description="cosine: final lr")
-
-
 class TrainConfig(_Strict):
     dataset: DatasetSpec
-    loss: LossName
-    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
-    schedule: ScheduleSpec | None = None
+    loss: LossSpec = Field(description='a loss name ("mse"), or an object with its name and params')
+    optimizer: OPTIMIZERS.union = Field(default_factory=OPTIMIZERS.default_spec,
+                                        description="an object without `name` is adam")
+    schedule: SCHEDULES.union | None = Field(None, description="per-epoch learning-rate schedule; none: constant")
     epochs: int = Field(10, ge=0, le=100_000, description="0 evaluates the initial (or uploaded) weights only")
     batch_size: int = Field(32, ge=1, le=1_000_000)
     device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -1,30 +1,46 @@
-"""The loss registry. Each loss knows which task it fits, the output shape it needs, how to
-shape the dataset's targets once before training, and how to read accuracy and class
-probabilities from the model's raw outputs (logits)."""
+"""The loss registry. Each loss is one record: its params, which task it fits, the output
+shape it needs, how to shape the dataset's targets once before training, and how to read
+class probabilities from the model's raw outputs (logits).
+
+A run body names a loss as a plain string ("mse") or as an object with its params
+({"name": "huber", "delta": 0.5}); `LOSSES.record(value)` reads either, and `bind` gives the
+loss the loop calls, its params applied."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Annotated, Any, Callable, Literal
 
 import torch
 import torch.nn.functional as F
 
-from blocklab.data.base import Info, Shape
+from pydantic import Field
+
 from blocklab.blocks.base import fmt
+from blocklab.data.base import Info, Shape
+from blocklab.train.registry import Params, Record, Registry, settings
 
 
-@dataclass(frozen=True)
-class Loss:
-    name: str
-    doc: str
-    task: str  # "regression" or "classification"
-    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # mean over the batch
+@dataclass(frozen=True, kw_only=True)
+class Loss(Record):
+    task: Literal["regression", "classification"]
+    # (output, target, **params) -> the mean over the batch; bind() applies the params
+    fn: Callable[..., torch.Tensor]
     # Returns an error message when the model's output shape cannot be trained on this data.
     check: Callable[[Info, Shape], str | None]
     prepare: Callable[[torch.Tensor, Info, Shape], torch.Tensor] = lambda y, info, out: y
     # [B, *out] logits -> [B, C] class probabilities (classification only)
     proba: Callable[[torch.Tensor], torch.Tensor] | None = None
+    usual: bool = False  # the loss to use for its task when none is asked for
+
+    def catalog(self) -> dict[str, Any]:
+        return {"task": self.task, "usual": self.usual}
+
+    def bind(self, spec: Params) -> "Loss":
+        """This loss with the spec's params applied to fn (itself when it has none)."""
+        kw = settings(spec)
+        return replace(self, fn=partial(self.fn, **kw)) if kw else self
 
 
 def _same_shape(info: Info, out: Shape) -> str | None:
@@ -58,18 +74,32 @@ def _bce_proba(z: torch.Tensor) -> torch.Tensor:
     return torch.cat([1 - p, p], dim=1) if z.shape[1] == 1 else p / p.sum(1, keepdim=True).clamp_min(1e-12)
 
 
-LOSSES: dict[str, Loss] = {
-    l.name: l
-    for l in [
-        Loss("mse", "mean squared error (D2L's nn.MSELoss)", "regression", F.mse_loss, _same_shape),
-        Loss("l1", "mean absolute error", "regression", F.l1_loss, _same_shape),
-        Loss("huber", "Huber loss (delta 1): squared near 0, absolute far away", "regression", F.huber_loss, _same_shape),
-        Loss("cross_entropy", "softmax cross-entropy on logits, targets are class indices", "classification",
-             F.cross_entropy, _logits, proba=lambda z: torch.softmax(z, dim=1)),
-        Loss("bce_with_logits", "binary cross-entropy on logits (sigmoid inside)", "classification",
-             F.binary_cross_entropy_with_logits, _bce_check, _bce_target, _bce_proba),
-    ]
-}
+class HuberParams(Params):
+    delta: Annotated[float, Field(gt=0, le=1e6, description="where the loss turns from squared to absolute")] = 1.0
+
+
+LOSSES: Registry[Loss] = Registry("loss", [
+    Loss("mse", "mean squared error (D2L's nn.MSELoss)", task="regression", fn=F.mse_loss, check=_same_shape,
+         usual=True),
+    Loss("l1", "mean absolute error", task="regression", fn=F.l1_loss, check=_same_shape),
+    Loss("huber", "Huber loss: squared within delta of the target, absolute beyond", HuberParams,
+         task="regression", fn=F.huber_loss, check=_same_shape),
+    Loss("cross_entropy", "softmax cross-entropy on logits, targets are class indices", task="classification",
+         fn=F.cross_entropy, check=_logits, proba=lambda z: torch.softmax(z, dim=1), usual=True),
+    Loss("bce_with_logits", "binary cross-entropy on logits (sigmoid inside)", task="classification",
+         fn=F.binary_cross_entropy_with_logits, check=_bce_check, prepare=_bce_target, proba=_bce_proba),
+])
+
+
+def usual(task: str) -> Loss:
+    """The loss to use for a task when none is asked for."""
+    return next(l for l in LOSSES.values() if l.task == task and l.usual)
+
+
+def resolve(value: Any) -> Loss:
+    """The loss the loop calls, from a body's loss (a name or an object with params)."""
+    record, spec = LOSSES.record(value)
+    return record.bind(spec)
 
 
 def mismatch(loss: Loss, info: Info, out: Shape) -> str | None:

@@ -1,7 +1,7 @@
 """Runners: where a run's training happens. The run manager owns the run rows, the stream hub
 and the batch writer; a runner only executes runs and reports back through a `Sink`.
 
-- `local` (the default): worker threads in the server process (runners/local.py).
+- `local` (the default): one worker process per run, from warm slots (runners/local.py).
 - `ray`: one Ray job per run on a Ray cluster (runners/ray.py), chosen by
   BLOCKLAB_RUNNER=http://<head>:8265 (the Ray dashboard) or ray://<head>.
 
@@ -30,6 +30,7 @@ class Sink(Protocol):
 
     def started(self, run_id: str) -> None: ...
     def event(self, run_id: str, kind: str, event: dict) -> None: ...
+    def event_text(self, run_id: str, kind: str, rest: str) -> None: ...  # protocol.Follower
     def progress(self, run_id: str, summary: dict) -> None: ...
     def finished(self, run_id: str, status: str, error: str | None, summary: dict) -> None: ...
 

@@ -29,7 +29,8 @@ from blocklab.data import BUILTIN
 from blocklab.graph.document import dump
 from blocklab.runs import checkpoints
 from blocklab.runs.plan import Plan
-from blocklab.runs.ray_job import encode_payload, parse_line
+from blocklab.runs.protocol import Follower
+from blocklab.runs.ray_job import encode_payload
 from blocklab.runs.runners import Refused, Sink
 from blocklab.train.config import dump as dump_cfg
 
@@ -214,7 +215,7 @@ class RayRunner:
         })
 
     def _follow(self, r: RayRun) -> None:
-        state = {"last": 0, "summary": {}, "end": None}
+        state = {"summary": {}, "end": None}
         try:
             self._submit_job(r)
             self._tail(r, state)
@@ -291,25 +292,19 @@ class RayRunner:
             self._line(r, state, buf)
 
     def _line(self, r: RayRun, state: dict, line: str) -> None:
-        msg = parse_line(line)
-        if msg is None or msg["seq"] <= state["last"]:
-            return
-        state["last"] = msg.pop("seq")
-        kind = msg.pop("type")
-        if kind == "started":
-            r.status = "running"
-            self.sink.started(r.id)
-        elif kind == "progress":
-            state["summary"] = msg.get("summary") or {}
-            self.sink.progress(r.id, state["summary"])
-        elif kind == "checkpoint":
-            if msg.get("data"):
-                checkpoints.write(checkpoints.path(self.settings.data_dir, r.id, msg["which"]),
-                                  _tensors(base64.b64decode(msg["data"])))
-        elif kind == "end":
-            state["end"] = msg
-        else:
-            self.sink.event(r.id, kind, msg)
+        if "follow" not in state:  # the job's lines, each seq once (a replayed tail repeats them)
+            def started():
+                r.status = "running"
+
+            def checkpoint(which: str, data: bytes) -> None:
+                checkpoints.write(checkpoints.path(self.settings.data_dir, r.id, which), _tensors(data))
+
+            state["follow"] = Follower(r.id, self.sink, checkpoint, started)
+        follow = state["follow"]
+        follow.line(line)
+        state["summary"] = follow.summary
+        if follow.end is not None:
+            state["end"] = follow.end
 
 
 class ClusterDown(Exception):

@@ -4,7 +4,7 @@ import createClient from 'openapi-fetch'
 import type { paths } from './schema'
 import { ApiError, apiFetch, detailMessage } from './http'
 import type { StreamMsg } from './messages'
-import type { BlockInfo, DatasetInfo, Design, GraphDoc, InitInfo, PredictResult, RunCreate, Samples, Template, ValidateResult } from './types'
+import type { BlockInfo, DatasetInfo, Design, GraphDoc, InitInfo, Options, PredictResult, RunCreate, Samples, Template, ValidateResult } from './types'
 
 export { ApiError, authHeaders, downloadWithToken, getToken, onUnauthorized, saveBlob, setToken, TOKEN_KEY, unreachableMessage, withToken } from './http'
 
@@ -39,6 +39,7 @@ export const api = {
   deleteDesign: (id: string) => ok(client().DELETE('/api/graphs/{graph_id}', graphPath(id))),
   exportPython: (doc: GraphDoc) => ok(client().POST('/api/export/python', { body: doc, parseAs: 'text' })),
   datasets: () => ok(client().GET('/api/datasets')) as Promise<DatasetInfo[]>,
+  options: () => ok(client().GET('/api/options')) as Promise<Options>,
   createRun: (body: RunCreate) => ok(client().POST('/api/runs', { body })),
   /** every run, or only the runs linked to one saved design */
   runs: (graphId?: string | null) => ok(client().GET('/api/runs', { params: { query: graphId ? { graph_id: graphId } : {} } })),

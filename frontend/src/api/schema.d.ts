@@ -38,6 +38,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Options */
+        get: operations["list_options_api_options_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/graphs": {
         parameters: {
             query?: never;
@@ -295,6 +312,147 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * ActivationsMessage
+         * @description Each node's output statistics on a small probe batch (sent with stats).
+         */
+        ActivationsMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "activations";
+            /** Step */
+            step: number;
+            /** Nodes */
+            nodes: components["schemas"]["NodeActivation"][];
+        };
+        /**
+         * AdamOptimizer
+         * @description Adam: per-parameter steps from running means of the gradient and its square
+         */
+        AdamOptimizer: {
+            /**
+             * Lr
+             * @description learning rate
+             * @default 0.001
+             */
+            lr?: number;
+            /**
+             * Betas
+             * @description decay rates of the gradient's mean and square
+             * @default [
+             *       0.9,
+             *       0.999
+             *     ]
+             */
+            betas?: [
+                number,
+                number
+            ];
+            /**
+             * Eps
+             * @description added to the denominator for stability
+             * @default 1e-8
+             */
+            eps?: number;
+            /**
+             * Weight Decay
+             * @description L2 penalty added to the gradient (AdamW: decoupled)
+             * @default 0
+             */
+            weight_decay?: number;
+            /**
+             * Momentum
+             * @deprecated
+             * @description accepted for compatibility and ignored: Adam's momentum is betas[0]
+             * @default 0
+             */
+            momentum?: number;
+            /**
+             * Nesterov
+             * @deprecated
+             * @description accepted for compatibility and ignored: sgd only
+             * @default false
+             */
+            nesterov?: boolean;
+            /**
+             * @description the optimizer (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "adam";
+        };
+        /**
+         * AdamwOptimizer
+         * @description AdamW: Adam with decoupled weight decay
+         */
+        AdamwOptimizer: {
+            /**
+             * Lr
+             * @description learning rate
+             * @default 0.001
+             */
+            lr?: number;
+            /**
+             * Betas
+             * @description decay rates of the gradient's mean and square
+             * @default [
+             *       0.9,
+             *       0.999
+             *     ]
+             */
+            betas?: [
+                number,
+                number
+            ];
+            /**
+             * Eps
+             * @description added to the denominator for stability
+             * @default 1e-8
+             */
+            eps?: number;
+            /**
+             * Weight Decay
+             * @description L2 penalty added to the gradient (AdamW: decoupled)
+             * @default 0
+             */
+            weight_decay?: number;
+            /**
+             * Momentum
+             * @deprecated
+             * @description accepted for compatibility and ignored: Adam's momentum is betas[0]
+             * @default 0
+             */
+            momentum?: number;
+            /**
+             * Nesterov
+             * @deprecated
+             * @description accepted for compatibility and ignored: sgd only
+             * @default false
+             */
+            nesterov?: boolean;
+            /**
+             * @description the optimizer (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "adamw";
+        };
+        /**
+         * BceWithLogitsLoss
+         * @description binary cross-entropy on logits (sigmoid inside)
+         */
+        BceWithLogitsLoss: {
+            /**
+             * @description the loss (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "bce_with_logits";
+        };
         /** BlockDef */
         BlockDef: {
             /** Nodes */
@@ -310,9 +468,18 @@ export interface components {
             type: string;
             /** Category */
             category: string;
+            /**
+             * Role
+             * @description input / output: the graph ends; custom: your own code; layer: the rest
+             * @enum {string}
+             */
+            role: "input" | "output" | "layer" | "custom";
             /** Doc */
             doc: string;
-            /** Params Schema */
+            /**
+             * Params Schema
+             * @description JSON schema of the params. UI hints: "format": "code" (edit as code, several lines); "x-state-keys": "parameter" / "buffer" (the object's keys name tensors of the node's state_dict, <id>.<key>)
+             */
             params_schema: {
                 [key: string]: unknown;
             };
@@ -359,6 +526,48 @@ export interface components {
              * @description the graph document as JSON
              */
             graph?: string | null;
+        };
+        /**
+         * CosineSchedule
+         * @description CosineAnnealingLR: from lr down to min_lr over the run's epochs
+         */
+        CosineSchedule: {
+            /**
+             * Min Lr
+             * @description the final learning rate
+             * @default 0
+             */
+            min_lr?: number;
+            /**
+             * Step Size
+             * @deprecated
+             * @description accepted for compatibility and ignored: a step setting
+             * @default 10
+             */
+            step_size?: number;
+            /**
+             * Gamma
+             * @deprecated
+             * @description accepted for compatibility and ignored: a step setting
+             * @default 0.1
+             */
+            gamma?: number;
+            /**
+             * @description the schedule (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "cosine";
+        };
+        /**
+         * CrossEntropyLoss
+         * @description softmax cross-entropy on logits, targets are class indices
+         */
+        CrossEntropyLoss: {
+            /**
+             * @description the loss (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "cross_entropy";
         };
         /** DatasetInfo */
         DatasetInfo: {
@@ -469,6 +678,49 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * EpochMessage
+         * @description The end of an epoch: training and validation metrics.
+         */
+        EpochMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "epoch";
+            /**
+             * Epoch
+             * @description 1-based; 0 for the evaluation of an epochs: 0 run
+             */
+            epoch: number;
+            /** Step */
+            step: number;
+            /**
+             * Lr
+             * @description the epoch's learning rate (absent for epochs: 0)
+             */
+            lr?: number | null;
+            /**
+             * Train Loss
+             * @description mean over the epoch's steps (null for epochs: 0)
+             */
+            train_loss: number | null;
+            /**
+             * Val Loss
+             * @description loss: the run's loss on the validation split
+             */
+            val_loss: number | null;
+            /**
+             * Val Accuracy
+             * @description accuracy: fraction of validation samples whose most probable class is their label (classification only)
+             */
+            val_accuracy?: number | null;
+        };
+        /**
          * ErrorInfo
          * @description One problem, named by node (and field) where there is one.
          */
@@ -510,6 +762,46 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * GridMessage
+         * @description 2-D classification: class probabilities on a size x size grid, row i along y.
+         */
+        GridMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "grid";
+            /** Step */
+            step: number;
+            /** X Range */
+            x_range: [
+                number,
+                number
+            ];
+            /** Y Range */
+            y_range: [
+                number,
+                number
+            ];
+            /** Size */
+            size: number;
+            /**
+             * Values
+             * @description P(class 1) for two classes, else P(predicted class)
+             */
+            values: (number | null)[][];
+            /**
+             * Classes
+             * @description the predicted class per grid point
+             */
+            classes: number[][];
+        };
         /** HTTPError */
         HTTPError: {
             /** Detail */
@@ -519,6 +811,36 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** Histogram */
+        Histogram: {
+            /**
+             * Edges
+             * @description 25 bin edges over [min, max]
+             */
+            edges: (number | null)[];
+            /**
+             * Counts
+             * @description 24 counts (of a strided sample of large tensors)
+             */
+            counts: number[];
+        };
+        /**
+         * HuberLoss
+         * @description Huber loss: squared within delta of the target, absolute beyond
+         */
+        HuberLoss: {
+            /**
+             * Delta
+             * @description where the loss turns from squared to absolute
+             * @default 1
+             */
+            delta?: number;
+            /**
+             * @description the loss (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "huber";
         };
         /** InitInfo */
         InitInfo: {
@@ -547,6 +869,123 @@ export interface components {
             errors: components["schemas"]["ErrorInfo"][];
         };
         JsonValue: unknown;
+        /**
+         * L1Loss
+         * @description mean absolute error
+         */
+        L1Loss: {
+            /**
+             * @description the loss (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "l1";
+        };
+        /** LayerStats */
+        LayerStats: {
+            /**
+             * Name
+             * @description the parameter's state_dict key
+             */
+            name: string;
+            /** Shape */
+            shape: number[];
+            /** Mean */
+            mean: number | null;
+            /** Std */
+            std: number | null;
+            /** Min */
+            min: number | null;
+            /** Max */
+            max: number | null;
+            /** Grad Norm */
+            grad_norm: number | null;
+            /**
+             * Update Ratio
+             * @description ||w after - w before|| / ||w after|| over the step
+             */
+            update_ratio: number | null;
+            /**
+             * Nonfinite
+             * @description NaN and infinite values in the tensor
+             */
+            nonfinite: number;
+            hist: components["schemas"]["Histogram"];
+        };
+        /** LossOption */
+        LossOption: {
+            /** Name */
+            name: string;
+            /** Doc */
+            doc: string;
+            /**
+             * Params Schema
+             * @description JSON schema of the params (fields marked deprecated are accepted for older bodies and ignored)
+             */
+            params_schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Default
+             * @description the one a run body gets when it leaves this setting out
+             */
+            default: boolean;
+            /**
+             * Task
+             * @description the dataset task this loss trains
+             * @enum {string}
+             */
+            task: "regression" | "classification";
+            /**
+             * Usual
+             * @description the loss to preselect for its task
+             */
+            usual: boolean;
+        };
+        /** MetricOption */
+        MetricOption: {
+            /** Name */
+            name: string;
+            /** Doc */
+            doc: string;
+            /**
+             * Params Schema
+             * @description JSON schema of the params (fields marked deprecated are accepted for older bodies and ignored)
+             */
+            params_schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Default
+             * @description the one a run body gets when it leaves this setting out
+             */
+            default: boolean;
+            /**
+             * Key
+             * @description the epoch message's field holding it
+             */
+            key: string;
+            /**
+             * Task
+             * @description the task it is reported for; null: every task
+             */
+            task: ("regression" | "classification") | null;
+            /**
+             * Better
+             * @enum {string}
+             */
+            better: "lower" | "higher";
+        };
+        /**
+         * MseLoss
+         * @description mean squared error (D2L's nn.MSELoss)
+         */
+        MseLoss: {
+            /**
+             * @description the loss (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "mse";
+        };
         /** Node */
         Node: {
             /** Id */
@@ -577,6 +1016,20 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** NodeActivation */
+        NodeActivation: {
+            /** Node */
+            node: string;
+            /** Mean */
+            mean: number | null;
+            /** Std */
+            std: number | null;
+            /**
+             * Dead Fraction
+             * @description ReLU-like nodes only: units <= 0 for the whole probe batch
+             */
+            dead_fraction?: number | null;
+        };
         /** NodeInfo */
         NodeInfo: {
             /** Output Shape */
@@ -594,53 +1047,35 @@ export interface components {
                 [key: string]: components["schemas"]["NodeInfo"];
             } | null;
         };
-        /** OptimizerSpec */
-        OptimizerSpec: {
+        /** Option */
+        Option: {
+            /** Name */
+            name: string;
+            /** Doc */
+            doc: string;
             /**
-             * Name
-             * @default adam
-             * @enum {string}
+             * Params Schema
+             * @description JSON schema of the params (fields marked deprecated are accepted for older bodies and ignored)
              */
-            name?: "sgd" | "adam" | "adamw";
+            params_schema: {
+                [key: string]: unknown;
+            };
             /**
-             * Lr
-             * @default 0.001
+             * Default
+             * @description the one a run body gets when it leaves this setting out
              */
-            lr?: number;
-            /**
-             * Momentum
-             * @description sgd only
-             * @default 0
-             */
-            momentum?: number;
-            /**
-             * Nesterov
-             * @description sgd only; needs momentum > 0
-             * @default false
-             */
-            nesterov?: boolean;
-            /**
-             * Weight Decay
-             * @default 0
-             */
-            weight_decay?: number;
-            /**
-             * Betas
-             * @description adam/adamw only
-             * @default [
-             *       0.9,
-             *       0.999
-             *     ]
-             */
-            betas?: [
-                number,
-                number
-            ];
-            /**
-             * Eps
-             * @default 1e-8
-             */
-            eps?: number;
+            default: boolean;
+        };
+        /** Options */
+        Options: {
+            /** Optimizers */
+            optimizers: components["schemas"]["Option"][];
+            /** Losses */
+            losses: components["schemas"]["LossOption"][];
+            /** Schedules */
+            schedules: components["schemas"]["Option"][];
+            /** Metrics */
+            metrics: components["schemas"]["MetricOption"][];
         };
         /** PortInfo */
         PortInfo: {
@@ -668,11 +1103,19 @@ export interface components {
             dataset: components["schemas"]["DatasetSpec"];
             /**
              * Loss
-             * @enum {string}
+             * @description a loss name ("mse"), or an object with its name and params
              */
-            loss: "mse" | "l1" | "huber" | "cross_entropy" | "bce_with_logits";
-            optimizer?: components["schemas"]["OptimizerSpec"];
-            schedule?: components["schemas"]["ScheduleSpec"] | null;
+            loss: ("mse" | "l1" | "huber" | "cross_entropy" | "bce_with_logits") | (components["schemas"]["MseLoss"] | components["schemas"]["L1Loss"] | components["schemas"]["HuberLoss"] | components["schemas"]["CrossEntropyLoss"] | components["schemas"]["BceWithLogitsLoss"]);
+            /**
+             * Optimizer
+             * @description an object without `name` is adam
+             */
+            optimizer?: components["schemas"]["SgdOptimizer"] | components["schemas"]["AdamOptimizer"] | components["schemas"]["AdamwOptimizer"];
+            /**
+             * Schedule
+             * @description per-epoch learning-rate schedule; none: constant
+             */
+            schedule?: (components["schemas"]["StepSchedule"] | components["schemas"]["CosineSchedule"]) | null;
             /**
              * Epochs
              * @description 0 evaluates the initial (or uploaded) weights only
@@ -814,33 +1257,191 @@ export interface components {
             targets: unknown[];
         };
         /**
-         * ScheduleSpec
-         * @description Per-epoch learning-rate schedule: StepLR (lr * gamma^(epoch // step_size)) or cosine to min_lr.
+         * SgdOptimizer
+         * @description stochastic gradient descent, optionally with (Nesterov) momentum
          */
-        ScheduleSpec: {
+        SgdOptimizer: {
             /**
-             * Name
+             * Lr
+             * @description learning rate
+             * @default 0.001
+             */
+            lr?: number;
+            /**
+             * Momentum
+             * @description momentum factor
+             * @default 0
+             */
+            momentum?: number;
+            /**
+             * Nesterov
+             * @description Nesterov momentum; needs momentum > 0
+             * @default false
+             */
+            nesterov?: boolean;
+            /**
+             * Weight Decay
+             * @description L2 penalty added to the gradient (AdamW: decoupled)
+             * @default 0
+             */
+            weight_decay?: number;
+            /**
+             * Betas
+             * @deprecated
+             * @description accepted for compatibility and ignored: sgd has no betas
+             * @default [
+             *       0.9,
+             *       0.999
+             *     ]
+             */
+            betas?: [
+                number,
+                number
+            ];
+            /**
+             * Eps
+             * @deprecated
+             * @description accepted for compatibility and ignored: sgd has no eps
+             * @default 1e-8
+             */
+            eps?: number;
+            /**
+             * @description the optimizer (enum property replaced by openapi-typescript)
              * @enum {string}
              */
-            name: "step" | "cosine";
+            name: "sgd";
+        };
+        /**
+         * StartMessage
+         * @description Once, after status running and before the first step: what a progress bar needs.
+         */
+        StartMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "start";
+            /** Epochs */
+            epochs: number;
+            /** Steps Per Epoch */
+            steps_per_epoch: number;
+            /**
+             * Batch Size
+             * @description per worker
+             */
+            batch_size: number;
+            /** N Train */
+            n_train: number;
+            /** N Val */
+            n_val: number;
+            /**
+             * Num Workers
+             * @description only for data-parallel runs (more than one worker)
+             */
+            num_workers?: number | null;
+        };
+        /**
+         * StatsMessage
+         * @description Per-parameter statistics, every stats_every steps or stats_interval seconds.
+         */
+        StatsMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "stats";
+            /** Step */
+            step: number;
+            /** Layers */
+            layers: components["schemas"]["LayerStats"][];
+        };
+        /**
+         * StatusMessage
+         * @description A change of run status; a finished run's last message is one of these.
+         */
+        StatusMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "status";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "failed" | "stopped" | "interrupted";
+            /**
+             * Error
+             * @description why the run failed (or was interrupted)
+             */
+            error?: string | null;
+        };
+        /**
+         * StepMessage
+         * @description Training progress, about every report_interval seconds: the last step's loss.
+         */
+        StepMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "step";
+            /** Step */
+            step: number;
+            /** Epoch */
+            epoch: number;
+            /** Loss */
+            loss: number | null;
+        };
+        /**
+         * StepSchedule
+         * @description StepLR: lr x gamma every step_size epochs
+         */
+        StepSchedule: {
             /**
              * Step Size
-             * @description step: epochs between decays
+             * @description epochs between decays
              * @default 10
              */
             step_size?: number;
             /**
              * Gamma
-             * @description step: decay factor
+             * @description decay factor
              * @default 0.1
              */
             gamma?: number;
             /**
              * Min Lr
-             * @description cosine: final lr
+             * @deprecated
+             * @description accepted for compatibility and ignored: a cosine setting
              * @default 0
              */
             min_lr?: number;
+            /**
+             * @description the schedule (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "step";
         };
         /** Template */
         Template: {
@@ -945,6 +1546,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InitInfo"][];
+                };
+            };
+        };
+    };
+    list_options_api_options_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Options"];
                 };
             };
         };
@@ -1558,9 +2179,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": (components["schemas"]["StatusMessage"] | components["schemas"]["StartMessage"] | components["schemas"]["StepMessage"] | components["schemas"]["EpochMessage"] | components["schemas"]["StatsMessage"] | components["schemas"]["ActivationsMessage"] | components["schemas"]["GridMessage"])[];
                 };
             };
             /** @description no such resource */

@@ -35,8 +35,8 @@ export type JsonSchema = {
 export type Port = { name: string; optional?: boolean }
 
 /** what a block is to the designer (the catalog's `role`): a model input, an output, a layer, a code-defined layer */
-export type BlockRole = 'input' | 'output' | 'layer' | 'custom'
-export type BlockInfo = Omit<S['BlockInfo'], 'params_schema' | 'ports'> & { params_schema: JsonSchema; ports: Port[]; role?: BlockRole }
+export type BlockRole = S['BlockInfo']['role']
+export type BlockInfo = Omit<S['BlockInfo'], 'params_schema' | 'ports'> & { params_schema: JsonSchema; ports: Port[] }
 
 export type InitInfo = Omit<S['InitInfo'], 'params_schema'> & { params_schema: JsonSchema }
 
@@ -111,8 +111,14 @@ export type _Checks = [
 export type DatasetInfo = Omit<S['DatasetInfo'], 'params_schema'> & { params_schema: JsonSchema }
 export type RunOut = S['RunOut']
 export type RunCreate = S['RunCreate']
-export type LossName = RunCreate['loss']
-export type OptimizerName = NonNullable<S['OptimizerSpec']['name']>
-export type DeviceName = NonNullable<RunCreate['device']>
+type WithSchema<T> = Omit<T, 'params_schema'> & { params_schema: JsonSchema }
+/** GET /api/options: the optimizers, losses, schedules and metrics a run can use, each with its params' schema */
+export type Options = {
+  optimizers: WithSchema<S['Option']>[]
+  losses: WithSchema<S['LossOption']>[]
+  schedules: WithSchema<S['Option']>[]
+  metrics: WithSchema<S['MetricOption']>[]
+}
+export type _OptionsCheck = Check<Extends<Options, S['Options']>>
 export type Samples = S['Samples']
 export type PredictResult = { outputs: unknown[]; probabilities?: number[][]; predicted?: number[]; labels?: string[] }

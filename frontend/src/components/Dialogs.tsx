@@ -3,7 +3,6 @@ import { api } from '../api/client'
 import type { DesignSummary } from '../api/types'
 import { useDesigner } from '../store/designer'
 import { mayReplaceCanvas } from '../store/replace'
-import { applyTemplateTrain } from '../train/store'
 
 export function Modal({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
   useEffect(() => {
@@ -52,8 +51,8 @@ export function TemplatesDialog({ onClose }: { onClose: () => void }) {
             data-testid={`template-${t.id}`}
             onClick={() => {
               if (!mayReplaceCanvas(`the template “${t.title}”`)) return
-              loadDoc({ ...t.graph, name: t.graph.name || t.title })
-              applyTemplateTrain(t.train)
+              // the template's training settings come along as the document's own
+              loadDoc({ ...t.graph, name: t.graph.name || t.title, ...(t.train ? { train: t.train } : {}) })
               onClose()
             }}
           >

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react'
 import type { InitSpec } from '../api/types'
 import { currentGraph, useDesigner } from '../store/designer'
 import { useTuple } from '../store/useTuple'
-import { blockInfo, type BlockNodeData } from '../store/graph'
+import { blockInfo, roleOf, type BlockNodeData } from '../store/graph'
 import { problemsOf } from '../store/validationIndex'
 import { categoryColor, formatCount, formatShape } from '../lib/format'
 import { SchemaForm } from '../forms/SchemaForm'
@@ -116,14 +116,15 @@ function NodeInspector({ id }: { id: string }) {
     if (err) setIdText(node.id)
   }
   const parameters = info?.parameters ?? []
-  // a custom layer's declared tensors are state_dict entries too
-  const declared = ['parameters', 'constants'].flatMap((k) => {
+  // settings whose keys name tensors of the node (the schema's "x-state-keys" hint) are state_dict entries too
+  const stateKeyFields = Object.entries(info?.params_schema.properties ?? {}).flatMap(([k, p]) => (p['x-state-keys'] ? [k] : []))
+  const declared = stateKeyFields.flatMap((k) => {
     const v = node.data.params?.[k]
     return v && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v) : []
   })
   const keys = [...parameters, ...declared]
   const sameType = nodes.filter((n) => n.id !== node.id && n.data.type === node.data.type)
-  const otherType = nodes.filter((n) => n.id !== node.id && n.data.type !== node.data.type && n.data.type !== 'Input' && n.data.type !== 'Output')
+  const otherType = nodes.filter((n) => n.id !== node.id && n.data.type !== node.data.type && !['input', 'output'].includes(roleOf(n.data.type, catalog) ?? ''))
 
   return (
     <div className="inspector" data-testid="inspector">
@@ -200,6 +201,7 @@ function NodeInspector({ id }: { id: string }) {
             schema={info.params_schema}
             value={node.data.params ?? {}}
             resolved={nodeInfo?.resolved ?? undefined}
+            owner={{ node: node.id, field: '' }}
             onChange={(params) => update(node.id, { params }, `params:${node.id}`)}
           />
         </section>

@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react'
 import type { JsonSchema } from '../api/types'
 import { formatValue } from '../lib/format'
+import { setProblems } from '../store/problems'
 
 type Kind = 'number' | 'integer' | 'boolean' | 'enum' | 'string' | 'numlist' | 'json'
 
@@ -90,9 +91,13 @@ type FieldProps = {
   required: boolean
   onChange: (v: unknown) => void
   testid?: string
+  owner?: Owner
 }
 
-export function SchemaField({ name, prop, root, value, required, onChange, testid, resolvedValue }: FieldProps) {
+/** Whose setting a form edits: text that does not parse is reported as a problem of this node (or of `field`). */
+export type Owner = { node: string | null; field: string }
+
+export function SchemaField({ name, prop, root, value, required, onChange, testid, resolvedValue, owner }: FieldProps) {
   const { schema, nullable, kind } = resolveField(prop, root)
   const label = schema.title && schema.title.toLowerCase().replace(/ /g, '_') !== name.toLowerCase() ? schema.title : name
   const dflt = schema.default
@@ -114,6 +119,8 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
     .filter(Boolean)
     .join(', ')
   const id = `f-${testid ?? name}`
+  const fieldName = owner?.field ? `${owner.field}.${name}` : name
+  const report = { key: `field:${owner?.node ?? ''}:${fieldName}`, node: owner?.node ?? null, field: fieldName }
 
   let control: React.ReactNode
   if (kind === 'boolean') {
@@ -140,13 +147,15 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
       <TextInput
         id={id}
         testid={testid}
+        report={report}
+        kind={kind}
         value={value === undefined || value === null ? '' : String(value)}
         placeholder={placeholder}
         inputMode={kind === 'integer' ? 'numeric' : 'decimal'}
         parse={(t) => {
           if (t.trim() === '') return { ok: true, v: undefined }
           const n = Number(t)
-          if (!Number.isFinite(n)) return { ok: false }
+          if (!Number.isFinite(n) || (kind === 'integer' && !Number.isInteger(n))) return { ok: false }
           return { ok: true, v: n }
         }}
         onCommit={onChange}
@@ -158,6 +167,8 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
       <TextInput
         id={id}
         testid={testid}
+        report={report}
+        kind={kind}
         value={value === undefined || value === null ? '' : Array.isArray(value) ? value.join(', ') : String(value)}
         placeholder={placeholder || 'e.g. 1, 28, 28'}
         parse={(t) => {
@@ -173,11 +184,13 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
       <TextInput
         id={id}
         testid={testid}
+        report={report}
+        kind={kind}
         value={typeof value === 'string' ? value : ''}
         placeholder={placeholder}
         parse={(t) => ({ ok: true, v: t === '' ? undefined : t })}
         onCommit={onChange}
-        multiline={name === 'expr'}
+        multiline={schema.format === 'code'}
       />
     )
   } else {
@@ -185,6 +198,8 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
       <TextInput
         id={id}
         testid={testid}
+        report={report}
+        kind={kind}
         value={value === undefined ? '' : compactJson(value)}
         placeholder={placeholder || 'JSON'}
         multiline
@@ -214,6 +229,16 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
   )
 }
 
+const KIND_TEXT: Record<Kind, string> = {
+  number: 'a number',
+  integer: 'a whole number',
+  numlist: 'a list of numbers',
+  json: 'valid JSON',
+  string: 'text',
+  boolean: 'true or false',
+  enum: 'one of the choices',
+}
+
 /**
  * A text box that keeps what the user types and commits parsed values as they become valid,
  * so typing "1, 2" never fights the store.
@@ -227,16 +252,21 @@ function TextInput(props: {
   testid?: string
   parse: (t: string) => { ok: boolean; v?: unknown }
   onCommit: (v: unknown) => void
+  report: { key: string; node: string | null; field: string }
+  kind: Kind
 }) {
   const [text, setText] = useState(props.value)
   const [bad, setBad] = useState(false)
   const [focused, setFocused] = useState(false)
+  const { key, node, field } = props.report
   useEffect(() => {
-    if (!focused) {
-      setText(props.value)
-      setBad(false)
-    }
-  }, [props.value, focused])
+    if (!focused && !bad) setText(props.value)
+  }, [props.value, focused, bad])
+  // text that does not parse is a problem like any other (the value before it would silently stay)
+  useEffect(() => {
+    setProblems(key, bad ? [{ node, field, message: `“${text.trim()}” is not ${KIND_TEXT[props.kind]}`, severity: 'error' }] : [])
+  }, [bad, text, key, node, field, props.kind])
+  useEffect(() => () => setProblems(key, []), [key])
   const change = (t: string) => {
     setText(t)
     const r = props.parse(t)
@@ -265,7 +295,9 @@ export function SchemaForm({
   onChange,
   prefix,
   resolved,
+  owner,
 }: {
+  owner?: Owner
   schema: JsonSchema
   resolved?: Record<string, unknown>
   value: Record<string, unknown>
@@ -287,6 +319,7 @@ export function SchemaForm({
           resolvedValue={resolved?.[k]}
           required={required.has(k)}
           testid={prefix ? `${prefix}-${k}` : `param-${k}`}
+          owner={owner}
           onChange={(v) => {
             const next = { ...value }
             if (v === undefined) delete next[k]

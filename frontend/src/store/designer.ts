@@ -14,7 +14,7 @@ import { copySelection, deleteSelection, pasteClip, renameNode } from './edits'
 import { layoutGraph } from './layout'
 import { blockUses, makeBlock } from './makeBlock'
 import { currentGraph, emptyDesign, fixPath, initialParams, withGraph, type Snapshot } from './design'
-import { useRunProblems, setRunProblems } from './runProblems'
+import { useProblems, setRunProblems } from './problems'
 import { scopeView, withRunProblems } from './validationView'
 import type { DesignerActions, DesignerState } from './designerTypes'
 
@@ -33,11 +33,11 @@ function restore(s: DesignerState, to: Snapshot, history: Pick<DesignerState, 'p
 
 /** What the canvas shows: the server's validation with a refused run's node errors, seen from the open graph. */
 function view(raw: ValidateResult | null, design: Design, path: string[]): ValidateResult | null {
-  return scopeView(withRunProblems(raw, useRunProblems.getState().errors), design, path)
+  return scopeView(withRunProblems(raw, useProblems.getState().all), design, path)
 }
 
 export const useDesigner = create<Store>()((set, get) => {
-  useRunProblems.subscribe(() => set((s) => ({ validation: view(s.rawValidation, s.design, s.path) })))
+  useProblems.subscribe(() => set((s) => ({ validation: view(s.rawValidation, s.design, s.path) })))
   /** Record the current design in history before a change. */
   const checkpoint = (key?: string) => {
     const s = get()
@@ -267,6 +267,10 @@ export const useDesigner = create<Store>()((set, get) => {
     // Replacing the canvas (a template, a file, a saved design, a blank one) is one undoable step.
     loadDoc: (doc, id = null) => replace(docToDesign(doc, get().catalog), id),
     newDesign: () => replace(emptyDesign(), null),
+    setExtra: (key, value, coalesce) => {
+      checkpoint(coalesce)
+      set((s) => ({ design: { ...s.design, extra: { ...s.design.extra, [key]: value } } }))
+    },
     setName: (name) => {
       checkpoint('name')
       set((s) => ({ design: { ...s.design, name } }))

@@ -67,6 +67,8 @@ export type DesignerActions = {
   loadDoc(doc: GraphDoc, id?: string | null): void
   newDesign(): void
   setName(name: string): void
+  /** set a document field the designer keeps without reading it (e.g. `train`), as one undo step per `coalesce` burst */
+  setExtra(key: string, value: unknown, coalesce?: string): void
   markSaved(id: string): void
   setValidation(v: ValidateResult | null, error?: string | null): void
   setValidating(b: boolean): void

@@ -1,7 +1,7 @@
 // A graph document (the server's JSON) <-> the designer's React Flow graphs, losing nothing on a
 // round trip: unknown node fields ride along in `extra`, block definitions convert first.
 import type { BlockDef, DocEdge, DocNode, GraphDoc, Port } from '../api/types'
-import { type BlockNodeData, type Catalog, type Design, type FlowNode, type Graph, ROW_H, makeEdge, portsOf } from './graph'
+import { type BlockNodeData, type Catalog, type Design, type FlowNode, type Graph, ROW_H, makeEdge, portsOf, roleOf } from './graph'
 import { layoutGraph, spreadIfCrowded } from './layout'
 
 // ---------------------------------------------------------------- document -> flow
@@ -36,7 +36,7 @@ function graphFromDoc(nodes: DocNode[], edges: DocEdge[], portsFor: (type: strin
 
 export function docToDesign(doc: GraphDoc, catalog: Catalog): Design {
   const { version: _v, name, nodes, edges, blocks, ...extra } = doc
-  // Block ports depend on block definitions, so convert blocks first (their Input nodes need no ports).
+  // Block ports depend on block definitions, so convert blocks first (their input nodes need no ports).
   const blockGraphs: Record<string, Graph> = {}
   const rawBlocks = blocks ?? {}
   const portsFor = (t: string): Port[] => {
@@ -44,7 +44,7 @@ export function docToDesign(doc: GraphDoc, catalog: Catalog): Design {
     const def = rawBlocks[t]
     if (def) {
       return def.nodes
-        .filter((n) => n.type === 'Input')
+        .filter((n) => roleOf(n.type, catalog) === 'input')
         .sort((a, b) => (a.position?.x ?? 0) - (b.position?.x ?? 0) || a.id.localeCompare(b.id))
         .map((n) => ({ name: n.id }))
     }

@@ -2,7 +2,7 @@
 // (ports, block definitions as blocks), edge ids, node ids and tied-weight links. The passes over
 // it live beside it: docFlow.ts (document <-> flow), edits.ts, layout.ts, makeBlock.ts.
 import type { Edge, Node } from '@xyflow/react'
-import type { BlockInfo, InitSpec, Port } from '../api/types'
+import type { BlockInfo, BlockRole, InitSpec, Port } from '../api/types'
 
 export type BlockNodeData = {
   type: string
@@ -38,15 +38,26 @@ export function blockInfo(type: string, catalog: Catalog, blocks: Record<string,
     category: DESIGN_BLOCKS,
     doc: `Block: ${def.nodes.length} nodes`,
     params_schema: { type: 'object', properties: {} },
-    ports: blockPorts(def),
+    role: 'layer',
+    ports: blockPorts(def, catalog),
     parameters: [],
   }
 }
 
-/** A composite block's input ports are its Input nodes, left to right. */
-export function blockPorts(def: Graph): Port[] {
+/** A block's role as the catalog gives it (undefined for unknown types and design blocks). */
+export function roleOf(type: string, catalog: Catalog): BlockRole | undefined {
+  return catalog[type]?.role
+}
+
+/** The catalog's block type for a role (a block definition's Input and Output nodes). */
+export function typeWithRole(catalog: Catalog, role: BlockRole): string | undefined {
+  return Object.values(catalog).find((b) => b.role === role)?.type
+}
+
+/** A composite block's input ports are its input-role nodes, left to right. */
+export function blockPorts(def: Graph, catalog: Catalog): Port[] {
   return def.nodes
-    .filter((n) => n.data.type === 'Input')
+    .filter((n) => roleOf(n.data.type, catalog) === 'input')
     .sort((a, b) => a.position.x - b.position.x || a.id.localeCompare(b.id))
     .map((n) => ({ name: n.id, optional: false }))
 }

@@ -1,5 +1,5 @@
 // Make block: the selected nodes become a block definition, replaced by one instance node.
-import { type Catalog, type FlowEdge, type FlowNode, type Graph, COL_W, ROW_H, baseIdFor, makeEdge, portsOf, uniqueId } from './graph'
+import { type Catalog, type FlowEdge, type FlowNode, type Graph, COL_W, ROW_H, baseIdFor, makeEdge, portsOf, roleOf, typeWithRole, uniqueId } from './graph'
 
 export type MakeBlockResult = { graph: Graph; def: Graph; instanceId: string } | { error: string }
 
@@ -11,8 +11,11 @@ export type MakeBlockResult = { graph: Graph; def: Graph; instanceId: string } |
 export function makeBlock(g: Graph, name: string, catalog: Catalog, blocks: Record<string, Graph>): MakeBlockResult {
   const inside = g.nodes.filter((n) => n.selected)
   if (!inside.length) return { error: 'Select the nodes to put into the block first.' }
-  if (inside.some((n) => n.data.type === 'Input' || n.data.type === 'Output'))
-    return { error: 'Input and Output nodes stay outside a block: leave them out of the selection.' }
+  const ends = inside.filter((n) => ['input', 'output'].includes(roleOf(n.data.type, catalog) ?? ''))
+  if (ends.length) return { error: `Input and output nodes stay outside a block: leave ${ends.map((n) => n.id).join(', ')} out of the selection.` }
+  const inputType = typeWithRole(catalog, 'input')
+  const outputType = typeWithRole(catalog, 'output')
+  if (!inputType || !outputType) return { error: 'The catalog has no input or output block to build a block with.' }
   const ids = new Set(inside.map((n) => n.id))
   const incoming = g.edges.filter((e) => !ids.has(e.source) && ids.has(e.target))
   const outgoing = g.edges.filter((e) => ids.has(e.source) && !ids.has(e.target))
@@ -45,10 +48,10 @@ export function makeBlock(g: Graph, name: string, catalog: Catalog, blocks: Reco
     const id = innerTaken.has(want) ? uniqueId(`in${i + 1}`, innerTaken) : want
     innerTaken.add(id)
     inputFor.set(s, id)
-    return { id, type: 'block', position: { x: minX + i * COL_W, y: minY - ROW_H }, data: { type: 'Input', params: {} } }
+    return { id, type: 'block', position: { x: minX + i * COL_W, y: minY - ROW_H }, data: { type: inputType, params: {} } }
   })
   const outId = innerTaken.has('y') ? uniqueId('out1', innerTaken) : 'y'
-  const outputNode: FlowNode = { id: outId, type: 'block', position: { x: (minX + maxX) / 2, y: maxY + ROW_H }, data: { type: 'Output', params: {} } }
+  const outputNode: FlowNode = { id: outId, type: 'block', position: { x: (minX + maxX) / 2, y: maxY + ROW_H }, data: { type: outputType, params: {} } }
 
   const defNodes: FlowNode[] = [...inputNodes, ...inside.map((n) => ({ ...structuredClone(n), selected: false })), outputNode]
   const defEdges: FlowEdge[] = [

@@ -2,14 +2,15 @@
 // a finished one. A refused run's node errors go to the shared run-problems list, which the canvas
 // shows beside the validation's.
 import { api, ApiError } from '../api/client'
-import type { LossName, OptimizerName, RunCreate, ValidationError } from '../api/types'
+import type { RunCreate, ValidationError } from '../api/types'
 import { useDesigner } from '../store/designer'
 import { designToDoc } from '../store/docFlow'
-import { setRunProblems } from '../store/runProblems'
+import { fieldProblems, setRunProblems } from '../store/problems'
 import { notify } from '../store/toast'
 import { attachRun, detachRun } from './connection'
 import { refreshHistory } from './history'
-import { ACTIVE_KEY, useTrain, type TrainForm } from './store'
+import { runSettings, trainOf, TRAIN_KEY } from './settings'
+import { ACTIVE_KEY, useTrain } from './store'
 
 function runErrors(e: unknown): { message: string; errors: ValidationError[] } {
   if (e instanceof ApiError) {
@@ -30,33 +31,31 @@ function runErrors(e: unknown): { message: string; errors: ValidationError[] } {
   return { message: String((e as Error)?.message ?? e), errors: [] }
 }
 
-export function buildRunBody(form: TrainForm): RunCreate {
+/** The run body: the design on the canvas and its training settings. */
+export function buildRunBody(): RunCreate {
   const s = useDesigner.getState()
+  const t = useTrain.getState()
   const doc = designToDoc(s.design, s.catalog)
-  const optimizer: RunCreate['optimizer'] = { name: form.optimizer as OptimizerName, lr: form.lr }
-  if (form.optimizer === 'sgd' && form.momentum) optimizer.momentum = form.momentum
-  if (form.weight_decay) optimizer.weight_decay = form.weight_decay
+  const { [TRAIN_KEY]: _train, ...graph } = doc
   return {
-    graph: doc,
+    ...runSettings(trainOf(s.design), t.datasets, t.options),
+    graph,
     // a design saved on the server: the run is linked to it (its history), the graph sent is trained
     ...(s.designId ? { graph_id: s.designId } : {}),
     name: doc.name || 'Untitled',
-    dataset: { name: form.dataset, params: form.datasetParams },
-    loss: form.loss as LossName,
-    optimizer,
-    epochs: form.epochs,
-    batch_size: form.batch_size,
-    device: form.device,
-    seed: form.seed,
   }
 }
 
 export async function startRun(): Promise<string | null> {
-  const st = useTrain.getState()
+  const unparsed = fieldProblems()
+  if (unparsed.length) {
+    useTrain.setState({ startError: { message: 'Fix these settings first:', errors: unparsed } })
+    return null
+  }
   useTrain.setState({ starting: true, startError: null })
   setRunProblems([])
   try {
-    const body = buildRunBody(st.form)
+    const body = buildRunBody()
     let created: { id: string }
     try {
       created = await api.createRun(body)

@@ -5,7 +5,7 @@ import type { RunOut } from '../api/types'
 import { refreshHistory } from './history'
 import { afterClose, afterProbe, type AfterClose } from './reconnect'
 import { applyMessages, isFinished, type StreamMsg } from './stream'
-import { ACTIVE_KEY, formFromTrain, initial, useTrain } from './store'
+import { ACTIVE_KEY, initial, useTrain } from './store'
 
 type Debug = { runId: string | null; seqs: number[]; connects: { after: number; at: number }[]; replayed: number; gaps: number }
 const debug: Debug = { runId: null, seqs: [], connects: [], replayed: 0, gaps: 0 }
@@ -147,8 +147,7 @@ export async function attachRun(id: string): Promise<void> {
     throw e
   }
   if (gen !== generation) return
-  // the form shows the settings of the run on screen (so Train re-runs them)
-  useTrain.setState({ run, form: formFromTrain(run.config as Record<string, unknown>, useTrain.getState().form) })
+  useTrain.setState({ run })
   const past = await api.metrics<StreamMsg>(id, 0)
   if (gen !== generation) return
   debug.replayed = past.length

@@ -7,12 +7,14 @@ import { notify } from '../store/toast'
 import type { StreamMsg } from './stream'
 import { useTrain, type CompareCurve } from './store'
 
+/** The datasets and the training options, once: the settings form is drawn from them. */
 export async function loadDatasets() {
-  if (useTrain.getState().datasets.length) return
+  if (useTrain.getState().datasets.length && useTrain.getState().options) return
   try {
-    useTrain.setState({ datasets: await api.datasets() })
+    const [datasets, options] = await Promise.all([api.datasets(), api.options()])
+    useTrain.setState({ datasets, options })
   } catch (e) {
-    notify(`Cannot load datasets: ${(e as Error).message}`, 'error')
+    notify(`Cannot load datasets and training options: ${(e as Error).message}`, 'error')
   }
 }
 

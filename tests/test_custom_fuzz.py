@@ -11,13 +11,14 @@ from __future__ import annotations
 import ast
 import string
 import sys
+import threading
 
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blocklab.custom import language as L
-from blocklab.custom.block import CUSTOM
+from blocklab.blocks.custom import CUSTOM
 from blocklab.graph.analyze import analyze
 from blocklab.graph.build import model_class
 from blocklab.graph.codegen import generate
@@ -32,11 +33,12 @@ _FORBIDDEN_EVENTS = (
     "os.system", "subprocess.", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "socket.", "os.remove",
     "os.unlink", "os.rename", "os.rmdir", "os.mkdir", "shutil.", "ctypes.", "builtins.input", "webbrowser.",
 )
-_watch = {"on": False, "seen": []}
+_watch = {"on": False, "seen": [], "thread": None}
 
 
 def _audit(event: str, args: tuple) -> None:
-    if not _watch["on"]:
+    # Only the forward's own thread: other threads (a server's warm-up importing sklearn) are not its doing.
+    if not _watch["on"] or threading.get_ident() != _watch["thread"]:
         return
     if event.startswith(_FORBIDDEN_EVENTS) or event in ("exec", "compile"):
         _watch["seen"].append(event)
@@ -106,7 +108,7 @@ def check(expr: str) -> str:
     _check_class_source("".join(CUSTOM.classes(node.params).values()))
     model = model_class(generate(analysis))()
     xa, xb = torch.randn(5, 4), torch.randn(5, 4)
-    _watch["on"], _watch["seen"] = True, []
+    _watch["on"], _watch["seen"], _watch["thread"] = True, [], threading.get_ident()
     try:
         with torch.no_grad():
             out = model(xa, xb)

@@ -1,14 +1,14 @@
 """The block registry: the only place a block type is defined.
 
 REGISTRY maps a type name to its BlockType. Validation, code generation (and so the
-builder and the exporter) and GET /api/blocks all read it.
+builder and the exporter) and GET /api/blocks all read it. Imports run one way: blocks use
+the CustomLayer language (blocklab.custom), which knows nothing of blocks.
 """
 
 from __future__ import annotations
 
-from blocklab.blocks import activations, combine, io, layers
+from blocklab.blocks import activations, combine, custom, io, layers
 from blocklab.blocks.base import BlockType
-from blocklab.custom import block as custom
 
 REGISTRY: dict[str, BlockType] = {}
 

@@ -93,6 +93,7 @@ class BlockType:
         name feeding each port and the module reference.
     param_shapes(params) -> {parameter name: shape}, matching the module's parameters.
     role: "input" / "output" for the graph ends, "custom" for user code, else "layer".
+    buffer_shapes, workspace: what else the block holds in memory (see the fields).
     """
 
     name: str
@@ -113,6 +114,12 @@ class BlockType:
     takes_indices: bool = False
     # A typical input per port, used by the catalog and the registry-wide tests.
     sample: dict[str, Shape] = field(default_factory=lambda: {"x": (8,)})
+    # For the memory estimate (graph/memory.py), beyond parameters and the node's output:
+    # buffer_shapes(params) -> {buffer name: shape} (constants), held once per module;
+    # workspace(params, input shapes, batch) -> values of the intermediates one forward keeps
+    # for the backward pass (a CustomLayer's expression), or None when there are none.
+    buffer_shapes: Callable[[Any], dict[str, Shape]] = _no_params
+    workspace: Callable[[Any, dict[str, Shape], int], int] | None = None
 
     @property
     def end(self) -> str | None:

@@ -1,37 +1,24 @@
-"""Text -> allow-listed tree. Python's own parser reads the text (it runs nothing); this
-module then keeps only the node kinds, names and methods of `language` and rejects the
-rest with the position of the offending piece. Arithmetic on plain numbers is folded here,
-with bounds (numbers.py), so `9**9**9` is an error now rather than a hang later.
+"""Text -> allow-listed tree. Python's own parser reads the text (it runs nothing, see
+syntax.py); the converter then keeps only the node kinds, names and methods of `language`
+and rejects the rest with the position of the offending piece. Arithmetic on plain numbers
+is folded (numbers.py), with bounds, so `9**9**9` is an error now rather than a hang later.
 
 The text is a tiny Python subset: assignments (`h = relu(x @ w)`, `x /= 2`), `while cond:`
 and `if cond: ... else: ...` blocks, and a last line that is the result (or `return ...`).
+Statements are converted here; expressions in expressions.py.
 """
 
 from __future__ import annotations
 
 import ast
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from blocklab.custom import language as L
-from blocklab.custom.numbers import fold as _fold, number as _number
-from blocklab.custom.tree import (
-    Assign, BinOp, Call, ExprError, Expr, If, Ints, Logic, Method, Num, Pos, Program, Stmt, Unary, Var, While,
-    is_multiline,
-)
+from blocklab.custom.expressions import BINOP_NAMES, Expressions, safe_name
+from blocklab.custom.syntax import pos as _pos, python_tree
+from blocklab.custom.tree import Assign, ExprError, Expr, If, Pos, Program, Stmt, While, is_multiline
 
-_BINOP = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
-          ast.Pow: "**", ast.MatMult: "@"}
-_CMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
-# Friendly names for what the language leaves out.
-_NOT_ALLOWED = {
-    ast.Lambda: "lambda", ast.ListComp: "a comprehension", ast.SetComp: "a comprehension",
-    ast.DictComp: "a comprehension", ast.GeneratorExp: "a generator", ast.Subscript: "indexing ([...])",
-    ast.IfExp: "'a if c else b' (use where(c, a, b))", ast.NamedExpr: "':='", ast.Starred: "'*'",
-    ast.JoinedStr: "a string", ast.Dict: "a dict", ast.Set: "a set", ast.Await: "await",
-    ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "a slice",
-}
 _STMT_NAMES = {
     ast.Import: "import", ast.ImportFrom: "import", ast.FunctionDef: "def", ast.AsyncFunctionDef: "def",
     ast.ClassDef: "class", ast.For: "for (use while)", ast.AsyncFor: "for", ast.With: "with",
@@ -41,65 +28,16 @@ _STMT_NAMES = {
 }
 
 
-def _pos(node: ast.AST) -> Pos:
-    return Pos(getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1)
-
-
 @lru_cache(maxsize=512)
 def parse(text: str, params: tuple[str, ...] = (), consts: tuple[str, ...] = (), max_iter: int = 100) -> Program:
     """The checked tree of `text`, whose names are the input ports, the declared `params`
     and `consts`, and its own local variables. Raises ExprError."""
-    tree = _python_tree(text)
+    tree = python_tree(text)
     return _Converter(set(params), set(consts), max_iter, is_multiline(text)).program(tree)
 
 
-def _python_tree(text: str) -> ast.Module:
-    if len(text) > L.MAX_CHARS:
-        raise ExprError(f"the expression has {len(text):,} characters; the limit is {L.MAX_CHARS:,}")
-    if not text.strip():
-        raise ExprError("the expression is empty; write one, e.g. x - x.mean()")
-    line, col, depth = 1, 0, 0
-    for ch in text:  # before Python's parser: cheap checks that keep it on small, plain input
-        col += 1
-        if ch == "\n":
-            line, col = line + 1, 0
-        elif not (" " <= ch <= "~" or ch in "\t\r"):
-            raise ExprError(f"character {ch!r} is not allowed (plain ASCII only)", Pos(line, col))
-        elif ch in "([{":
-            depth += 1
-            if depth > L.MAX_DEPTH:
-                raise ExprError(f"brackets nest deeper than {L.MAX_DEPTH} levels", Pos(line, col))
-        elif ch in ")]}":
-            depth -= 1
-    try:
-        with warnings.catch_warnings(action="ignore"):  # SyntaxWarnings ('x' is 1, ...) are not ours to print
-            tree = ast.parse(text, mode="exec")
-    except SyntaxError as e:
-        raise ExprError(f"invalid syntax ({e.msg})", Pos(e.lineno or 1, e.offset or 1)) from None
-    except (RecursionError, MemoryError, ValueError) as e:
-        raise ExprError(f"the expression cannot be read: {type(e).__name__}") from None
-    n = 0
-    stack = [(tree, 0)]
-    while stack:  # size and depth, without recursion
-        node, d = stack.pop()
-        n += 1
-        if n > L.MAX_NODES:
-            raise ExprError(f"the expression is too long: more than {L.MAX_NODES} pieces")
-        if d > L.MAX_DEPTH:
-            raise ExprError(f"the expression nests deeper than {L.MAX_DEPTH} levels", _pos(node))
-        stack.extend((c, d + 1) for c in ast.iter_child_nodes(node))
-    return tree
-
-
 @dataclass
-class _Converter:
-    params: set[str]
-    consts: set[str]
-    max_iter: int
-    multiline: bool
-    inputs: set[str] = field(default_factory=set)
-    defined: set[str] = field(default_factory=set)  # locals surely assigned at this point
-    maybe: set[str] = field(default_factory=set)  # locals assigned only inside a loop or a branch
+class _Converter(Expressions):
     loops: int = 0
     loop_depth: int = 0
 
@@ -133,7 +71,7 @@ class _Converter:
             value = self.expr(s.value)
             return self.assign(s.targets[0], value)
         if isinstance(s, ast.AugAssign):
-            op = _BINOP.get(type(s.op))
+            op = BINOP_NAMES.get(type(s.op))
             if op is None or not isinstance(s.target, ast.Name):
                 raise ExprError("this in-place update is not allowed; write e.g. x /= 2", _pos(s))
             cur = self.name(s.target)
@@ -189,186 +127,9 @@ class _Converter:
         self.defined = both
         return If(cond, body, orelse, _pos(s))
 
-    # ------------------------------------------------------------------ expressions
-    def expr(self, node: ast.expr, cond: bool = False) -> Expr:
-        pos = _pos(node)
-        if isinstance(node, ast.Constant):
-            return _number(node.value, pos)
-        if isinstance(node, ast.Name):
-            return self.name(node)
-        if isinstance(node, ast.BinOp):
-            op = _BINOP.get(type(node.op))
-            if op is None:
-                raise ExprError(f"operator '{_op_text(node.op)}' is not allowed", pos)
-            return self.binop(op, self.expr(node.left), self.expr(node.right), pos)
-        if isinstance(node, ast.UnaryOp):
-            if isinstance(node.op, ast.Not):
-                if not cond:
-                    raise ExprError("'not' is only allowed in a while or if condition", pos)
-                return Unary("not", self.expr(node.operand, cond), pos)
-            if not isinstance(node.op, (ast.USub, ast.UAdd)):
-                raise ExprError(f"operator '{_op_text(node.op)}' is not allowed", pos)
-            operand = self.expr(node.operand)
-            op = "-" if isinstance(node.op, ast.USub) else "+"
-            if isinstance(operand, Num) and not isinstance(operand.value, bool):
-                return Num(-operand.value if op == "-" else operand.value, pos)
-            return Unary(op, operand, pos)
-        if isinstance(node, ast.Compare):
-            if len(node.ops) != 1:
-                raise ExprError("chained comparisons (a < b < c) are not allowed; compare two values", pos)
-            op = _CMP.get(type(node.ops[0]))
-            if op is None:
-                raise ExprError(f"'{_op_text(node.ops[0])}' is not allowed; use <, <=, >, >=, ==, !=", pos)
-            return BinOp(op, self.expr(node.left), self.expr(node.comparators[0]), pos)
-        if isinstance(node, ast.BoolOp):
-            if not cond:
-                raise ExprError("'and' / 'or' are only allowed in a while or if condition", pos)
-            return Logic("and" if isinstance(node.op, ast.And) else "or", tuple(self.expr(v, cond) for v in node.values), pos)
-        if isinstance(node, ast.Call):
-            return self.call(node)
-        if isinstance(node, ast.Attribute):
-            raise ExprError(f"attribute access '.{_safe(node.attr)}' is not allowed", _attr_pos(node), _methods_hint())
-        if isinstance(node, (ast.Tuple, ast.List)):
-            raise ExprError("a tuple or list is only allowed as a shape or dims, e.g. reshape(x, (-1, 4))", pos)
-        what = _NOT_ALLOWED.get(type(node), type(node).__name__)
-        raise ExprError(f"{what} is not allowed in an expression", pos)
 
-    def name(self, node: ast.Name) -> Var:
-        n, pos = node.id, _pos(node)
-        if n.startswith("__") or n.endswith("__"):
-            raise ExprError(f"names with '__' such as '{_safe(n)}' are not allowed", pos)
-        if n in self.params:
-            return Var(n, "param", pos)
-        if n in self.consts:
-            return Var(n, "const", pos)
-        if n in self.defined:
-            return Var(n, "local", pos)
-        if n in L.PORTS:
-            self.inputs.add(n)
-            return Var(n, "input", pos)
-        if n in self.maybe:
-            raise ExprError(f"'{n}' may be undefined here; it is assigned only inside a while or one branch of an if,"
-                            f" so assign it before", pos)
-        if n in L.FUNCTIONS:
-            raise ExprError(f"'{n}' is a function: call it, e.g. {n}(x)", pos)
-        known = ", ".join([*L.PORTS, *sorted(self.params), *sorted(self.consts), *sorted(self.defined)])
-        raise ExprError(f"unknown name '{_safe(n)}'", pos, f"known names: {known}")
-
-    def binop(self, op: str, a: Expr, b: Expr, pos: Pos) -> Expr:
-        if isinstance(a, Num) and isinstance(b, Num):
-            return Num(_fold(op, a.value, b.value, pos), pos)
-        return BinOp(op, a, b, pos)
-
-    def call(self, node: ast.Call) -> Expr:
-        pos = _pos(node)
-        f = node.func
-        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
-            raise ExprError("*args and **kwargs are not allowed", pos)
-        if isinstance(f, ast.Name):
-            fn = L.FUNCTIONS.get(f.id)
-            if fn is None:
-                if f.id.startswith("__") or f.id.endswith("__"):
-                    raise ExprError(f"names with '__' such as '{_safe(f.id)}' are not allowed", pos)
-                raise ExprError(f"unknown function '{_safe(f.id)}'", pos, f"functions: {', '.join(L.FUNCTIONS)}")
-            if len(node.args) < fn.operands:
-                raise ExprError(f"{f.id}() takes {fn.operands} tensor argument{'s' * (fn.operands > 1)}", pos)
-            args = tuple(self.expr(a) for a in node.args[: fn.operands])
-            rest = node.args[fn.operands :]
-            if fn.varargs and len(rest) > 1:  # reshape(x, 4, 5) -> reshape(x, (4, 5))
-                rest = [ast.Tuple(elts=rest, ctx=ast.Load(), lineno=rest[0].lineno, col_offset=rest[0].col_offset)]
-            opts = self.options(f.id + "()", fn.opts, rest, node.keywords, pos)
-            if fn.one_of and not opts:
-                raise ExprError(f"{f.id}() needs at least one of: {', '.join(o.name for o in fn.opts)}", pos)
-            return Call(f.id, args, opts, pos)
-        if isinstance(f, ast.Attribute):
-            if f.attr not in L.METHODS:
-                raise ExprError(f"method '.{_safe(f.attr)}()' is not allowed", _attr_pos(f), _methods_hint())
-            obj = self.expr(f.value)
-            if isinstance(obj, Num):
-                raise ExprError(f".{f.attr}() applies to a tensor, not a number", _attr_pos(f))
-            opts = self.options(f".{f.attr}()", L.METHODS[f.attr], node.args, node.keywords, pos)
-            return Method(f.attr, obj, opts, _attr_pos(f))
-        raise ExprError("only the listed functions and methods can be called", pos)
-
-    def options(self, what: str, spec: tuple[L.Opt, ...], args: list, keywords: list, pos: Pos):
-        if len(args) > len(spec):
-            raise ExprError(f"{what} takes at most {len(spec)} option{'s' * (len(spec) != 1)} after its tensors", _pos(args[len(spec)]))
-        for o, a in zip(spec, args):
-            if o.keyword_only:
-                raise ExprError(f"{what} takes '{o.name}' by name, e.g. {o.name}=1", _pos(a),
-                                "a second argument to norm would be torch's order p")
-        given: dict[str, ast.expr] = {o.name: a for o, a in zip(spec, args)}
-        names = {o.name for o in spec}
-        for k in keywords:
-            if k.arg not in names:
-                hint = f"its options: {', '.join(names)}" if names else "it takes no options"
-                raise ExprError(f"{what} has no option '{_safe(k.arg)}'", _pos(k), hint)
-            if k.arg in given:
-                raise ExprError(f"{what} gets '{k.arg}' twice", _pos(k))
-            given[k.arg] = k.value
-        out = []
-        for o in spec:
-            if o.name in given:
-                out.append((o.name, self.literal(o, given[o.name], what)))
-            elif o.required:
-                raise ExprError(f"{what} needs '{o.name}'", pos)
-            elif o.default is not None:
-                out.append((o.name, Num(o.default, pos)))
-        return tuple(out)
-
-    def literal(self, o: L.Opt, node: ast.expr, what: str) -> Num | Ints:
-        pos = _pos(node)
-        if o.kind == "bool":
-            if isinstance(node, ast.Constant) and isinstance(node.value, bool):
-                return Num(node.value, pos)
-            raise ExprError(f"{what}: '{o.name}' must be True or False", pos)
-        if o.kind == "ints" and isinstance(node, (ast.Tuple, ast.List)):
-            if not 1 <= len(node.elts) <= 8:
-                raise ExprError(f"{what}: '{o.name}' takes 1 to 8 ints", pos)
-            return Ints(tuple(self.int_literal(e, o, what) for e in node.elts), pos)
-        if o.kind in ("int", "ints"):
-            v = self.int_literal(node, o, what)
-            return Ints((v,), pos) if o.name == "shape" else Num(v, pos)
-        v = self.expr(node)  # "number"
-        if not isinstance(v, Num) or isinstance(v.value, bool):
-            raise ExprError(f"{what}: '{o.name}' must be a number", pos)
-        return v
-
-    def int_literal(self, node: ast.expr, o: L.Opt, what: str) -> int:
-        v = self.expr(node) if not isinstance(node, (ast.Tuple, ast.List)) else None
-        if not isinstance(v, Num) or isinstance(v.value, bool) or not isinstance(v.value, int):
-            raise ExprError(f"{what}: '{o.name}' must be an integer" + (" or a tuple of integers" if o.kind == "ints" else ""),
-                            _pos(node))
-        if abs(v.value) > 1_000_000:
-            raise ExprError(f"{what}: '{o.name}' is out of range", _pos(node))
-        return v.value
-
-
-# ---------------------------------------------------------------------------- helpers
 def _check_local(name: str, pos: Pos) -> None:
     if name.startswith("_") or name.endswith("__"):
-        raise ExprError(f"names may not start with '_' ('{_safe(name)}')", pos)
+        raise ExprError(f"names may not start with '_' ('{safe_name(name)}')", pos)
     if name in L.RESERVED:
         raise ExprError(f"'{name}' is a reserved name; pick another", pos)
-
-
-def _attr_pos(node: ast.Attribute) -> Pos:
-    # Point at the '.name' itself: the attribute ends where the node ends.
-    end = getattr(node, "end_col_offset", None)
-    if end is not None and getattr(node, "end_lineno", None) == node.lineno:
-        return Pos(node.lineno, end - len(node.attr))
-    return _pos(node)
-
-
-def _methods_hint() -> str:
-    return "the allowed methods are " + ", ".join(f".{m}()" for m in L.METHODS)
-
-
-def _safe(name: str | None) -> str:
-    return (name or "")[:40]
-
-
-def _op_text(op: ast.AST) -> str:
-    return {ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>",
-            ast.Invert: "~", ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}.get(
-        type(op), type(op).__name__)

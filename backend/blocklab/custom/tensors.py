@@ -9,10 +9,11 @@ import math
 import re
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from blocklab.blocks.base import Params, Shape, ShapeError
 from blocklab.custom import language as L
+
+Shape = tuple[int, ...]
 
 INITS = {"randn": "torch.randn", "rand": "torch.rand", "zeros": "torch.zeros", "ones": "torch.ones"}
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -20,7 +21,17 @@ MAX_NUMEL = 2**24  # per declared tensor
 MAX_LITERAL = 4096  # numbers written out in a literal init
 
 
-class TensorSpec(Params):
+class DeclError(Exception):
+    """A bad declaration; `message` reads after "CustomLayer '<id>' ", `field` names the key."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+class TensorSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
     shape: list[Annotated[int, Field(ge=1, le=1_000_000)]] | None = Field(
         None, max_length=6, description="without the batch; may be left out when init is a literal list")
     init: str | float | list[Any] = Field(
@@ -40,26 +51,26 @@ def resolve(kind: str, name: str, spec: TensorSpec, taken: set[str]) -> TensorSp
     fld = f"{kind}.{name}"
     what = "parameter" if kind == "parameters" else "constant"
     if not NAME_RE.match(name) or name.endswith("__"):
-        raise ShapeError(f"has a {what} named '{name[:40]}'; use letters, digits and _ (starting with a letter)", fld)
+        raise DeclError(f"has a {what} named '{name[:40]}'; use letters, digits and _ (starting with a letter)", fld)
     if name in L.RESERVED or name in L.MODULE_ATTRS or name in L.PORTS:
-        raise ShapeError(f"has a {what} named '{name}', which is reserved (a function, input port or nn.Module "
+        raise DeclError(f"has a {what} named '{name}', which is reserved (a function, input port or nn.Module "
                          f"attribute); pick another name", fld)
     if name in taken:
-        raise ShapeError(f"declares '{name}' twice (as a parameter and a constant)", fld)
+        raise DeclError(f"declares '{name}' twice (as a parameter and a constant)", fld)
     init = spec.init
     if isinstance(init, str) and init not in INITS:
-        raise ShapeError(f"{what} '{name}' has init '{init[:40]}'; use one of {', '.join(INITS)}, a number or a list",
+        raise DeclError(f"{what} '{name}' has init '{init[:40]}'; use one of {', '.join(INITS)}, a number or a list",
                          f"{fld}.init")
     if isinstance(init, list):
         got = _literal_shape(init, f"{fld}.init", what, name)
         if spec.shape is not None and tuple(spec.shape) != got:
-            raise ShapeError(f"{what} '{name}' has shape {list(spec.shape)} but its init list is {list(got)}", f"{fld}.shape")
+            raise DeclError(f"{what} '{name}' has shape {list(spec.shape)} but its init list is {list(got)}", f"{fld}.shape")
         spec = spec.model_copy(update={"shape": list(got)})
     if spec.shape is None:
-        raise ShapeError(f"{what} '{name}' needs a shape, e.g. [20, 20]", f"{fld}.shape")
+        raise DeclError(f"{what} '{name}' needs a shape, e.g. [20, 20]", f"{fld}.shape")
     n = math.prod(spec.shape)
     if n > MAX_NUMEL:
-        raise ShapeError(f"{what} '{name}' has {n:,} values; the limit is {MAX_NUMEL:,}", f"{fld}.shape")
+        raise DeclError(f"{what} '{name}' has {n:,} values; the limit is {MAX_NUMEL:,}", f"{fld}.shape")
     return spec
 
 
@@ -70,19 +81,19 @@ def _literal_shape(v: Any, fld: str, what: str, name: str) -> Shape:
     def walk(x: Any, depth: int) -> Shape:
         nonlocal count
         if isinstance(x, bool) or not isinstance(x, (list, int, float)):
-            raise ShapeError(f"{what} '{name}' has a literal init holding {type(x).__name__}; use numbers only", fld)
+            raise DeclError(f"{what} '{name}' has a literal init holding {type(x).__name__}; use numbers only", fld)
         if not isinstance(x, list):
             count += 1
             if count > MAX_LITERAL:
-                raise ShapeError(f"{what} '{name}' has a literal init longer than {MAX_LITERAL} numbers", fld)
+                raise DeclError(f"{what} '{name}' has a literal init longer than {MAX_LITERAL} numbers", fld)
             if not math.isfinite(x):
-                raise ShapeError(f"{what} '{name}' has a literal init with a non-finite number", fld)
+                raise DeclError(f"{what} '{name}' has a literal init with a non-finite number", fld)
             return ()
         if depth >= 6 or not x:
-            raise ShapeError(f"{what} '{name}' has a literal init that is empty or nests deeper than 6", fld)
+            raise DeclError(f"{what} '{name}' has a literal init that is empty or nests deeper than 6", fld)
         shapes = {walk(e, depth + 1) for e in x}
         if len(shapes) != 1:
-            raise ShapeError(f"{what} '{name}' has a ragged literal init; every row needs the same length", fld)
+            raise DeclError(f"{what} '{name}' has a ragged literal init; every row needs the same length", fld)
         return (len(x), *shapes.pop())
 
     return walk(v, 0)

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from torch import nn
 
+from blocklab.custom import cancel
 from blocklab.graph.analyze import Analysis, Limits, analyze
 from blocklab.graph.codegen import generate
 from blocklab.graph.document import GraphDoc
@@ -30,7 +31,10 @@ def model_class(source: str) -> type[nn.Module]:
     filename = f"<blocklab:{hashlib.sha1(source.encode()).hexdigest()[:12]}>"
     # Registering the source lets tracebacks and inspect.getsource show the generated lines.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace: dict = {"__name__": "blocklab_generated"}
+    # `range` counts the rounds of CustomLayer while loops (the only loops generated code
+    # has): bound to cancel.rounds, a run's stop reaches inside a step. Exported code keeps
+    # the builtin.
+    namespace: dict = {"__name__": "blocklab_generated", "range": cancel.rounds}
     exec(compile(source, filename, "exec"), namespace)  # source from codegen only, never user text
     return namespace["Model"]
 

@@ -12,7 +12,7 @@ import keyword
 import re
 
 from blocklab.blocks.base import module_class
-from blocklab.graph.analyze import Analysis, PNode, Scope
+from blocklab.graph.types import Analysis, PNode, Scope
 from blocklab.graph.inits import render
 
 RESERVED_NAMES = {"self", "torch", "nn", "F", "Model", "math", "getattr", "super"}

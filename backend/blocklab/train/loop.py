@@ -30,6 +30,7 @@ from blocklab.data.base import Data
 from blocklab.train.config import TrainConfig
 from blocklab.train.grid import DecisionGrid
 from blocklab.train.losses import Loss
+from blocklab.train.metrics import for_task
 from blocklab.train.optimizers import lr_at, make_optimizer, set_lr
 from blocklab.train.stats import ActivationProbe, ParamStats
 
@@ -57,28 +58,22 @@ class Job:
 
 
 def evaluate(model: nn.Module, loss: Loss, x: torch.Tensor, y: torch.Tensor, labels: torch.Tensor | None) -> dict:
-    """Mean validation loss (and accuracy for classification), eval mode, no grad."""
+    """The mean of each validation metric of the loss's task (train/metrics.py), eval mode, no grad."""
+    metrics = for_task(loss.task)
     if len(x) == 0:
-        return {"val_loss": None}
+        return {m.key: None for m in metrics if m.task is None}  # as before: no per-task metric on no data
     was = model.training
     model.eval()
-    total = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device)
+    sums = torch.zeros(len(metrics), device=x.device)
     try:
         with torch.no_grad():
             for i in range(0, len(x), VAL_CHUNK):
                 out = model(x[i:i + VAL_CHUNK])
-                yb = y[i:i + VAL_CHUNK]
-                total += loss.fn(out, yb).float() * len(yb)
-                if labels is not None:
-                    correct += (loss.proba(out).argmax(1) == labels[i:i + VAL_CHUNK]).sum()
+                yb, lb = y[i:i + VAL_CHUNK], None if labels is None else labels[i:i + VAL_CHUNK]
+                sums += torch.stack([m.batch(out, yb, lb, loss) for m in metrics])
     finally:
         model.train(was)
-    t, c = torch.stack([total, correct.float()]).tolist()
-    out = {"val_loss": t / len(x)}
-    if labels is not None:
-        out["val_accuracy"] = c / len(x)
-    return out
+    return {m.key: v / len(x) for m, v in zip(metrics, sums.tolist())}  # one host read
 
 
 def _next(due: float, interval: float, now: float) -> float:

@@ -30,7 +30,7 @@ from blocklab.runs import worker
 from blocklab.runs.plan import Plan
 from blocklab.runs.protocol import Printer
 from blocklab.train.config import TrainConfig
-from blocklab.train.losses import LOSSES
+from blocklab.train.losses import resolve
 
 log = logging.getLogger("blocklab.runs")
 # What the forkserver imports once, so that every worker forked from it starts warm.
@@ -44,10 +44,9 @@ class Ticket:
 
     run_id: str
     doc: GraphDoc
-    cfg: TrainConfig
+    cfg: str  # the TrainConfig as JSON (its option models are generated classes: not picklable)
     dataset: str
     dparams: str  # the dataset params as JSON
-    loss: str
     out_shape: tuple[int, ...]
     device: str
     init: dict[str, torch.Tensor] | None
@@ -61,14 +60,15 @@ class Ticket:
     @classmethod
     def of(cls, run_id: str, plan: Plan, data_dir: Path, checkpoint_dir: Path, checkpoint_interval: float,
            max_seconds: float, memory_cap: int | None) -> "Ticket":
-        return cls(run_id, plan.doc, plan.cfg, plan.kind.name, plan.dparams.model_dump_json(), plan.loss.name,
+        return cls(run_id, plan.doc, plan.cfg.model_dump_json(), plan.kind.name, plan.dparams.model_dump_json(),
                    tuple(plan.out_shape), plan.device, plan.init, plan.name, str(data_dir), str(checkpoint_dir),
                    checkpoint_interval, max_seconds, memory_cap)
 
     def plan(self) -> Plan:
         kind = get_kind(self.dataset, Path(self.data_dir))
         params = kind.params.model_validate_json(self.dparams)
-        return Plan(self.doc, self.cfg, kind, params, kind.info(params), LOSSES[self.loss], self.out_shape,
+        cfg = TrainConfig.model_validate_json(self.cfg)
+        return Plan(self.doc, cfg, kind, params, kind.info(params), resolve(cfg.loss), self.out_shape,
                     self.device, self.init, self.name)
 
 

@@ -22,9 +22,9 @@ from blocklab.blocks.base import BlockType, In, Params, Port, Shape, ShapeError,
 from blocklab.custom import language as L
 from blocklab.custom.emit import forward_body
 from blocklab.custom.parse import parse
-from blocklab.custom.tensors import MAX_NUMEL, ConstSpec, ParamSpec, declare_lines, resolve
-from blocklab.custom.trace import run, shape_text
-from blocklab.custom.tree import ExprError, Program, is_multiline
+from blocklab.custom.tensors import MAX_NUMEL, ConstSpec, DeclError, ParamSpec, declare_lines, resolve
+from blocklab.custom.trace import Tracer, run, shape_text
+from blocklab.custom.tree import ExprError, Program, Var, is_multiline
 
 TRACE_BATCHES = (2, 3)  # two batch sizes: the result must follow the batch, whatever it is
 
@@ -53,10 +53,13 @@ def _infer(p: CustomP, ins: dict[str, In]) -> tuple[CustomP, Shape]:
     params, consts = {}, {}
     for kind, decl, out in (("parameters", p.parameters, params), ("constants", p.constants, consts)):
         for name, spec in decl.items():
-            out[name] = resolve(kind, name, spec, taken)
+            try:
+                out[name] = resolve(kind, name, spec, taken)
+            except DeclError as e:
+                raise ShapeError(e.message, e.field) from None
             taken.add(name)
     n_const = sum(math.prod(s.shape) for s in consts.values())
-    if n_const > MAX_NUMEL:  # parameters count against the design's limit; constants against this one
+    if n_const > MAX_NUMEL:  # per node; the design's values also count against BLOCKLAB_MAX_PARAMS
         raise ShapeError(f"has constants holding {n_const:,} values together; the limit is {MAX_NUMEL:,}", "constants")
     p = p.model_copy(update={"parameters": params, "constants": consts})
     try:
@@ -66,20 +69,37 @@ def _infer(p: CustomP, ins: dict[str, In]) -> tuple[CustomP, Shape]:
     for port in prog.inputs:
         if port not in ins:
             raise ShapeError(f"reads input '{port}' in its expr, but nothing is connected to port '{port}'", "expr")
-    shape, error = _traced(p.model_dump_json(), tuple((k, x.shape) for k, x in ins.items()))
+    shape, error = _traced(_signature(p), tuple((k, x.shape) for k, x in ins.items()))
     if error is not None:
         raise ShapeError(error, "expr")
     return p, shape
 
 
+# What a trace depends on: the code and the declared shapes, never the (perhaps long) inits.
+# As a cache key it stays a few kB whatever the params hold.
+Signature = tuple[str, tuple[tuple[str, Shape], ...], tuple[tuple[str, Shape], ...], int]
+
+
+def _signature(p: CustomP) -> Signature:
+    return (p.expr, tuple((k, tuple(s.shape)) for k, s in p.parameters.items()),
+            tuple((k, tuple(s.shape)) for k, s in p.constants.items()), p.max_iter)
+
+
+def _setup(sig: Signature, ins: dict[str, Shape], batch: int) -> tuple[Program, dict[str, Any]]:
+    """The program, and meta tensors for its inputs ([batch, ...]), parameters and constants."""
+    expr, params, consts, max_iter = sig
+    meta = torch.device("meta")
+    env: dict[str, Any] = {port: torch.empty((batch, *shape), device=meta) for port, shape in ins.items()}
+    env |= {name: torch.empty(shape, device=meta) for name, shape in (*params, *consts)}
+    return parse(expr, tuple(k for k, _ in params), tuple(k for k, _ in consts), max_iter), env
+
+
 @lru_cache(maxsize=1024)
-def _traced(params_json: str, ins: tuple[tuple[str, Shape], ...]) -> tuple[Shape, str | None]:
+def _traced(sig: Signature, ins: tuple[tuple[str, Shape], ...]) -> tuple[Shape, str | None]:
     """(per-sample output shape, None) or ((), error). Cached: meta ops cost ~0.1 ms each,
     and a design is re-validated on every edit, usually with the same custom layers."""
-    p = CustomP.model_validate_json(params_json)
-    prog = program(p)
     try:
-        shapes = [_trace(p, prog, dict(ins), b) for b in TRACE_BATCHES]
+        shapes = [_trace(sig, dict(ins), b) for b in TRACE_BATCHES]
     except ShapeError as e:
         return (), e.message
     if shapes[0] != shapes[1]:
@@ -88,11 +108,8 @@ def _traced(params_json: str, ins: tuple[tuple[str, Shape], ...]) -> tuple[Shape
     return shapes[0], None
 
 
-def _trace(p: CustomP, prog: Program, ins: dict[str, Shape], batch: int) -> Shape:
-    meta = torch.device("meta")
-    env: dict[str, Any] = {port: torch.empty((batch, *shape), device=meta) for port, shape in ins.items()}
-    for decl in (p.parameters, p.constants):
-        env |= {name: torch.empty(tuple(s.shape), device=meta) for name, s in decl.items()}
+def _trace(sig: Signature, ins: dict[str, Shape], batch: int) -> Shape:
+    prog, env = _setup(sig, ins, batch)
     try:
         out = run(prog, env)
     except ExprError as e:
@@ -106,6 +123,24 @@ def _trace(p: CustomP, prog: Program, ins: dict[str, Shape], batch: int) -> Shap
             f"has an expr whose result is {shape_text(out)} for a batch of {batch}: it must keep the batch as dim 0. "
             f"Reduce per sample, e.g. x.sum(dim=1) rather than x.sum()", "expr")
     return tuple(out.shape[1:])
+
+
+def _workspace(p: CustomP, ins: dict[str, Shape], batch: int) -> int:
+    return _metered(_signature(p), tuple(ins.items()), batch)
+
+
+@lru_cache(maxsize=1024)
+def _metered(sig: Signature, ins: tuple[tuple[str, Shape], ...], batch: int) -> int:
+    """Values the expression makes at this batch size, loops at max_iter rounds, its result
+    (the node's output, counted by the estimate already) left out. Meta tensors: free."""
+    prog, env = _setup(sig, dict(ins), batch)
+    tracer = Tracer(cap=None, max_iter=sig[3])
+    try:
+        out = tracer.run(prog, env)
+    except ExprError:  # fails at this batch size: so does the real forward, at the same point
+        return tracer.values
+    made = isinstance(out, torch.Tensor) and not isinstance(prog.result, Var)
+    return tracer.values - (out.numel() if made else 0)
 
 
 def class_name(p: CustomP) -> str:
@@ -136,6 +171,8 @@ CUSTOM = BlockType(
     module=lambda p: f"{class_name(p)}()",
     forward=_forward,
     param_shapes=lambda p: {k: tuple(s.shape) for k, s in p.parameters.items()},
+    buffer_shapes=lambda p: {k: tuple(s.shape) for k, s in p.constants.items()},
+    workspace=_workspace,
     classes=_class_source,
 )
 

@@ -1,0 +1,156 @@
+"""Checks of one node or name, each reporting through `err(node, field, message)`: ids, block
+names, initialisers and parameter sharing. `analyze` calls them in its walk.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Callable
+
+from pydantic import ValidationError
+from torch import nn
+
+from blocklab.blocks import REGISTRY
+from blocklab.blocks.base import fmt
+from blocklab.graph.document import GraphDoc, Node
+from blocklab.graph.inits import INITS
+from blocklab.graph.topology import find_cycle
+from blocklab.graph.types import Error, InitCall, PNode
+
+Err = Callable[..., None]  # err(node id or None, field or None, message, severity="error")
+
+ID_RE = re.compile(r"^[A-Za-z0-9_]+$")
+BLOCK_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Submodule names that would shadow nn.Module's own attributes ("forward", "training", ...).
+RESERVED_IDS = frozenset(n for n in dir(nn.Module()) if not n.startswith("__"))
+
+
+def id_problem(n: Node, seen: dict[str, Node]) -> str | None:
+    label = f"node '{n.id}'"
+    if not ID_RE.match(n.id):
+        return f"{label} has a malformed id: use letters, digits and _ only (it names the state_dict keys)"
+    if n.id in RESERVED_IDS:
+        return f"{label}: '{n.id}' is reserved by torch's nn.Module; pick another id"
+    if n.id in seen:
+        return f"{label}: the id '{n.id}' is used by more than one node; ids must be unique"
+    return None
+
+
+def unknown_type(n: Node, doc: GraphDoc) -> str:
+    hint = suggest(n.type, [*REGISTRY, *doc.blocks])
+    return f"node '{n.id}' has unknown type '{n.type}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
+
+
+def bad_blocks(doc: GraphDoc, errors: list[Error]) -> set[str]:
+    """Blocks that cannot be instantiated: bad names, built-in names, recursion."""
+    bad: set[str] = set()
+    uses = {name: {n.type for n in b.nodes if n.type in doc.blocks} for name, b in doc.blocks.items()}
+    for name in doc.blocks:
+        if not BLOCK_NAME_RE.match(name) or len(name) > 64:
+            errors.append(Error((), None, f"block name '{name[:64]}' must be a Python-style name: letters, digits, _",
+                                name[:64]))
+            bad.add(name)
+        elif name in REGISTRY:
+            errors.append(Error((), None, f"block name '{name}' is already a built-in block type", name))
+            bad.add(name)
+        cycle = find_cycle(name, uses)
+        if cycle:
+            errors.append(Error((), None, f"block '{name[:64]}' contains itself ({' → '.join(c[:64] for c in cycle[:8])}"
+                                          f"{' → …' if len(cycle) > 8 else ''}); blocks cannot be recursive", name[:64]))
+            bad.add(name)
+    return bad
+
+
+def inits(n: PNode, raw: Node, err: Err) -> None:
+    """Resolve the node's `init` entries into n.inits."""
+    if not raw.init:
+        return
+    if raw.shares:
+        err(n.id, "init", f"{n.type} '{n.id}' shares its parameters with '{raw.shares}'; set init there")
+        return
+    shapes = n.kind.param_shapes(n.params)
+    for name, spec in raw.init.items():
+        fld = f"init.{name}"
+        if name not in shapes:
+            have = ", ".join(shapes) or "none"
+            err(n.id, fld, f"{n.type} '{n.id}' has no parameter '{name}' to initialise (it has: {have})")
+            continue
+        init = INITS.get(spec.fn)
+        if init is None:
+            hint = suggest(spec.fn, list(INITS))
+            err(n.id, fld, f"{n.type} '{n.id}': unknown init function '{spec.fn}'"
+                + (f"; did you mean '{hint[0]}'?" if hint else f"; use one of {', '.join(INITS)}"))
+            continue
+        if len(shapes[name]) < init.min_dims:
+            err(n.id, fld, f"{n.type} '{n.id}': {spec.fn} needs a tensor with at least {init.min_dims} dims, "
+                f"but '{name}' has shape {fmt(shapes[name])}")
+            continue
+        try:
+            args = init.params.model_validate(spec.model_extra or {})
+        except ValidationError as e:
+            for d in e.errors():
+                arg = ".".join(str(x) for x in d["loc"])
+                err(n.id, f"{fld}.{arg}", f"{n.type} '{n.id}': {spec.fn} argument '{arg}' {pydantic_msg(d)}")
+            continue
+        n.inits.append(InitCall(name, init, args))
+
+
+def share(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -> None:
+    """Check `shares` and set n.shares to the root of the chain."""
+    if raws[n.id].shares is None:
+        return
+    label = f"{n.type} '{n.id}'"
+    root, seen = raws[n.id].shares, {n.id}
+    while True:
+        if root not in pnodes:
+            err(n.id, "shares", f"{label} shares parameters with '{root}', which is not a node of this graph")
+            return
+        if root in seen:
+            err(n.id, "shares", f"{label}: its shares links form a loop through '{root}'")
+            return
+        seen.add(root)
+        nxt = raws[root].shares
+        if nxt is None:
+            break
+        root = nxt
+    t = pnodes[root]
+    if t.type != n.type:
+        err(n.id, "shares", f"{label} cannot share parameters with {t.type} '{t.id}': the types differ")
+        return
+    if n.role is not None:
+        err(n.id, "shares", f"{label}: {n.type} nodes have nothing to share")
+        return
+    if n.shape is None or t.shape is None:
+        return  # the reason is reported on the node itself
+    if n.scope is not None or t.scope is not None:
+        if n.scope is not t.scope:
+            err(n.id, "shares", f"{label} shares block instance '{t.id}', but their inputs have different shapes")
+            return
+    elif n.params != t.params:
+        a, b = n.params.model_dump(), t.params.model_dump()
+        diff = ", ".join(f"{k}={a[k]!r} here but {b[k]!r} in '{t.id}'" for k in a if a[k] != b[k])
+        err(n.id, "shares", f"{label} cannot share parameters with '{t.id}': {diff}")
+        return
+    if n.trainable != t.trainable:
+        err(n.id, "trainable", f"{label} shares '{t.id}'; set trainable on '{t.id}' only")
+        return
+    n.shares = root
+
+
+def suggest(word: str, choices: list[str]) -> list[str]:
+    by_lower = {c.lower(): c for c in choices}
+    if word.lower() in by_lower:
+        return [by_lower[word.lower()]]
+    return [by_lower[m] for m in difflib.get_close_matches(word.lower(), by_lower, n=1)]
+
+
+def pydantic_msg(d: dict) -> str:
+    msg = d["msg"]
+    if d["type"] == "missing":
+        return "is required"
+    if d["type"] == "extra_forbidden":
+        return "is not a parameter of this block"
+    msg = msg.removeprefix("Input ").removeprefix("Value error, ")
+    got = repr(d.get("input"))
+    return f"{msg}, got {got[:40]}" if len(got) <= 40 else msg

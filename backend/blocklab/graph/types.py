@@ -1,0 +1,155 @@
+"""The analysed graph: what the passes (analyze, memory, codegen) read and write.
+
+`analyze` turns a document into an `Analysis`: every error, and the root `Scope`, whose
+nodes (`PNode`s) are resolved and in topological order. `codegen` turns the scopes into
+PyTorch source and `memory` estimates what they need; neither runs the analysis again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from blocklab.blocks.base import BlockType, Shape
+from blocklab.graph.inits import Init
+
+MAX_ERRORS = 100  # entries per analysis; the last one counts the rest
+MAX_MESSAGE = 1000  # characters per message
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_nodes: int = 5000
+    max_params: int = 100_000_000  # values held by the model: parameters, buffers and constants
+    max_train_bytes: int = 8 * 1024**3  # the memory estimate; analyze checks it at a batch of 1
+
+
+@dataclass
+class Error:
+    path: tuple[str, ...]  # instance ids from the top level down to the node at fault; () = whole graph
+    field: str | None
+    message: str
+    block: str | None = None  # innermost composite block the node lives in
+    severity: str = "error"
+
+    def to_json(self) -> dict[str, Any]:
+        msg = self.message
+        if len(self.path) > 1:
+            msg = f"in block '{self.block}' (at '{'.'.join(self.path)}'): {msg}"
+        if len(msg) > MAX_MESSAGE:
+            msg = msg[: MAX_MESSAGE - 1] + "…"
+        out: dict[str, Any] = {"node": self.path[0] if self.path else None, "field": self.field, "message": msg}
+        if len(self.path) > 1:
+            out |= {"path": ".".join(self.path), "block": self.block}
+        if self.severity != "error":
+            out["severity"] = self.severity
+        return out
+
+
+def capped(errors: list[Error]) -> list[Error]:
+    """At most MAX_ERRORS entries, errors before warnings, the last one counting the rest."""
+    if len(errors) <= MAX_ERRORS:
+        return errors
+    ranked = sorted(errors, key=lambda e: e.severity != "error")  # stable: document order within each
+    keep, rest = ranked[: MAX_ERRORS - 1], ranked[MAX_ERRORS - 1 :]
+    severity = "error" if any(e.severity == "error" for e in rest) else "warning"
+    return [*keep, Error((), None, f"… and {len(rest):,} more", severity=severity)]
+
+
+@dataclass
+class InitCall:
+    param: str
+    init: Init
+    args: Any
+
+
+@dataclass(slots=True)
+class PNode:
+    """One node of a scope, resolved: what codegen needs to emit it."""
+
+    id: str
+    type: str
+    kind: BlockType | None  # None for a composite block instance
+    params: Any = None
+    scope: "Scope | None" = None  # the specialised block, for an instance
+    inputs: dict[str, str] = field(default_factory=dict)  # port -> source node id, in port order
+    shape: Shape | None = None
+    shares: str | None = None  # root node whose module this node reuses
+    inits: list[InitCall] = field(default_factory=list)
+    trainable: bool = True
+    n_params: int = 0
+    n_buffers: int = 0  # values in buffers (CustomLayer constants), nested blocks included
+    live: bool = True  # False: nothing downstream reaches an Output
+
+    @property
+    def has_module(self) -> bool:
+        return self.scope is not None or (self.kind is not None and self.kind.module is not None)
+
+    @property
+    def role(self) -> str | None:
+        return self.kind.end if self.kind else None  # the graph end it is (input/output), or None
+
+
+@dataclass
+class Scope:
+    """A graph (top level or one specialisation of a block): its nodes in topological order."""
+
+    block: str | None
+    nodes: dict[str, PNode]
+    inputs: list[str]
+    outputs: list[str]
+    n_params: int = 0  # unique parameters, tied ones once
+    n_buffers: int = 0  # unique buffer values, tied ones once
+    n_nodes: int = 0  # expanded: nodes of nested instances included
+    key: tuple = ()
+
+
+@dataclass
+class Analysis:
+    errors: list[Error]
+    root: Scope | None
+
+    @property
+    def ok(self) -> bool:
+        return self.root is not None and not any(e.severity == "error" for e in self.errors)
+
+    def scopes(self) -> list[Scope]:
+        """Every scope, inner blocks before the scopes that use them."""
+        seen: dict[int, Scope] = {}
+
+        def visit(s: Scope) -> None:
+            for n in s.nodes.values():
+                if n.scope is not None and id(n.scope) not in seen:
+                    visit(n.scope)
+            seen[id(s)] = s
+
+        if self.root:
+            visit(self.root)
+        return list(seen.values())
+
+    def report(self) -> dict[str, Any]:
+        """The body of POST /api/graphs/validate."""
+        root = self.root
+        return {
+            "ok": self.ok,
+            "errors": [e.to_json() for e in self.errors],
+            "nodes": _node_report(root) if root else {},
+            "total_params": root.n_params if root else 0,
+        }
+
+
+def _node_report(scope: Scope, dumps: dict[int, Any] | None = None) -> dict[str, Any]:
+    dumps = {} if dumps is None else dumps  # id(params) -> its JSON: nodes resolved alike share one
+    out = {}
+    for n in scope.nodes.values():
+        info: dict[str, Any] = {"output_shape": list(n.shape) if n.shape is not None else None, "params": n.n_params}
+        if n.shares:
+            info["shared_with"] = n.shares
+        if n.kind is not None and n.params is not None and n.kind.params.model_fields:
+            if id(n.params) not in dumps:
+                dumps[id(n.params)] = n.params.model_dump(mode="json")
+            info["resolved"] = dumps[id(n.params)]
+        if n.scope is not None:
+            info["inner"] = _node_report(n.scope, dumps)
+        out[n.id] = info
+    return out

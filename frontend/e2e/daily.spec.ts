@@ -54,6 +54,10 @@ test('the run list shows a training run as running, not queued', async ({ page }
   const id = (await page.getByTestId('run-view').getAttribute('data-run-id'))!
   await expect(page.getByTestId(`run-${id}`)).toContainText('· running')
   await expect(page.getByTestId(`run-${id}`).locator('.dot')).toHaveAttribute('title', 'running')
+  // the run's results are in view without scrolling: the settings fold away under them
+  await expect(page.getByTestId('progress')).toBeInViewport()
+  await expect(page.getByTestId('chart-loss')).toBeInViewport({ ratio: 0.9 })
+  await shot(page, 'run-results-in-view')
   await page.getByTestId('btn-stop').click()
   await expect(page.getByTestId(`run-${id}`)).toContainText('· stopped', { timeout: 15_000 })
 })
@@ -146,4 +150,41 @@ test('context menus on nodes and connections; a connection is deleted from its l
   await page.mouse.click(p.x, p.y, { button: 'right' })
   await page.getByTestId('menu-delete-edge').click()
   expect(await edgeIds(page)).toEqual([])
+})
+
+test('text that is not a number is a problem: the status says so, the node shows it, and Train is blocked', async ({ page }) => {
+  await openSpirals(page)
+  await page.getByTestId('tab-inspector').click()
+  await node(page, 'h1').locator('.bn-head').click()
+  await page.getByTestId('param-out_features').fill('abc')
+  await expect(page.getByTestId('validity')).toContainText('1 problem')
+  await expect(page.getByTestId('errors-h1')).toContainText('“abc” is not a whole number')
+  await page.getByTestId('tab-train').click()
+  await expect(page.getByTestId('btn-train')).toBeDisabled()
+  await expect(page.getByTestId('train-errors')).toContainText('out_features')
+  await expect(page.getByTestId('train-errors')).toContainText('“abc”')
+  await shot(page, 'invalid-number')
+  // a number again: valid, and Train is back
+  await page.getByTestId('tab-inspector').click()
+  await page.getByTestId('param-out_features').fill('12')
+  await expect(page.getByTestId('validity')).toContainText('valid')
+  await page.getByTestId('tab-train').click()
+  await expect(page.getByTestId('btn-train')).toBeEnabled()
+})
+
+test('the dataset menu names what its settings make, and the Input is checked against it before Train', async ({ page }) => {
+  await openSpirals(page)
+  await page.getByTestId('train-dataset').selectOption('blobs')
+  await expect(page.getByTestId('train-dataset').locator('option:checked')).toContainText('3 classes · in 2')
+  await page.locator('.ds-params summary').first().click()
+  await page.getByTestId('ds-n_features').fill('20')
+  await page.getByTestId('ds-centers').fill('10')
+  await expect(page.getByTestId('train-dataset').locator('option:checked')).toContainText('10 classes · in 20')
+  // X takes 2 features: said before Train, with a way to adopt the dataset's shape
+  await expect(page.getByTestId('input-check')).toContainText('X takes 2')
+  await expect(page.getByTestId('input-check')).toContainText('20')
+  await shot(page, 'input-check')
+  await page.getByTestId('adopt-shape').click()
+  await expect(page.getByTestId('input-check')).toHaveCount(0)
+  await expect(node(page, 'X')).toContainText('shape=[20]')
 })

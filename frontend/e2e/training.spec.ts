@@ -203,6 +203,9 @@ test('compare two runs from the history; the history of a saved design', async (
   await setEpochs(page, 12)
   const a = await train(page)
   await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 30_000 })
+  // with a run on screen the settings fold away under its results
+  await expect(page.getByTestId('train-settings')).not.toHaveAttribute('open')
+  await page.getByTestId('train-settings').locator('> summary').click()
   await page.getByTestId('train-lr').fill('0.001')
   const b = await train(page)
   expect(b).not.toBe(a)

@@ -79,9 +79,11 @@ function Designer() {
           </button>
         </div>
         <div className="right-body">
-          {tab === 'inspect' ? (
+          {/* the inspector stays mounted behind the Train tab: text typed in it (and its problems) survives a look at training */}
+          <div hidden={tab !== 'inspect'} className="tab-page">
             <Inspector onMakeBlock={() => setDialog('makeBlock')} />
-          ) : (
+          </div>
+          {tab === 'train' && (
             <Suspense fallback={<p className="muted pad">Loading the dashboard…</p>}>
               <TrainPanel />
             </Suspense>

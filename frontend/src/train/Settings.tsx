@@ -9,7 +9,6 @@ import { setRunProblems } from '../store/problems'
 import { probeLabel, useDatasetProbe } from './datasetProbe'
 import { InputCheck } from './InputCheck'
 import { OptionPicker } from './OptionPicker'
-import { RunButtons } from './RunButtons'
 import { effective, TRAIN_KEY, useTrainSettings, type TrainSettings } from './settings'
 import { useTrain } from './store'
 
@@ -50,9 +49,7 @@ export function Settings() {
     setTrain(patch, 'general')
   }
   return (
-    <section className="tsec">
-      <h3>Training</h3>
-      <div className="tgrid">
+    <div className="tgrid">
         <label className="tf span2">
           <span>Dataset</span>
           <select value={e.datasetName ?? ''} onChange={(ev) => setTrain({ dataset: { name: ev.target.value, params: {} }, loss: undefined }, 'dataset')} data-testid="train-dataset">
@@ -64,6 +61,11 @@ export function Settings() {
             ))}
           </select>
         </label>
+        {e.datasetName && (
+          <div className="span2">
+            <InputCheck probe={probe} dataset={ds?.title ?? e.datasetName} />
+          </div>
+        )}
         {ds && Object.keys(ds.params_schema.properties ?? {}).length > 0 && (
           <details className="span2 ds-params">
             <summary>
@@ -87,9 +89,6 @@ export function Settings() {
             <SchemaForm schema={MORE} value={general} onChange={setGeneral} prefix="train" owner={{ node: null, field: 'training' }} />
           </details>
         </div>
-      </div>
-      {e.datasetName && <InputCheck probe={probe} dataset={ds?.title ?? e.datasetName} />}
-      <RunButtons />
-    </section>
+    </div>
   )
 }

@@ -10,7 +10,7 @@ import { isFinished } from './stream'
 import { deleteRun } from './actions'
 import { attachRun } from './connection'
 import { refreshHistory, toggleCompare } from './history'
-import { useTrain } from './store'
+import { useTrain, type CompareCurve } from './store'
 
 const RUN_COLORS = ['#5b9dff', '#ff9f43', '#4cd38a', '#ff5d8f', '#b58cff', '#e6d35a', '#4fc3f7', '#ff7a5c']
 
@@ -98,7 +98,7 @@ function runSummary(r: RunOut): string {
   return `${c.dataset?.name ?? '?'} · ${c.optimizer?.name ?? '?'} lr ${c.optimizer?.lr ?? '?'} · ${c.epochs ?? '?'} ep · bs ${c.batch_size ?? '?'}`
 }
 
-function Compare({ curves, ids }: { curves: { id: string; name: string; epoch: number[]; val: number[]; acc: (number | null)[] }[]; ids: string[] }) {
+function Compare({ curves, ids }: { curves: CompareCurve[]; ids: string[] }) {
   const history = useTrain((s) => s.history)
   const label = (id: string) => {
     const r = history.find((x) => x.id === id)

@@ -14,8 +14,8 @@ function BigHist({ hist, color }: { hist: Hist; color: string }) {
   const H = 56
   const n = hist.counts.length
   const max = Math.max(...hist.counts, 1)
-  const lo = hist.edges[0]
-  const hi = hist.edges[hist.edges.length - 1]
+  const lo = hist.edges[0] ?? 0
+  const hi = hist.edges[hist.edges.length - 1] ?? 0
   return (
     <div className="bighist">
       <svg width={W} height={H} viewBox={`0 0 ${W} ${H}`}>

@@ -8,7 +8,7 @@ import { emptyRun, type NodeAct, type NodeStat, type RunData } from './stream'
 
 export const ACTIVE_KEY = 'blocklab.activeRun.v1'
 
-export type CompareCurve = { id: string; name: string; epoch: number[]; val: number[]; train: (number | null)[]; acc: (number | null)[] }
+export type CompareCurve = { id: string; name: string; epoch: number[]; val: (number | null)[]; train: (number | null)[]; acc: (number | null)[] }
 
 export type TrainState = {
   tab: 'inspect' | 'train'

@@ -31,8 +31,8 @@ export type RunData = {
   duplicates: number
   status: string
   error: string | null
-  steps: { step: number[]; epoch: number[]; loss: number[] }
-  epochs: { epoch: number[]; step: number[]; train: (number | null)[]; val: number[]; acc: (number | null)[] }
+  steps: { step: number[]; epoch: number[]; loss: (number | null)[] }
+  epochs: { epoch: number[]; step: number[]; train: (number | null)[]; val: (number | null)[]; acc: (number | null)[] }
   lastStep: number
   lastEpoch: number
   /** from the start message (runs before it lack it) */
@@ -140,44 +140,36 @@ export function applyMessages(d: RunData, msgs: StreamMsg[], now = Date.now()): 
 
 function applyOne(d: RunData, m: StreamMsg, now: number) {
   switch (m.type) {
-    case 'step': {
-      const s = m as Extract<StreamMsg, { type: 'step' }>
-      d.steps.step.push(s.step)
-      d.steps.epoch.push(s.epoch)
-      d.steps.loss.push(s.loss)
-      d.lastStep = s.step
-      d.lastEpoch = Math.max(d.lastEpoch, s.epoch - 1)
-      if (typeof s.steps_per_epoch === 'number' && s.steps_per_epoch > 0) d.stepsPerEpoch = s.steps_per_epoch
+    case 'step':
+      d.steps.step.push(m.step)
+      d.steps.epoch.push(m.epoch)
+      d.steps.loss.push(m.loss)
+      d.lastStep = m.step
+      d.lastEpoch = Math.max(d.lastEpoch, m.epoch - 1)
       if (d.firstStepAt == null) d.firstStepAt = now
       d.lastStepAt = now
       if (d.status === 'queued') d.status = 'running'
       break
-    }
-    case 'start': {
-      const s = m as Extract<StreamMsg, { type: 'start' }>
-      if (typeof s.steps_per_epoch === 'number' && s.steps_per_epoch > 0) d.stepsPerEpoch = s.steps_per_epoch
-      if (typeof s.n_train === 'number') d.nTrain = s.n_train
-      if (typeof s.n_val === 'number') d.nVal = s.n_val
+    case 'start':
+      if (m.steps_per_epoch > 0) d.stepsPerEpoch = m.steps_per_epoch
+      d.nTrain = m.n_train
+      d.nVal = m.n_val
       break
-    }
-    case 'epoch': {
-      const e = m as Extract<StreamMsg, { type: 'epoch' }>
-      d.epochs.epoch.push(e.epoch)
-      d.epochs.step.push(e.step)
-      d.epochs.train.push(e.train_loss ?? null)
-      d.epochs.val.push(e.val_loss)
-      d.epochs.acc.push(e.val_accuracy ?? null)
-      d.lastEpoch = Math.max(d.lastEpoch, e.epoch)
-      d.lastStep = Math.max(d.lastStep, e.step)
+    case 'epoch':
+      d.epochs.epoch.push(m.epoch)
+      d.epochs.step.push(m.step)
+      d.epochs.train.push(m.train_loss ?? null)
+      d.epochs.val.push(m.val_loss ?? null)
+      d.epochs.acc.push(m.val_accuracy ?? null)
+      d.lastEpoch = Math.max(d.lastEpoch, m.epoch)
+      d.lastStep = Math.max(d.lastStep, m.step)
       break
-    }
     case 'stats': {
-      const s = m as Extract<StreamMsg, { type: 'stats' }>
-      const sum = summarize(s.step, s.layers)
+      const sum = summarize(m.step, m.layers)
       d.nodes = { ...d.nodes, ...sum }
       for (const [id, st] of Object.entries(sum)) {
         const ser = (d.series[id] ??= { step: [], weightNorm: [], gradNorm: [], updateRatio: [] })
-        ser.step.push(s.step)
+        ser.step.push(m.step)
         ser.weightNorm.push(st.weightNorm)
         ser.gradNorm.push(st.gradNorm)
         ser.updateRatio.push(st.updateRatio)
@@ -186,24 +178,21 @@ function applyOne(d: RunData, m: StreamMsg, now: number) {
       break
     }
     case 'activations': {
-      const a = m as Extract<StreamMsg, { type: 'activations' }>
       const acts: Record<string, NodeAct> = { ...d.acts }
-      for (const n of a.nodes) acts[nodeOfKey(n.node)] = { mean: n.mean, std: n.std, dead: n.dead_fraction }
+      for (const n of m.nodes) acts[nodeOfKey(n.node)] = { mean: n.mean, std: n.std, dead: n.dead_fraction ?? undefined }
       d.acts = acts
       break
     }
     case 'grid': {
-      const { seq: _s, type: _t, ...g } = m as Extract<StreamMsg, { type: 'grid' }>
-      d.grid = g as GridMsg
+      const { seq: _s, type: _t, ...g } = m
+      d.grid = g
       d.gridCount++
       break
     }
-    case 'status': {
-      const s = m as Extract<StreamMsg, { type: 'status' }>
-      d.status = s.status
-      if (s.error) d.error = s.error
+    case 'status':
+      d.status = m.status
+      if (m.error) d.error = m.error
       break
-    }
   }
 }
 

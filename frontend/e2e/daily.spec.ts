@@ -188,3 +188,26 @@ test('the dataset menu names what its settings make, and the Input is checked ag
   await expect(page.getByTestId('input-check')).toHaveCount(0)
   await expect(node(page, 'X')).toContainText('shape=[20]')
 })
+
+test('a reload keeps the design with its training settings, the undo history, the run on screen, and a change made just before', async ({ page }) => {
+  await openSpirals(page)
+  await page.getByTestId('train-epochs').fill('3')
+  await page.getByTestId('btn-train').click()
+  await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 30_000 })
+  const id = (await page.getByTestId('run-view').getAttribute('data-run-id'))!
+  // an edit, then at once away (no time for the debounced write: pagehide writes it)
+  await page.getByTestId('tab-inspector').click()
+  await node(page, 'h1').locator('.bn-head').click()
+  await page.getByTestId('param-out_features').fill('24')
+  await page.reload()
+  await expect(node(page, 'h1')).toContainText('out_features=24')
+  await page.getByTestId('tab-train').click()
+  await expect(page.getByTestId('run-view')).toHaveAttribute('data-run-id', id)
+  await expect(page.getByTestId('train-epochs')).toHaveValue('3')
+  // the undo history came along: back to 16, then to before the epochs were set
+  await expect(page.getByTestId('btn-undo')).toBeEnabled()
+  await page.getByTestId('btn-undo').click()
+  await expect(node(page, 'h1')).toContainText('out_features=16')
+  await page.getByTestId('btn-undo').click()
+  await expect(page.getByTestId('train-epochs')).not.toHaveValue('3')
+})

@@ -12,6 +12,7 @@ import { currentGraph, useDesigner } from './store/designer'
 import { mayReplaceCanvas } from './store/replace'
 import { dismissToast, useToast } from './store/toast'
 import { designToDoc } from './store/docFlow'
+import { restoredRunId } from './session/draft'
 import { resumeActiveRun } from './train/connection'
 import { useTrain } from './train/store'
 
@@ -54,7 +55,7 @@ function Designer() {
   const tab = useTrain((s) => s.tab)
   const hasRun = useTrain((s) => s.runId !== null)
   useEffect(() => {
-    void resumeActiveRun()
+    void resumeActiveRun(restoredRunId())
   }, [])
 
   return (

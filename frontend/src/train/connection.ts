@@ -166,13 +166,14 @@ export function detachRun() {
   useTrain.setState({ runId: null, run: null, ...initial(), connected: false, streamError: null })
 }
 
-/** After a reload: pick up the run that was active, if it still runs. */
-export async function resumeActiveRun(): Promise<boolean> {
-  const id = localStorage.getItem(ACTIVE_KEY)
+/** After a reload: pick up the run that was active (if it still runs), else the run that was on screen. */
+export async function resumeActiveRun(last: string | null = null): Promise<boolean> {
+  const active = localStorage.getItem(ACTIVE_KEY)
+  const id = active ?? last
   if (!id) return false
   try {
     await attachRun(id)
-    useTrain.setState({ tab: 'train' })
+    if (active) useTrain.setState({ tab: 'train' })
     return true
   } catch {
     return false

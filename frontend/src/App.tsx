@@ -3,6 +3,8 @@ import { lazy, Suspense, useEffect, useRef, useState } from 'react'
 import { api } from './api/client'
 import type { GraphDoc } from './api/types'
 import { Canvas } from './components/Canvas'
+import { fitReadable } from './components/fitView'
+import type { FlowEdge, FlowNode } from './store/graph'
 import { MakeBlockDialog, OpenDialog, TemplatesDialog } from './components/Dialogs'
 import { Inspector } from './components/Inspector'
 import { Palette } from './components/Palette'
@@ -108,7 +110,7 @@ function Toolbar({ open }: { open: (d: DialogName) => void }) {
   const selectedCount = useDesigner((s) => currentGraph(s).nodes.filter((n) => n.selected).length)
   const dirty = useDesigner((s) => s.dirty)
   const s = useDesigner.getState
-  const { fitView } = useReactFlow()
+  const rf = useReactFlow<FlowNode, FlowEdge>()
   const fileRef = useRef<HTMLInputElement>(null)
 
   const importFile = async (f: File) => {
@@ -190,7 +192,7 @@ function Toolbar({ open }: { open: (d: DialogName) => void }) {
         <button onClick={() => s().layout()} data-testid="btn-layout" title="Arrange in layers by depth">
           Auto-layout
         </button>
-        <button onClick={() => fitView({ padding: 0.2, maxZoom: 1.1, duration: 200 })} data-testid="btn-fit" title="Fit the graph in view">
+        <button onClick={() => fitReadable(rf, document.querySelector('.canvas')?.getBoundingClientRect() ?? { width: 0, height: 0 }, 200)} data-testid="btn-fit" title="Fit the graph in view">
           Fit view
         </button>
         <button onClick={() => open('makeBlock')} disabled={selectedCount === 0} data-testid="btn-make-block" title="Group the selected nodes into a reusable block">

@@ -17,6 +17,7 @@ import { BlockNode } from './BlockNode'
 import { FAR_ZOOM, FarZoom } from './farZoom'
 import { ShapeEdge, ShareEdge } from './edges'
 import { useCanvasMenus } from './canvasMenus'
+import { fitReadable } from './fitView'
 
 // Module scope, so React Flow never sees new type maps.
 const nodeTypes = { block: BlockNode }
@@ -81,7 +82,7 @@ export function Canvas() {
     const ids = new Set(graph.nodes.map((n) => n.id))
     return validation?.errors.filter((e) => e.node == null || !ids.has(e.node))
   }, [validation, graph.nodes])
-  const { screenToFlowPosition, fitView } = useReactFlow()
+  const { screenToFlowPosition } = useReactFlow()
   const box = useRef<HTMLDivElement>(null)
   const menus = useCanvasMenus(box)
   // a boolean, so the canvas renders again only when the zoom crosses the threshold
@@ -109,11 +110,12 @@ export function Canvas() {
 
   // Fit only when asked (load, open block, layout): never on ordinary edits.
   // (React Flow queues a fit on an empty graph until nodes appear, so skip those.)
-  const fitRef = useRef(fitView)
-  fitRef.current = fitView
+  const rf = useReactFlow<FlowNode, FlowEdge>()
+  const rfRef = useRef(rf)
+  rfRef.current = rf
   useEffect(() => {
     const t = window.setTimeout(() => {
-      if (currentGraph(useDesigner.getState()).nodes.length) void fitRef.current({ padding: 0.2, maxZoom: 1.1, duration: 0 })
+      if (currentGraph(useDesigner.getState()).nodes.length && box.current) fitReadable(rfRef.current, box.current.getBoundingClientRect())
     }, 30)
     return () => window.clearTimeout(t)
   }, [viewNonce])

@@ -211,3 +211,28 @@ test('a reload keeps the design with its training settings, the undo history, th
   await page.getByTestId('btn-undo').click()
   await expect(page.getByTestId('train-epochs')).not.toHaveValue('3')
 })
+
+test('image samples are drawn as pictures', async ({ page }) => {
+  await openApp(page)
+  await page.getByTestId('btn-new').click()
+  await page.getByTestId('template-lenet_digits').click()
+  await page.getByTestId('tab-train').click()
+  await page.getByTestId('train-epochs').fill('1')
+  await page.getByTestId('btn-train').click()
+  await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 45_000 })
+  await page.getByTestId('btn-try-val').click()
+  await expect(page.getByTestId('val-result').getByTestId('sample-image')).toHaveCount(5)
+  await expect(page.getByTestId('val-result')).not.toContainText('tensor [')
+  // a picture, not a blank: some pixels differ
+  const distinct = await page
+    .getByTestId('sample-image')
+    .first()
+    .evaluate((c) => {
+      const cv = c as HTMLCanvasElement
+      const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data
+      return new Set(Array.from({ length: d.length / 4 }, (_, i) => d[i * 4])).size
+    })
+  expect(distinct).toBeGreaterThan(3)
+  await page.getByTestId('val-result').scrollIntoViewIfNeeded()
+  await shot(page, 'image-samples')
+})

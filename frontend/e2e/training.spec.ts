@@ -226,6 +226,10 @@ test('compare two runs from the history; the history of a saved design', async (
   await page.getByTestId(`compare-${b}`).check()
   await expect(page.getByTestId('compare')).toHaveAttribute('data-runs', '2')
   await expect(page.getByTestId('chart-compare')).toHaveAttribute('data-points', '12')
+  // side by side: the settings that differ, and only those
+  await expect(page.getByTestId('compare-diff')).toContainText('optimizer.lr')
+  await expect(page.getByTestId('compare-diff')).toContainText('0.001')
+  await expect(page.getByTestId('compare-diff')).not.toContainText('epochs')
   // reopen the first run: its curves are replayed from the server
   await page.getByTestId(`open-${a}`).click()
   await expect(page.getByTestId('run-view')).toHaveAttribute('data-run-id', a)

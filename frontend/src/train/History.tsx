@@ -6,6 +6,7 @@ import { Chart } from './Chart'
 import { formatStat } from './colors'
 import { shownRuns, withLiveStatus } from './samples'
 import { overlayColumns } from './series'
+import { settingsDiff } from './settingsDiff'
 import { isFinished } from './stream'
 import { deleteRun } from './actions'
 import { attachRun } from './connection'
@@ -109,6 +110,7 @@ function Compare({ curves, ids }: { curves: CompareCurve[]; ids: string[] }) {
   const val = overlayColumns(curves.map((c) => ({ epoch: c.epoch, values: c.val })))
   const hasAcc = curves.some((c) => c.acc.some((a) => a != null))
   const acc = overlayColumns(curves.map((c) => ({ epoch: c.epoch, values: c.acc })))
+  const diff = curves.length > 1 ? settingsDiff(curves.map((c) => history.find((r) => r.id === c.id)?.config ?? {})) : []
   return (
     <div className="compare" data-testid="compare" data-runs={curves.length}>
       <h3>Compare: validation loss</h3>
@@ -117,6 +119,35 @@ function Compare({ curves, ids }: { curves: CompareCurve[]; ids: string[] }) {
         <>
           <h3>Compare: validation accuracy</h3>
           <Chart data={acc} series={series(' ')} xLabel="epoch" yRange={[0, 1]} height={130} testid="chart-compare-acc" />
+        </>
+      )}
+      {diff.length > 0 && (
+        <>
+          <h3>Compare: settings that differ</h3>
+          <table className="ptable diff" data-testid="compare-diff">
+            <thead>
+              <tr>
+                <th />
+                {curves.map((c) => (
+                  <th key={c.id} style={{ color: RUN_COLORS[ids.indexOf(c.id) % RUN_COLORS.length] }}>
+                    {c.name} {c.id.slice(0, 4)}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {diff.map((d) => (
+                <tr key={d.key}>
+                  <td>
+                    <code>{d.key}</code>
+                  </td>
+                  {d.values.map((v, i) => (
+                    <td key={i}>{v}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
         </>
       )}
     </div>

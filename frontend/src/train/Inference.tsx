@@ -3,6 +3,7 @@ import { useState } from 'react'
 import { api } from '../api/client'
 import type { DatasetInfo, GraphDoc, PredictResult, RunOut } from '../api/types'
 import { classColor, formatStat } from './colors'
+import { Sample } from './SampleImage'
 import { datasetOfRun, formatSample, sampleRows, type SampleRow } from './samples'
 import { loadSamples } from './history'
 import { useTrain } from './store'
@@ -54,7 +55,7 @@ function ValSamples({ rows, classes, total }: { rows: SampleRow[]; classes: stri
             <tr key={i} className={r.wrong ? 'wrong' : ''} data-wrong={r.wrong == null ? undefined : String(r.wrong)}>
               <td>{i}</td>
               <td>
-                <code>{fmt(r.input)}</code>
+                <Sample value={r.input} />
               </td>
               {cls ? (
                 <>

@@ -82,3 +82,15 @@ describe('the run list', () => {
     expect(withLiveStatus(runs, null, 'running')).toBe(runs)
   })
 })
+
+describe('image samples', () => {
+  it('are recognised by their shape', async () => {
+    const { imageShape } = await import('./SampleImage')
+    const img = (c: number, h: number, w: number) => Array.from({ length: c }, () => Array.from({ length: h }, () => new Array(w).fill(0)))
+    expect(imageShape(img(1, 8, 8))).toEqual([1, 8, 8])
+    expect(imageShape(img(3, 8, 8))).toEqual([3, 8, 8])
+    expect(imageShape(img(1, 8, 8)[0])).toEqual([1, 8, 8])
+    expect(imageShape([0.5, 0.5])).toBeNull()
+    expect(imageShape(img(5, 8, 8))).toBeNull()
+  })
+})

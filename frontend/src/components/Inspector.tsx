@@ -1,11 +1,11 @@
 import { useEffect, useMemo, useState } from 'react'
-import type { InitSpec } from '../api/types'
 import { currentGraph, useDesigner } from '../store/designer'
 import { useTuple } from '../store/useTuple'
 import { blockInfo, roleOf, type BlockNodeData } from '../store/graph'
 import { problemsOf } from '../store/validationIndex'
 import { categoryColor, formatCount, formatShape } from '../lib/format'
 import { SchemaForm } from '../forms/SchemaForm'
+import { InitEditor } from './InitEditor'
 
 // The inspector selects only what it shows (ids, types, the one node's data), compared shallowly:
 // dragging a node makes new node objects on every mouse move, and must not render the inspector again.
@@ -263,48 +263,6 @@ function NodeInspector({ id }: { id: string }) {
               />
             ))}
         </section>
-      )}
-    </div>
-  )
-}
-
-function InitEditor({
-  param,
-  spec,
-  inits,
-  onChange,
-}: {
-  param: string
-  spec: InitSpec | undefined
-  inits: { fn: string; params_schema: import('../api/types').JsonSchema }[]
-  onChange: (s: InitSpec | undefined) => void
-}) {
-  const chosen = inits.find((i) => i.fn === spec?.fn)
-  const { fn: _fn, ...rest } = spec ?? { fn: '' }
-  return (
-    <div className="init">
-      <div className="field">
-        <label className="field-label" htmlFor={`init-${param}`}>
-          init <code>{param}</code>
-        </label>
-        <select
-          id={`init-${param}`}
-          data-testid={`init-${param}`}
-          value={spec?.fn ?? ''}
-          onChange={(e) => onChange(e.target.value ? { fn: e.target.value } : undefined)}
-        >
-          <option value="">PyTorch default</option>
-          {inits.map((i) => (
-            <option key={i.fn} value={i.fn}>
-              {i.fn}
-            </option>
-          ))}
-        </select>
-      </div>
-      {chosen && Object.keys(chosen.params_schema.properties ?? {}).length > 0 && (
-        <div className="init-params">
-          <SchemaForm schema={chosen.params_schema} value={rest} prefix={`init-${param}`} onChange={(v) => onChange({ ...v, fn: chosen.fn })} />
-        </div>
       )}
     </div>
   )

@@ -1,19 +1,21 @@
 // "Try it": the finished model on typed inputs or on a spread of validation samples.
-import { useState } from 'react'
+import { useEffect, useState } from 'react'
 import { api } from '../api/client'
-import type { DatasetInfo, GraphDoc, PredictResult, RunOut } from '../api/types'
+import type { PredictResult, RunOut } from '../api/types'
+import { useDatasetProbe } from './datasetProbe'
 import { classColor, formatStat } from './colors'
 import { Sample } from './SampleImage'
 import { datasetOfRun, formatSample, sampleRows, type SampleRow } from './samples'
 import { loadSamples } from './history'
 import { useTrain } from './store'
 
-function inputShape(run: RunOut | null, datasets: DatasetInfo[]): number[] {
-  const g = run?.graph as GraphDoc | undefined
-  const inp = g?.nodes.find((n) => n.type === 'Input')?.params?.shape
-  if (Array.isArray(inp)) return inp as number[]
-  const ds = datasets.find((d) => d.name === (run?.config as { dataset?: { name?: string } })?.dataset?.name)
-  return ds?.input_shape ?? [2]
+/** The shape of one input: the run's dataset as its settings made it (else as the catalog lists it). */
+function useInputShape(run: RunOut | null): number[] {
+  const datasets = useTrain((s) => s.datasets)
+  const ds = datasetOfRun(run)
+  const probe = useDatasetProbe(ds?.name, ds?.params ?? {})
+  if (probe && !('error' in probe)) return probe.input_shape
+  return datasets.find((d) => d.name === ds?.name)?.input_shape ?? [2]
 }
 
 function zeros(shape: number[]): unknown {
@@ -93,10 +95,10 @@ function ValSamples({ rows, classes, total }: { rows: SampleRow[]; classes: stri
 }
 
 export function Inference({ run, runId }: { run: RunOut | null; runId: string }) {
-  const datasets = useTrain((s) => s.datasets)
-  const shape = inputShape(run, datasets)
+  const shape = useInputShape(run)
   const example = shape.length === 1 && shape[0] === 2 ? '[[0.5, 0.5], [-0.5, 0.2], [0.0, -0.8]]' : JSON.stringify([zeros(shape)])
   const [text, setText] = useState(example)
+  useEffect(() => setText(example), [example])
   const [res, setRes] = useState<PredictResult | null>(null)
   const [err, setErr] = useState<string | null>(null)
   const [val, setVal] = useState<{ rows: SampleRow[]; classes: string[] | null; total: number } | null>(null)

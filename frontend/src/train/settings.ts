@@ -21,7 +21,7 @@ export function useTrainSettings(): TrainSettings {
   return useDesigner((s) => trainOf(s.design))
 }
 
-/** An option given as a name or as an object with one ("mse", {name: "huber", delta: 2}). */
+/** An option given as a name, or as an object with a `name` and its params. */
 export function nameOf(v: unknown): string | undefined {
   if (typeof v === 'string') return v
   if (v && typeof v === 'object' && 'name' in v && typeof v.name === 'string') return v.name

@@ -40,6 +40,8 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-bench: install
+# Full benchmarks (minutes); `make test` runs each once in its quick mode.
+bench: install frontend browser
 	$(BIN)/python bench/builder.py
 	$(BIN)/python bench/training.py
+	node bench/frontend/bench.mjs

@@ -225,3 +225,21 @@ def test_more_workers_than_the_cluster_has_are_refused(ray_client):
     assert r.status_code == 422, r.text
     (e,) = r.json()["detail"]["errors"]
     assert e["field"] == "num_workers" and "room for 2" in e["message"]
+
+
+def test_a_sweep_trains_its_trials_on_the_cluster(ray_client):
+    # Trials are runs: they train here as Ray jobs, and Optuna sees their epochs and ends as locally.
+    from test_sweeps_api import moons_run, wait_sweep
+
+    # Two trials at once (the cluster's 2 CPUs): each Ray job costs seconds to start.
+    body = {"run": moons_run(epochs=3), "trials": 2, "parallel": 2, "metric": "val_accuracy", "prune": False,
+            "space": {"lr": {"low": 1e-3, "high": 0.1, "log": True}, "nodes.hidden.out_features": {"low": 4, "high": 32}}}
+    r = ray_client.post("/api/sweeps", json=body)
+    assert r.status_code == 201, r.text
+    s = wait_sweep(ray_client, r.json()["id"], timeout=300)
+    assert s["status"] == "completed" and [t["state"] for t in s["trials"]] == ["completed"] * 2, s
+    for t in s["trials"]:
+        run = ray_client.get(f"/api/runs/{t['run_id']}").json()
+        assert run["status"] == "completed" and t["value"] == pytest.approx(run["metrics"]["val_accuracy"])
+        assert run["config"]["optimizer"]["lr"] == pytest.approx(t["params"]["lr"])
+    assert s["best"]["value"] == max(t["value"] for t in s["trials"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import time
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def test_delete_finished_run_removes_it_and_nothing_else(client, settings):
     kept = create(client, run_body("linear_regression", epochs=2, graph_id=gid, seed=1))
     assert wait(client, gone)["status"] == wait(client, kept)["status"] == "completed"
     gone_dir = checkpoints.run_dir(settings.data_dir, gone)
-    assert {p.name for p in gone_dir.iterdir()} == {"last.safetensors", "best.safetensors"}
+    assert {p.name for p in gone_dir.iterdir()} == {"last.safetensors", "best.safetensors", "tensorboard"}
     assert _event_rows(client, gone) > 0
     kept_info = client.get(f"/api/runs/{kept}").json()
     kept_msgs = client.get(f"/api/runs/{kept}/metrics").json()
@@ -207,7 +208,7 @@ def test_checkpoint_gone_under_a_known_run_is_409_not_500(client, settings, monk
     rid = create(client, run_body("linear_regression", epochs=1))
     assert wait(client, rid)["status"] == "completed"
     for p in checkpoints.run_dir(settings.data_dir, rid).iterdir():
-        p.unlink()  # the row is still there, as it would be mid-delete
+        shutil.rmtree(p) if p.is_dir() else p.unlink()  # the row is still there, as it would be mid-delete
     # any exists-check would still have said yes: the file went after it
     monkeypatch.setattr(Path, "is_file", lambda self: True)
     for method, path, kw in [("GET", "/state_dict", {}), ("GET", "/state_dict?format=safetensors&which=best", {}),

@@ -145,6 +145,12 @@ def _train(args) -> int:
     return 0 if outcome.status == "completed" else 1
 
 
+def _tensorboard(args) -> int:
+    from blocklab.runs.tensorboard import serve
+
+    return serve(Path(args.data_dir), args.host, args.port)
+
+
 def main(argv: list[str] | None = None) -> int:
     from typing import get_args
 
@@ -196,6 +202,13 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("-o", "--output", help="file to write (default: stdout)")
     e.set_defaults(fn=_export)
 
+    b = sub.add_parser("tensorboard", help="open TensorBoard on every run's event files")
+    b.add_argument("--data-dir", default="data", help="the server's data dir (runs/<id>/tensorboard)")
+    b.add_argument("--host", default="127.0.0.1")
+    b.add_argument("--port", type=int, default=6006)
+    b.set_defaults(fn=_tensorboard)
+
+    __import__("blocklab.importers.cli").importers.cli.register(sub)  # `blocklab import`, in its own module
     args = p.parse_args(argv)
     return args.fn(args)
 

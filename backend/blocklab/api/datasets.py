@@ -1,5 +1,5 @@
 """GET /api/datasets (built-in and uploaded, with params schema and shapes) and
-POST /api/datasets (upload a CSV as a regression or classification dataset)."""
+POST /api/datasets (upload a CSV as a regression or classification dataset, or images: data.image_upload)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
 from blocklab.api.errors import responses
-from blocklab.data import BUILTIN, DatasetKind, UnknownDataset, all_kinds, csv_upload, get_kind, load
+from blocklab.data import BUILTIN, DatasetKind, UnknownDataset, all_kinds, csv_upload, get_kind, image_upload, load
 
 router = APIRouter(tags=["datasets"])
 
@@ -92,10 +92,14 @@ def _bad(field: str, message: str) -> HTTPException:
 @router.post("/datasets", status_code=201, response_model=DatasetInfo, responses=responses(409, 413, 422))
 async def upload_csv(
     request: Request,
-    file: Annotated[UploadFile, File(description="a CSV file with a header row")],
-    target: Annotated[str, Form(min_length=1, max_length=200, description="the column to predict")],
+    file: Annotated[UploadFile, File(description="a CSV file with a header row, a zip of image class folders "
+                                                 "(train/<class>/*.png, optional val/) or an .npz with x and y")],
+    target: Annotated[str | None, Form(min_length=1, max_length=200, description="the column to predict (CSV only)")] = None,
     name: Annotated[str | None, Form(max_length=64, description="dataset name (default: from the file name)")] = None,
     task: Annotated[Literal["auto", "regression", "classification"], Form()] = "auto",
+    size: Annotated[int | None, Form(ge=1, le=image_upload.LIMITS.max_side,
+                                     description="images only: resize to size x size (default: the first image's size)")] = None,
+    color: Annotated[image_upload.Color, Form(description="images only: gray, rgb, or auto (gray when every image is)")] = "auto",
 ) -> dict:
     settings = request.app.state.settings
     raw = await file.read(settings.max_upload_bytes + 1)
@@ -109,6 +113,17 @@ async def upload_csv(
         raise _bad("name", f"'{ds_name}' is a built-in dataset; choose another name")
     if ds_name in csv_upload.stored(settings.data_dir):
         raise HTTPException(409, f"a dataset named '{ds_name}' exists already")
+    if image_upload.accepts(file.filename or "", raw):
+        try:
+            meta = await run_in_threadpool(image_upload.save, settings.data_dir, ds_name, file.filename or "", raw, size, color)
+        except image_upload.ImageError as e:
+            raise HTTPException(e.status, {"message": "the images cannot be used",
+                                           "errors": [{"node": None, "field": e.field, "message": str(e)}]}) from None
+        except FileExistsError:
+            raise HTTPException(409, f"a dataset named '{ds_name}' exists already") from None
+        return _info(image_upload.kind(settings.data_dir, meta))
+    if target is None:
+        raise _bad("target", "a CSV upload needs `target`, the column to predict")
     try:
         meta = await run_in_threadpool(csv_upload.save, settings.data_dir, ds_name, target, file.filename or "", raw, task)
     except csv_upload.CsvError as e:

@@ -192,7 +192,7 @@ def download_weights(run: Run, settings: Cfg,
 @router.post("/runs/{run_id}/predict", responses=responses(404, 409, 413, 422))
 def run_predict(run: Run, body: PredictIn, settings: Cfg) -> dict:
     try:
-        return predict(run, settings.data_dir, body)
+        return predict(run, settings.data_dir, body, settings.max_train_bytes)
     except PredictError as e:
         if e.status == 422:
             raise _invalid("cannot predict", [{"node": None, "field": e.field, "message": str(e)}]) from None

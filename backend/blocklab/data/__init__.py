@@ -11,10 +11,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from blocklab.data import bundled, csv_upload, generated
+from blocklab.data import bundled, csv_upload, generated, image_sets, image_upload
 from blocklab.data.base import Data, DatasetKind, Info
 
-BUILTIN: dict[str, DatasetKind] = {k.name: k for k in [*generated.KINDS, *bundled.KINDS]}
+BUILTIN: dict[str, DatasetKind] = {k.name: k for k in [*generated.KINDS, *bundled.KINDS, *image_sets.KINDS]}
+# Uploaded datasets: <data dir>/datasets/<name>.json names the format that made it (CSV by default).
+UPLOADED = {"csv": csv_upload.kind, image_upload.FORMAT: image_upload.kind}
+
+
+def _uploaded(data_dir: Path, meta: dict) -> DatasetKind:
+    return UPLOADED[meta.get("format", "csv")](data_dir, meta)
 
 
 class UnknownDataset(LookupError):
@@ -22,7 +28,7 @@ class UnknownDataset(LookupError):
 
 
 def all_kinds(data_dir: Path) -> list[DatasetKind]:
-    uploaded = [csv_upload.kind(data_dir, m) for n, m in csv_upload.stored(data_dir).items() if n not in BUILTIN]
+    uploaded = [_uploaded(data_dir, m) for n, m in csv_upload.stored(data_dir).items() if n not in BUILTIN]
     return [*BUILTIN.values(), *uploaded]
 
 
@@ -33,7 +39,7 @@ def get_kind(name: str, data_dir: Path) -> DatasetKind:
     if meta is None:
         known = ", ".join(k.name for k in all_kinds(data_dir))
         raise UnknownDataset(f"unknown dataset '{name}'; the datasets are {known}")
-    return csv_upload.kind(data_dir, meta)
+    return _uploaded(data_dir, meta)
 
 
 def load(kind: DatasetKind, params: Any) -> Data:

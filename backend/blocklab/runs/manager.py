@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 import uuid
+from typing import Callable
 
 import sqlalchemy as sa
 
@@ -46,6 +47,9 @@ class RunManager:
         self.hub = Hub(settings.stream_queue, settings.stream_hopeless_after)
         self.writer = Writer(engine, settings.flush_interval, committed=self.hub.committed)
         self.runner = runners.make(settings, self)
+        # Called with (run id, "running", summary) after each epoch and (run id, final status,
+        # summary) at the end, on the runner's thread; they must be quick (sweeps queue them).
+        self.observers: list[Callable[[str, str, dict], None]] = []
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -126,6 +130,7 @@ class RunManager:
 
     def progress(self, run_id: str, summary: dict) -> None:
         self.writer.update(run_id, summary=_json(summary))  # batched: survives a crash
+        self._notify(run_id, "running", summary)
 
     def finished(self, run_id: str, status: str, error: str | None, summary: dict) -> None:
         self._status(run_id, status, error, final=True, finished_at=store.now(), summary=_json(summary))
@@ -135,6 +140,14 @@ class RunManager:
             self.runner.forget(run_id)
 
         self.writer.after(forget)
+        self._notify(run_id, status, summary)
+
+    def _notify(self, run_id: str, status: str, summary: dict) -> None:
+        for fn in self.observers:
+            try:
+                fn(run_id, status, summary)
+            except Exception:  # an observer's bug never breaks a run's reporting
+                log.exception("run observer failed")
 
     def _status(self, run_id: str, status: str, error: str | None = None, final: bool = False, **row) -> None:
         payload = {"status": status} | ({"error": error} if error else {})

@@ -19,7 +19,8 @@ from blocklab.blocks.base import fmt
 from blocklab.data import DatasetKind, Info, UnknownDataset, get_kind
 from blocklab.graph.analyze import Limits, analyze
 from blocklab.graph.document import GraphDoc
-from blocklab.graph.memory import fmt_bytes, training_bytes
+from blocklab.graph import memory
+from blocklab.graph.codegen import generate
 from blocklab.runs import weights
 from blocklab.train.config import TrainConfig
 from blocklab.train.losses import Loss, mismatch, resolve
@@ -61,6 +62,9 @@ class Plan:
     device: str
     init: dict[str, torch.Tensor] | None
     name: str
+    # Carried from the one analysis of the design, so no worker analyses it again:
+    source: str | None = None  # the generated PyTorch source (codegen) the worker builds from
+    train_bytes: int | None = None  # the training-memory estimate (caps a local worker's memory)
 
 
 def _err(field: str | None, message: str, node: str | None = None) -> dict:
@@ -112,10 +116,9 @@ def prepare(body: RunCreate, doc: GraphDoc, limits: Limits, data_dir: Path,
             errors.append(_err("loss", f"Output '{out.id}': {why}", out.id))
 
     optimizer, spec = OPTIMIZERS.record(body.optimizer)
-    need = training_bytes(root, body.batch_size, optimizer.states(spec))
-    if need > limits.max_train_bytes:
-        errors.append(_err("batch_size", f"training this design at batch size {body.batch_size} needs about "
-                                         f"{fmt_bytes(need)}; the limit is {fmt_bytes(limits.max_train_bytes)}"))
+    too_big = memory.training_error(root, body.batch_size, optimizer.states(spec), limits.max_train_bytes)
+    if too_big is not None:
+        errors.append(too_big.to_json())
 
     device = body.device
     if device == "cuda" and not has_cuda():
@@ -137,4 +140,5 @@ def prepare(body: RunCreate, doc: GraphDoc, limits: Limits, data_dir: Path,
     if errors:
         raise PlanError("the run configuration is invalid", errors)
     cfg = TrainConfig.model_validate(body.model_dump(include=set(TrainConfig.model_fields)))
-    return Plan(doc, cfg, kind, params, info, loss, out_shape, device, init, body.name or doc.name)
+    return Plan(doc, cfg, kind, params, info, loss, out_shape, device, init, body.name or doc.name,
+                generate(analysis, doc.name), memory.training_bytes(root, body.batch_size, optimizer.states(spec)))

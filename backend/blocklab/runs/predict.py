@@ -11,7 +11,11 @@ from pydantic import BaseModel, Field, JsonValue
 
 from blocklab.blocks import REGISTRY
 from blocklab.data import UnknownDataset, get_kind
-from blocklab.graph.build import model_class, source_for
+from blocklab.graph import memory
+from blocklab.graph.analyze import analyze
+from blocklab.graph.build import model_class
+from blocklab.graph.codegen import generate
+from blocklab.graph.types import Scope
 from blocklab.graph.document import GraphDoc
 from blocklab.runs import checkpoints
 from blocklab.train.losses import resolve
@@ -30,24 +34,31 @@ class PredictError(ValueError):
         self.field, self.status = field, status
 
 
-_cache: OrderedDict[tuple, torch.nn.Module] = OrderedDict()
+_cache: OrderedDict[tuple, tuple[torch.nn.Module, Scope]] = OrderedDict()
 _lock = threading.Lock()
 
 
-def _model(run: dict, path: Path) -> torch.nn.Module:
+def _model(run: dict, path: Path) -> tuple[torch.nn.Module, Scope]:
+    """The run's model with its checkpoint loaded, and the design's analysed root (both cached)."""
     key = (run["id"], str(path), path.stat().st_mtime_ns)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    model = model_class(source_for(GraphDoc.model_validate(run["graph"])))()
-    model.load_state_dict(checkpoints.read(path), strict=True)
+    doc = GraphDoc.model_validate(run["graph"])
+    analysis = analyze(doc)
+    if not analysis.ok:  # it trained, so it validated: only a changed registry gets here
+        raise PredictError("graph", "this run's design no longer validates: " + "; ".join(
+            e.message for e in analysis.errors[:3]), 409)
+    state = checkpoints.read(path)
+    model = model_class(generate(analysis, doc.name))()
+    model.load_state_dict(state, strict=True)
     model.eval()
     with _lock:
-        _cache[key] = model
+        _cache[key] = model, analysis.root
         while len(_cache) > 8:
             _cache.popitem(last=False)
-    return model
+    return model, analysis.root
 
 
 def _role(type_name: str) -> str | None:
@@ -55,10 +66,11 @@ def _role(type_name: str) -> str | None:
     return kind.role if kind is not None else None
 
 
-def predict(run: dict, data_dir: Path, body: PredictIn) -> dict:
+def predict(run: dict, data_dir: Path, body: PredictIn, max_bytes: int = 8 * 2**30) -> dict:
+    """`max_bytes`: the memory a forward of this batch may take (BLOCKLAB_MAX_TRAIN_BYTES)."""
     path = checkpoints.path(data_dir, run["id"], body.which)
     try:  # no exists-check first: a run deleted in between must not become a 500
-        model = _model(run, path)
+        model, root = _model(run, path)
     except FileNotFoundError:
         raise PredictError("which", f"run '{run['id']}' has no {body.which} checkpoint yet (status {run['status']})",
                            409) from None
@@ -74,6 +86,9 @@ def predict(run: dict, data_dir: Path, body: PredictIn) -> dict:
         raise PredictError("inputs", f"the batch holds {x.numel():,} values; the limit is {MAX_VALUES:,}")
     if not bool(torch.isfinite(x).all()):
         raise PredictError("inputs", "inputs must be finite numbers")
+    too_big = memory.inference_error(root, len(x), max_bytes)
+    if too_big is not None:
+        raise PredictError("inputs", too_big.message)
     with torch.no_grad():
         out = model(x)
     result: dict = {"outputs": out.tolist()}

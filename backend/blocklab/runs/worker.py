@@ -26,12 +26,14 @@ from typing import Callable
 
 import torch
 
+from blocklab.custom import cancel
 from blocklab.data import load
 from blocklab.graph.analyze import analyze
 from blocklab.graph.build import model_class
 from blocklab.graph.codegen import generate
 from blocklab.runs import checkpoints
 from blocklab.runs.plan import Plan
+from blocklab.runs.tensorboard import TBWriter
 from blocklab.train.loop import Diverged, Job, train
 
 log = logging.getLogger("blocklab.runs")
@@ -52,7 +54,7 @@ class Outcome:
 
 def build(plan: Plan) -> torch.nn.Module:
     """The run's model, seeded from its config (and loaded from its initial weights), on CPU."""
-    source = generate(analyze(plan.doc), plan.doc.name)
+    source = plan.source or generate(analyze(plan.doc), plan.doc.name)
     with BUILD_LOCK:
         torch.manual_seed(plan.cfg.seed)  # before building: the same seed gives the same init
         model = model_class(source)()
@@ -82,11 +84,13 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
     best: dict | None = None
     best_dirty = False
     status, error = "completed", None
+    tb = TBWriter.open(checkpoint_dir, plan.doc, plan.source)  # TensorBoard files beside the checkpoints (never raises)
 
     def write(which: str, tensors: dict) -> None:
         if checkpoint_dir is not None:
             checkpoints.write(Path(checkpoint_dir) / f"{which}.safetensors", tensors)
 
+    cancel.set_check(should_stop)  # CustomLayer loops on this thread ask it: Stop reaches inside a step
     try:
         device = torch.device(plan.device)
         data = load(plan.kind, plan.dparams).to(device)
@@ -97,6 +101,7 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
         for ev in train(job, should_stop):
             kind = ev.pop("type")
             emit(kind, ev)
+            tb.write(kind, ev)
             if kind == "step":
                 summary.update(steps=ev["step"], epoch=ev["epoch"], train_loss=ev["loss"])
             elif kind == "epoch":
@@ -120,11 +125,13 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
     except Diverged as e:
         status, error = "failed", str(e)
     except Exception as e:  # a run's failure is its own: report it, keep the caller going
-        if should_stop():  # a step cut short by a stop request (a CustomLayer loop checks it)
+        if should_stop():  # a step cut short by a stop request (cancel.Cancelled from a CustomLayer loop)
             status = "stopped"
         else:
             log.exception("run failed")
             status, error = "failed", f"{type(e).__name__}: {e}"[:2000]
+    cancel.set_check(None)
+    tb.close()
     try:
         if model is not None:
             write("last", checkpoints.snapshot(model))

@@ -39,6 +39,19 @@ PROBE_BATCH = 64  # activation statistics on 64 samples: one small forward per s
 SYNC_EVERY = 16  # data-parallel: steps between (collective) stop checks
 
 
+def _backward() -> Callable[[torch.Tensor, torch.Tensor], None]:
+    """loss.backward(one), minus its Python wrapper: with d loss/d loss given (no ones_like per
+    step) and straight into the autograd engine, as torch.autograd.backward itself calls it.
+    That wrapper is ~10 us of a small model's ~60 us step. Falls back to the public call."""
+    run = getattr(torch.autograd.graph, "_engine_run_backward", None)
+    if run is None:
+        return lambda l, one: l.backward(one)
+    return lambda l, one: run((l,), (one,), False, False, (), allow_unreachable=True, accumulate_grad=True)
+
+
+backward = _backward()
+
+
 class Diverged(Exception):
     def __init__(self, step: int):
         super().__init__(f"loss became NaN at step {step}")
@@ -110,6 +123,7 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
         return
 
     step = 0
+    one: torch.Tensor | None = None
     pending: list[torch.Tensor] = []
     window_start = 0  # step before the first loss in `pending`
     folded: list[torch.Tensor] = []  # sums of 1024 step losses each, this epoch
@@ -148,7 +162,9 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
             out = net(xs[i:i + bs])
             l = fn(out, ys[i:i + bs])
             opt.zero_grad(set_to_none=True)
-            l.backward()
+            if one is None or one.dtype != l.dtype:
+                one = torch.ones((), dtype=l.dtype, device=l.device)
+            backward(l, one)
             step += 1
             pending.append(l.detach())
             now = clock()

@@ -25,6 +25,9 @@ class FastSGD:
     def __init__(self, params: Iterable[torch.Tensor], lr: float, momentum: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False):
         self.params = [p for p in params if p.requires_grad]
+        # Detached views of the same storage: updating them in place needs no no_grad
+        # context (whose decorator costs ~5 us a step here) and leaves autograd untouched.
+        self.data = [p.detach() for p in self.params]
         self.param_groups = [{"params": self.params, "lr": lr}]
         self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
         self.bufs: list[torch.Tensor | None] | None = None
@@ -39,10 +42,9 @@ class FastSGD:
         for p in self.params:
             p.grad = None
 
-    @torch.no_grad()
     def step(self) -> None:
-        ps = self.params
-        gs = [p.grad for p in ps]
+        ps = self.data
+        gs = [p.grad for p in self.params]
         if self.holes or any(g is None for g in gs):  # a parameter the forward did not use (now or before)
             keep = [i for i, g in enumerate(gs) if g is not None]
             if self.momentum:  # keep buffers aligned: fall back to the per-index path
@@ -67,8 +69,8 @@ class FastSGD:
         if self.bufs is None:
             self.bufs = [None] * len(self.params)  # type: ignore[list-item]
         for i in keep:
-            p = self.params[i]
-            g = p.grad + self.weight_decay * p if self.weight_decay else p.grad
+            p, grad = self.data[i], self.params[i].grad
+            g = grad + self.weight_decay * p if self.weight_decay else grad
             b = self.bufs[i]
             if b is None:
                 b = self.bufs[i] = g.detach().clone()
@@ -76,8 +78,6 @@ class FastSGD:
                 b.mul_(m).add_(g)
             p.add_(g + m * b if self.nesterov else b, alpha=-lr)
         self.holes = any(b is None for b in self.bufs)
-
-
 
 
 # ---------------------------------------------------------------- the records

@@ -56,20 +56,21 @@ class Ticket:
     checkpoint_interval: float
     max_seconds: float  # 0: no limit
     memory_cap: int | None  # bytes of address space the run may add once its data is loaded
+    source: str | None  # the plan's generated source: the worker does not analyse the design again
 
     @classmethod
     def of(cls, run_id: str, plan: Plan, data_dir: Path, checkpoint_dir: Path, checkpoint_interval: float,
            max_seconds: float, memory_cap: int | None) -> "Ticket":
         return cls(run_id, plan.doc, plan.cfg.model_dump_json(), plan.kind.name, plan.dparams.model_dump_json(),
                    tuple(plan.out_shape), plan.device, plan.init, plan.name, str(data_dir), str(checkpoint_dir),
-                   checkpoint_interval, max_seconds, memory_cap)
+                   checkpoint_interval, max_seconds, memory_cap, plan.source)
 
     def plan(self) -> Plan:
         kind = get_kind(self.dataset, Path(self.data_dir))
         params = kind.params.model_validate_json(self.dparams)
         cfg = TrainConfig.model_validate_json(self.cfg)
         return Plan(self.doc, cfg, kind, params, kind.info(params), resolve(cfg.loss), self.out_shape,
-                    self.device, self.init, self.name)
+                    self.device, self.init, self.name, self.source)
 
 
 def _die_with_parent() -> None:

@@ -1,0 +1,294 @@
+"""PyTorch import (blocklab.importers.from_module and `blocklab import`): modules written in
+plain torch become designs whose exported Model takes the module's own state_dict with
+strict=True and gives the same outputs. Torch (the original module) is the reference."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from torch import nn
+from torch.nn import functional as F
+
+from blocklab.cli import main
+from blocklab.graph.analyze import analyze
+from blocklab.graph.build import source_for
+from blocklab.graph.document import GraphDoc
+from blocklab.importers import NotImportable, from_module, weights_for
+from graphs import load_exported
+
+
+class MLP(nn.Module):  # D2L 6.1
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(20, 256)
+        self.out = nn.Linear(256, 10)
+
+    def forward(self, X):
+        return self.out(F.relu(self.hidden(X)))
+
+
+class NestMLP(nn.Module):  # D2L 6.1.3
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU())
+        self.linear = nn.Linear(32, 16)
+
+    def forward(self, X):
+        return self.linear(self.net(X))
+
+
+class Residual(nn.Module):  # D2L 8.6, plain torch
+    def __init__(self, channels: int, stride: int = 1):
+        super().__init__()
+        cin = channels if stride == 1 else channels // 2
+        self.conv1 = nn.Conv2d(cin, channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.down = nn.Sequential(nn.Conv2d(cin, channels, 1, stride=stride, bias=False),
+                                  nn.BatchNorm2d(channels)) if stride != 1 else None
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        if self.down is not None:
+            x = self.down(x)
+        return F.relu(y + x)
+
+
+class ResNetish(nn.Module):
+    def __init__(self, classes: int = 10):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True))
+        self.layer1 = nn.Sequential(Residual(8), Residual(8))
+        self.layer2 = nn.Sequential(Residual(16, stride=2), Residual(16))
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))  # torch spells it (1, 1) or 1: the same layer
+        self.fc = nn.Linear(16, classes)
+
+    def forward(self, x):
+        x = self.layer2(self.layer1(self.stem(x)))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class LSTMNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, x):  # x: [B, L, 8]
+        out, _ = self.lstm(x)  # [B, L, 16]
+        return self.fc(out.mean(dim=1))
+
+
+class Encoder(nn.Module):
+    """One single-head Transformer encoder layer, written out by hand: x [B, L, d]."""
+
+    def __init__(self, d: int = 16):
+        super().__init__()
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.ff = nn.Sequential(nn.Linear(d, 32), nn.GELU(), nn.Linear(32, d))
+        self.scale = math.sqrt(d)
+
+    def forward(self, x):
+        att = F.softmax(self.q(x) @ self.k(x).transpose(1, 2) / self.scale, dim=-1)  # [B, L, L]
+        x = self.ln1(x + self.o(att @ self.v(x)))
+        return self.ln2(x + self.ff(x))
+
+
+def _roundtrip(module: nn.Module, x) -> dict:
+    """Import, export as standalone source, load the module's own weights strictly, compare."""
+    torch.manual_seed(0)
+    doc = from_module(module, x)
+    assert analyze(GraphDoc.model_validate(doc)).ok
+    Exported = load_exported(source_for(GraphDoc.model_validate(doc)))
+    exported = Exported().eval()
+    exported.load_state_dict(weights_for(doc, module.state_dict()), strict=True)
+    module.eval()
+    xs = x if isinstance(x, tuple) else (x,)
+    with torch.no_grad():
+        torch.testing.assert_close(exported(*xs), module(*xs), atol=1e-5, rtol=1e-5)
+    return doc
+
+
+def test_d2l_mlp_keeps_its_layer_names():
+    doc = _roundtrip(MLP(), torch.randn(3, 20))
+    assert [(n["id"], n["type"]) for n in doc["nodes"]] == [
+        ("X", "Input"), ("hidden", "Linear"), ("relu", "ReLU"), ("out", "Linear"), ("Y", "Output")]
+    assert doc["nodes"][1]["params"] == {"out_features": 256}  # in_features left to inference
+    # Layered layout: each node below the one feeding it.
+    ys = [n["position"]["y"] for n in doc["nodes"]]
+    assert ys == sorted(ys) and len(set(ys)) == len(ys)
+
+
+def test_sequential_and_nestmlp_become_composite_blocks():
+    seq = nn.Sequential(nn.Linear(20, 256), nn.ReLU(), nn.Linear(256, 10))
+    doc = _roundtrip(seq, torch.randn(3, 20))
+    assert [n["id"] for n in doc["nodes"]][1:4] == ["0", "1", "2"]
+    doc = _roundtrip(NestMLP(), torch.randn(3, 20))
+    net = next(n for n in doc["nodes"] if n["id"] == "net")
+    inner = doc["blocks"][net["type"]]
+    assert [n["type"] for n in inner["nodes"]] == ["Input", "Linear", "ReLU", "Linear", "ReLU", "Output"]
+
+
+def test_residual_net_reuses_one_definition_per_configuration():
+    module = ResNetish(classes=5)
+    with torch.no_grad():  # non-trivial running stats, so eval-mode BatchNorm is really compared
+        for m in module.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2)
+    doc = _roundtrip(module, torch.randn(2, 3, 16, 16))
+    layer1 = doc["blocks"][next(n["type"] for n in doc["nodes"] if n["id"] == "layer1")]
+    # Residual(8) twice: one definition, used by both instances.
+    assert [n["type"] for n in layer1["nodes"]].count(layer1["nodes"][1]["type"]) == 2
+    types = {n["type"] for n in doc["blocks"][layer1["nodes"][1]["type"]]["nodes"]}
+    assert {"Conv2d", "BatchNorm2d", "ReLU", "Add"} <= types
+
+
+def test_lstm_and_a_hand_written_encoder():
+    doc = _roundtrip(LSTMNet(), torch.randn(2, 5, 8))
+    assert [n["type"] for n in doc["nodes"]] == ["Input", "LSTM", "Mean", "Linear", "Output"]
+    doc = _roundtrip(Encoder(), torch.randn(2, 6, 16))
+    types = [n["type"] for n in doc["nodes"]]
+    assert {"MatMul", "Softmax", "LayerNorm", "Add", "CustomLayer"} <= set(types)
+
+
+def test_a_layer_called_twice_shares_its_parameters():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(20, 20)
+
+        def forward(self, X):
+            return self.linear(F.relu(self.linear(X)) * 2 - 1)
+
+    doc = _roundtrip(Twice(), torch.randn(2, 20))
+    second = [n for n in doc["nodes"] if n["type"] == "Linear"][1]
+    assert second["shares"] == "linear"
+    shared = nn.Linear(8, 8)  # D2L's tied layers: one module under two names of nn.Sequential
+    tied = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(), nn.Linear(8, 1))
+    doc = _roundtrip(tied, torch.randn(2, 4))
+    assert next(n for n in doc["nodes"] if n["id"] == "4")["shares"] == "2"
+    assert set(weights_for(doc, tied.state_dict())) == set(tied.state_dict())  # nothing added: both names exist
+
+
+def test_unmapped_things_are_listed_never_dropped():
+    class Last(LSTMNet):
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.fc(out[:, -1])
+
+    class Odd(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")
+            self.up = nn.Upsample(scale_factor=2)
+
+        def forward(self, x):
+            return torch.erf(self.up(self.conv(x)))
+
+    with pytest.raises(NotImportable) as e:
+        from_module(Last(), torch.randn(2, 5, 8))
+    assert [(u["node"], u["op"]) for u in e.value.unsupported] == [("getitem_2", "call_function operator.getitem")]
+    with pytest.raises(NotImportable) as e:
+        from_module(Odd(), torch.randn(2, 3, 4, 4))
+    got = {u["node"]: u for u in e.value.unsupported}
+    assert "padding_mode='reflect'" in got["conv"]["reason"]
+    # A torch module without a block is traced into, down to the call no block computes.
+    assert got["up.interpolate"]["op"] == "call_function torch.nn.functional.interpolate"
+    assert got["erf"]["op"] == "call_function torch.erf"  # listed too, though fed by unmapped nodes
+
+
+def test_cli_writes_the_design_and_its_weights(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "model.py"
+    src.write_text(
+        "import torch\nfrom torch import nn\n\n"
+        "class LeNet(nn.Module):\n"
+        "    def __init__(self, classes=10):\n"
+        "        super().__init__()\n"
+        "        self.net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2),\n"
+        "                                 nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2))\n"
+        "        self.fc = nn.Linear(16 * 5 * 5, classes)\n"
+        "    def forward(self, x):\n"
+        "        x = self.net(x)\n"
+        "        return self.fc(x.view(x.size(0), -1))\n"
+        "\n"
+        "class Bad(LeNet):\n"
+        "    def forward(self, x):\n"
+        "        return super().forward(x).view(-1)  # [B * classes]: the batch is gone\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", f"{src}:LeNet", "--input-shape", "1,28,28", "--kwargs", '{"classes": 7}',
+                 "-o", "d.json", "--weights", "w.safetensors"]) == 0
+    doc = json.loads((tmp_path / "d.json").read_text())
+    model = load_exported(source_for(GraphDoc.model_validate(doc)))()
+    model.load_state_dict(load_file(tmp_path / "w.safetensors"), strict=True)
+    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 7)
+    assert main(["import", f"{src}:Bad", "--input-shape", "1,28,28", "-o", "bad.json"]) == 2
+    err = capsys.readouterr().err
+    assert "unsupported: view_1: call_method view: changes the batch dim" in err
+    assert not (tmp_path / "bad.json").exists()
+
+
+class MyLinear(nn.Module):  # D2L 6.5: parameters of its own, plain tensor code
+    def __init__(self, in_units, units):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(in_units, units))
+        self.bias = nn.Parameter(torch.randn(units))
+
+    def forward(self, X):
+        return F.relu(X @ self.weight + self.bias)
+
+
+class CenteredLayer(nn.Module):  # D2L 6.5: no parameters, a whole-tensor mean
+    def forward(self, X):
+        return X - X.mean()
+
+
+def test_tensor_code_modules_become_custom_layers():
+    net = nn.Sequential(MyLinear(64, 8), CenteredLayer(), MyLinear(8, 2))
+    doc = _roundtrip(net, torch.randn(3, 64))
+    assert [n["type"] for n in doc["nodes"][1:4]] == ["CustomLayer"] * 3
+    assert set(doc["nodes"][1]["params"]["parameters"]) == {"weight", "bias"}  # keys 0.weight, 0.bias kept
+
+
+ROUND_TRIP = ["d2l_mlp", "d2l_sequential", "d2l_nestmlp", "d2l_rgnet", "d2l_tied", "d2l_mylinear", "d2l_centered",
+              "lenet_digits", "resnet_digits", "linear_regression", "spirals_playground"]
+
+
+@pytest.mark.parametrize("tid", ROUND_TRIP)
+def test_templates_round_trip_through_pytorch(tid):
+    """Template -> exported PyTorch -> fx import: the same nodes and blocks, keys, shapes and outputs."""
+    from graphs import template
+
+    graph = template(tid)
+    doc = GraphDoc.model_validate(graph)
+    analysis = analyze(doc)
+    torch.manual_seed(0)
+    module = load_exported(source_for(doc))()
+    x = torch.randn(2, *analysis.root.nodes[analysis.root.inputs[0]].shape)
+    again = _roundtrip(module, x)
+    assert [(n["id"], n["type"]) for n in again["nodes"]] == [(n["id"], n["type"]) for n in graph["nodes"]]
+    assert {k: [(n["id"], n["type"]) for n in b["nodes"]] for k, b in again["blocks"].items()} == \
+        {k: [(n["id"], n["type"]) for n in b["nodes"]] for k, b in graph.get("blocks", {}).items()}
+    # The same document up to layout and spelling: every node's shape, parameter count and
+    # resolved params (defaults and inferred sizes filled in) are the template's.
+    assert analyze(GraphDoc.model_validate(again)).report() == analysis.report()
+    rebuilt = load_exported(source_for(GraphDoc.model_validate(again)))()
+    assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in module.state_dict().items()}
+
+
+@pytest.mark.parametrize("tid, node", [("d2l_fixedhidden", "halve"), ("d2l_chimera", "2.halve")])
+def test_data_dependent_loops_are_named(tid, node):
+    from graphs import template
+
+    doc = GraphDoc.model_validate(template(tid))
+    module = load_exported(source_for(doc))()
+    with pytest.raises(NotImportable) as e:
+        from_module(module, torch.randn(2, 20))
+    assert [u["node"] for u in e.value.unsupported] == [node]
+    assert "control flow" in e.value.unsupported[0]["reason"]

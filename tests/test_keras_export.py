@@ -1,0 +1,70 @@
+"""POST /api/export/keras: the Keras 3 source runs under Keras (torch backend here; the source
+is backend-neutral), takes a Blocklab state_dict through load_blocklab_state_dict, and gives
+the PyTorch model's outputs. Torch is the reference."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["KERAS_BACKEND"] = "torch"  # before keras is imported: no TensorFlow needed
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from blocklab.graph.analyze import analyze  # noqa: E402
+from blocklab.graph.build import build  # noqa: E402
+from blocklab.graph.document import GraphDoc  # noqa: E402
+from graphs import chain, template  # noqa: E402
+
+keras = pytest.importorskip("keras")
+
+
+def _compare(client, graph: dict, int_inputs: bool = False) -> str:
+    r = client.post("/api/export/keras", json={"graph": graph})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/x-python")
+    ns: dict = {}
+    exec(compile(r.text, "exported_keras.py", "exec"), ns)  # as `python exported_keras.py` would
+    doc = GraphDoc.model_validate(graph)
+    analysis = analyze(doc)
+    torch.manual_seed(0)
+    model = build(doc).eval()
+    with torch.no_grad():  # running stats that are not 0 and 1, so batch norm's inference path counts
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2)
+    km = ns["Model"]()
+    ns["load_blocklab_state_dict"](km, model.state_dict())
+    shapes = [analysis.root.nodes[i].shape for i in analysis.root.inputs]
+    xs = [torch.randint(0, 10, (3, *s)).float() if int_inputs else torch.randn(3, *s) for s in shapes]
+    with torch.no_grad():
+        want = model(*xs).numpy()
+    got = keras.ops.convert_to_numpy(km(*[x.numpy() for x in xs]))
+    assert got.shape == want.shape and np.abs(got - want).max() <= 1e-4
+    return r.text
+
+
+@pytest.mark.parametrize("tid", ["lenet_digits", "resnet_digits", "d2l_tied", "d2l_nestmlp"])
+def test_templates_run_under_keras(client, tid):
+    src = _compare(client, template(tid))
+    assert "class Model(keras.Model):" in src
+
+
+def test_recurrent_norms_and_embeddings(client):
+    _compare(client, chain((6, 5), ("lstm", "LSTM", {"hidden_size": 7}), ("gru", "GRU", {"hidden_size": 4}),
+                           ("ln", "LayerNorm"), ("act", "GELU", {"approximate": "tanh"}), ("mean", "Mean", {"dims": [1]}),
+                           ("bn", "BatchNorm1d"), ("sm", "LogSoftmax")))
+    _compare(client, chain((5,), ("emb", "Embedding", {"num_embeddings": 10, "embedding_dim": 4}),
+                           ("flat", "Flatten"), ("sp", "Softplus", {"beta": 2.0}), ("fc", "Linear", {"out_features": 3})),
+             int_inputs=True)
+
+
+def test_blocks_without_a_keras_counterpart_are_named(client):
+    r = client.post("/api/export/keras", json={"graph": template("d2l_mylinear")})
+    assert r.status_code == 422
+    assert [e["node"] for e in r.json()["detail"]["errors"]] == ["0", "1"]
+    pool = chain((3, 8, 8), ("pool", "MaxPool2d", {"kernel_size": 3, "padding": 1}))
+    r = client.post("/api/export/keras", json={"graph": pool})
+    assert r.status_code == 422 and "pads" in r.json()["detail"]["errors"][0]["message"]

@@ -19,7 +19,6 @@ their ratio:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import socket
 import statistics

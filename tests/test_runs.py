@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from runs_fixtures import create, long_run, mlp, run_body, wait
+from runs_fixtures import create, long_run, run_body, wait
 from blocklab.data import BUILTIN, load
 from blocklab.train.config import OptimizerSpec, ScheduleSpec
 from blocklab.train.optimizers import FastSGD, lr_at

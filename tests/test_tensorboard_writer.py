@@ -11,7 +11,6 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from runs_fixtures import create, mlp, wait
 from blocklab.graph.analyze import Limits
-from blocklab.graph.document import GraphDoc
 from blocklab.runs.plan import RunCreate, prepare
 from blocklab.runs.tensorboard import SUBDIR, TBWriter, event_files
 from blocklab.runs.worker import execute

@@ -17,7 +17,8 @@ from starlette.exceptions import HTTPException
 
 from blocklab import __version__
 from blocklab.api import API_MODULES
-from blocklab.middleware import TokenAuth
+from blocklab.api.errors import capped_detail, capped_items
+from blocklab.middleware import BodyGuard, TokenAuth
 from blocklab.settings import Settings
 from blocklab.store.db import create_engine
 
@@ -38,16 +39,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if hasattr(mod, "shutdown"):
                 await mod.shutdown(app)
 
-    # max_body_size: a 413 from the Content-Length at once, or as soon as a streamed body passes it.
-    app = FastAPI(title="Blocklab", version=__version__, lifespan=lifespan, max_body_size=settings.max_body_bytes)
+    app = FastAPI(title="Blocklab", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = create_engine(settings.db_url)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_req: Request, exc: RequestValidationError):
-        # Same shape as FastAPI's default, but never echo huge inputs back.
-        errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
-        return JSONResponse({"detail": errors}, status_code=422)
+        # Same shape as FastAPI's default, but never echo inputs back, and at most MAX_ERRORS.
+        return JSONResponse({"detail": capped_items(exc.errors())}, status_code=422)
 
     @app.exception_handler(HTTPException)
     async def _http_error(req: Request, exc: HTTPException):
@@ -61,12 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Starlette names only the first matching route's methods; list every documented one.
             allowed = _allowed_methods(app, req.url.path)
             return JSONResponse({"detail": "Method Not Allowed"}, 405, headers={"Allow": ", ".join(allowed)})
+        exc.detail = capped_detail(exc.detail)
         return await http_exception_handler(req, exc)
 
     for mod in API_MODULES:
         app.include_router(mod.router, prefix="/api")
 
-    # Outermost last: the token check runs before CORS.
+    # Outermost last: the token check runs before CORS, both before the body guard.
+    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"],
                            allow_headers=["*"])

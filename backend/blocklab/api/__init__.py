@@ -1,6 +1,7 @@
 """API modules, each exposing `router` (mounted under /api) and optionally startup/shutdown."""
 
-from blocklab.api import blocks, datasets, export, graphs, interchange, options, runs, templates
-from blocklab.api import evaluation, sweeps, tensorboard
+from blocklab.api import (blocks, datasets, evaluation, export, graphs, interchange, options, run_outputs, run_stream,
+                          runs, sweeps, templates, tensorboard, weights_upload)
 
-API_MODULES = [blocks, options, graphs, export, templates, datasets, runs, tensorboard, evaluation, sweeps, interchange]
+API_MODULES = [blocks, options, graphs, export, templates, datasets, runs, run_outputs, run_stream, weights_upload,
+               tensorboard, evaluation, sweeps, interchange]

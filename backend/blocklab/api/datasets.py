@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import json
-
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
-from blocklab.api.errors import responses
-from blocklab.data import BUILTIN, DatasetKind, UnknownDataset, all_kinds, csv_upload, get_kind, image_upload, load
+from blocklab import jsonin
+from blocklab.api.errors import invalid, problem, responses
+from blocklab.data import (BUILTIN, DatasetKind, UnknownDataset, all_kinds, csv_upload, data_bytes, get_kind,
+                           image_upload, load)
+from blocklab.graph.memory import fmt_bytes
 
 router = APIRouter(tags=["datasets"])
 
@@ -66,17 +67,18 @@ def dataset_samples(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     params: Annotated[str, Query(max_length=20_000, description="the dataset params as JSON")] = "{}",
 ) -> dict:
-    data_dir = request.app.state.settings.data_dir
+    settings = request.app.state.settings
     try:
-        kind = get_kind(name, data_dir)
+        kind = get_kind(name, settings.data_dir)
     except UnknownDataset as e:
         raise HTTPException(404, str(e)) from None
-    try:
-        p = kind.params.model_validate(json.loads(params))
-    except (ValueError, ValidationError) as e:
-        msg = e.errors()[0]["msg"] if isinstance(e, ValidationError) else "params must be a JSON object"
-        raise HTTPException(422, {"message": "bad dataset params",
-                                  "errors": [{"node": None, "field": "params", "message": msg}]}) from None
+    p = _params(kind, params)
+    # The same bound a run's memory has: no request generates data a run could not hold.
+    need = data_bytes(kind, p)
+    if need > settings.max_train_bytes:
+        raise invalid("bad dataset params", [problem("params.n", (
+            f"dataset '{kind.name}' with these params holds about {fmt_bytes(need)}; the limit is "
+            f"{fmt_bytes(settings.max_train_bytes)} (BLOCKLAB_MAX_TRAIN_BYTES): lower n, n_val or the features"))])
     data = load(kind, p)
     x, y = (data.x_train, data.y_train) if split == "train" else (data.x_val, data.y_val)
     step = max(1, len(x) // limit)  # an even spread over the split, not just its head
@@ -85,8 +87,24 @@ def dataset_samples(
             "classes": info.classes, "inputs": x[::step][:limit].tolist(), "targets": y[::step][:limit].tolist()}
 
 
+def _params(kind: DatasetKind, text: str):
+    """?params= (JSON text, through the shared parser) as the kind's validated params; each
+    error names its field (params.n, ...)."""
+    try:
+        value = jsonin.loads(text)
+    except jsonin.BadJson as e:
+        raise invalid("bad dataset params", [problem(e.field("params"), e.message)]) from None
+    if not isinstance(value, dict):
+        raise invalid("bad dataset params", [problem("params", "params must be a JSON object")])
+    try:
+        return kind.params.model_validate(value)
+    except ValidationError as e:
+        errors = [problem(".".join(["params", *map(str, d["loc"])]), d["msg"]) for d in e.errors()]
+        raise invalid("bad dataset params", errors) from None
+
+
 def _bad(field: str, message: str) -> HTTPException:
-    return HTTPException(422, {"message": "the CSV cannot be used", "errors": [{"node": None, "field": field, "message": message}]})
+    return invalid("the CSV cannot be used", [problem(field, message)])
 
 
 @router.post("/datasets", status_code=201, response_model=DatasetInfo, responses=responses(409, 413, 422))
@@ -128,4 +146,6 @@ async def upload_csv(
         meta = await run_in_threadpool(csv_upload.save, settings.data_dir, ds_name, target, file.filename or "", raw, task)
     except csv_upload.CsvError as e:
         raise _bad(e.field, str(e)) from None
+    except csv_upload.NameTaken as e:  # a concurrent upload of the same name claimed it first
+        raise HTTPException(409, str(e)) from None
     return _info(csv_upload.kind(settings.data_dir, meta))

@@ -6,7 +6,7 @@ import inspect
 from typing import Annotated, Callable
 
 import sqlalchemy as sa
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 
 from blocklab.graph.analyze import Limits
 from blocklab.settings import Settings
@@ -26,6 +26,7 @@ def get_limits(settings: Annotated[Settings, Depends(get_settings)]) -> Limits:
 
 
 Engine = Annotated[sa.Engine, Depends(get_engine)]
+Cfg = Annotated[Settings, Depends(get_settings)]
 GraphLimits = Annotated[Limits, Depends(get_limits)]
 
 
@@ -48,3 +49,9 @@ def fetch_or_404(load: Callable[[sa.Engine, str], dict | None], what: str, param
 
 
 Design = Annotated[dict, fetch_or_404(designs.get, "saved design", "graph_id")]
+
+
+# SQLite and PostgreSQL integers are 64-bit: a larger number in a query would fail in the
+# database driver (a 500), so every id or count there is range-checked first (422).
+MAX_INT64 = 2**63 - 1
+Seq = Annotated[int, Query(ge=0, le=MAX_INT64, description="a stream message sequence number")]

@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from blocklab.api.errors import responses
-from blocklab.api.runs import Cfg, Run
+from blocklab.api.deps import Cfg
+from blocklab.api.run_deps import Run
 from blocklab.runs.evaluate import EvalError, evaluate
 
 router = APIRouter(tags=["runs"])

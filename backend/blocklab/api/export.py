@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from blocklab.api.deps import GraphLimits
+from blocklab.api.download import attachment
 from blocklab.api.errors import ErrorInfo, responses
 from blocklab.graph.analyze import analyze
 from blocklab.graph.build import GraphInvalid, source_for
@@ -53,7 +54,4 @@ def export_python(doc: GraphDoc, limits: GraphLimits) -> PlainTextResponse:
         src = source_for(doc, limits)
     except GraphInvalid as e:
         raise HTTPException(422, {"message": "the graph is invalid", "errors": e.errors}) from None
-    name = "".join(c for c in doc.name if c.isalnum() or c in "_-") or "model"
-    return PlainTextResponse(
-        src, media_type="text/x-python", headers={"Content-Disposition": f'attachment; filename="{name}.py"'}
-    )
+    return PlainTextResponse(src, media_type="text/x-python", headers=attachment(f"{doc.name}.py", "model.py"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel
 
 from blocklab.api.deps import Design, Engine
@@ -39,6 +39,11 @@ def _out(d: dict) -> dict:
     return {**d["graph"], **d}
 
 
+def _gone(design_id: str) -> HTTPException:
+    # Read, then write: a DELETE may land in between; the write then finds no row.
+    return HTTPException(404, f"no saved design with id '{design_id}'")
+
+
 @router.post("/graphs", status_code=201, response_model=DesignOut, responses=responses(422))
 def create_design(doc: GraphDoc, engine: Engine) -> dict:
     return _out(designs.create(engine, doc.name, dump(doc)))
@@ -56,10 +61,14 @@ def get_design(design: Design) -> dict:
 
 @router.put("/graphs/{graph_id}", response_model=DesignOut, responses=responses(404, 422))
 def update_design(doc: GraphDoc, design: Design, engine: Engine) -> dict:
-    return _out(designs.update(engine, design["id"], doc.name, dump(doc)))
+    updated = designs.update(engine, design["id"], doc.name, dump(doc))
+    if updated is None:
+        raise _gone(design["id"])
+    return _out(updated)
 
 
 @router.delete("/graphs/{graph_id}", status_code=204, responses=responses(404, 422))
 def delete_design(design: Design, engine: Engine) -> Response:
-    designs.delete(engine, design["id"])
+    if not designs.delete(engine, design["id"]):
+        raise _gone(design["id"])
     return Response(status_code=204)

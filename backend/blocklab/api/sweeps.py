@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from blocklab.api.deps import Engine, GraphLimits, fetch_or_404, get_limits, get_settings
+from blocklab.api.deps import Engine, GraphLimits, fetch_or_404, get_limits
 from blocklab.api.errors import responses
-from blocklab.api.runs import manager_for
+from blocklab.api.run_deps import manager_for
 from blocklab.runs import sweep_store
 from blocklab.runs.sweep_space import SweepCreate, apply, check
 from blocklab.runs.sweeps import SweepManager, TooMany

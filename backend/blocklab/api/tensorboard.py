@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Response
 
 from blocklab.api.errors import responses
-from blocklab.api.runs import Cfg, Run
+from blocklab.api.deps import Cfg
+from blocklab.api.run_deps import Run
 from blocklab.runs import checkpoints
 from blocklab.runs.tensorboard import zip_events
 

@@ -17,7 +17,7 @@ def number(v: object, pos: Pos) -> Num:
         raise ExprError("True and False are only allowed as keepdim=True / keepdim=False", pos)
     if isinstance(v, int):
         if abs(v) > L.MAX_INT:
-            raise ExprError(f"the number is too large (the limit is 2**53)", pos)
+            raise ExprError("the number is too large (the limit is 2**53)", pos)
         return Num(v, pos)
     if isinstance(v, float):
         if not math.isfinite(v):

@@ -55,6 +55,9 @@ class DatasetKind:
     info: Callable[[Any], Info]
     make: Callable[[Any], Data]
     tags: tuple[str, ...] = field(default=())
+    # Samples (train + validation) `make` generates for these params, known without making
+    # them: bounds what a request may generate (None: a small fixed-size kind).
+    count: Callable[[Any], int] | None = None
 
 
 def from_numpy(info: Info, x: np.ndarray, y: np.ndarray, n_train: int) -> Data:

@@ -12,8 +12,8 @@ import json
 import math
 import os
 import re
+import tempfile
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -43,46 +43,82 @@ def _num(s: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
+# Bounds on what one upload may become (checked while reading, before the arrays grow):
+# features are float64 in memory, so MAX_VALUES is 80 MB.
+MAX_COLUMNS = 10_000
+MAX_ROWS = 1_000_000
+MAX_VALUES = 10_000_000  # data rows x feature columns
+
+
+class NameTaken(FileExistsError):
+    """Another upload claimed this dataset name first."""
+
+
 def parse(raw: bytes, target: str, task: Literal["auto", "regression", "classification"] = "auto"):
-    """bytes -> (x [N, F] float64, y, meta). Raises CsvError with a message naming the problem."""
+    """bytes -> (x [N, F] float64, y, meta). Raises CsvError with a message naming the problem.
+    One pass over the rows; time and memory are linear in the file and bounded by MAX_*."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CsvError("the file is not UTF-8 text; save the CSV as UTF-8") from None
     try:
-        rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+        rows = (r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r))
+        header = [h.strip() for h in next(rows, [])]
+        ti, feats = _columns(header, target)
+        # An upper bound on the data rows (a quoted field may hold newlines), so x is
+        # allocated once; MAX_VALUES bounds it whatever the file says.
+        max_rows = min(MAX_ROWS, MAX_VALUES // len(feats))
+        x = np.empty((min(text.count("\n") + text.count("\r") + 1, max_rows), len(feats)))
+        labels: list[str] = []
+        for n, row in enumerate(rows):
+            line = n + 2
+            if n >= max_rows:
+                raise CsvError(f"the CSV has more than {max_rows:,} data rows; the limits are {MAX_ROWS:,} rows and "
+                               f"{MAX_VALUES:,} feature values (rows x feature columns)")
+            if len(row) != len(header):
+                raise CsvError(f"line {line} has {len(row)} fields; the header has {len(header)}")
+            x[n] = _features(row, feats, header, line)
+            if not row[ti].strip():
+                raise CsvError(f"the target column '{target}' is empty at line {line}")
+            labels.append(row[ti].strip())
     except csv.Error as e:
         raise CsvError(f"the file is not valid CSV: {e}") from None
-    if len(rows) < 2:
+    if len(labels) < 4:
+        raise CsvError(f"the CSV has {len(labels)} data rows; at least 4 are needed for a train/validation split")
+    return _target(x[: len(labels)], labels, target, task)
+
+
+def _columns(header: list[str], target: str) -> tuple[int, list[int]]:
+    """The target's index and the feature columns', after checking the header (linear time)."""
+    if not header:
         raise CsvError("the CSV needs a header row and at least one data row")
-    header = [h.strip() for h in rows[0]]
-    if len(set(header)) != len(header):
-        dup = next(h for h in header if header.count(h) > 1)
-        raise CsvError(f"the header names column '{dup}' more than once")
-    if target not in header:
+    if len(header) > MAX_COLUMNS:
+        raise CsvError(f"the header has {len(header):,} columns; the limit is {MAX_COLUMNS:,}")
+    seen: set[str] = set()
+    for h in header:
+        if h in seen:
+            raise CsvError(f"the header names column '{h[:100]}' more than once")
+        seen.add(h)
+    if target not in seen:
         raise CsvError(f"there is no column '{target}'; the columns are {', '.join(header[:50])}", "target")
     if len(header) < 2:
         raise CsvError("the CSV needs at least one feature column besides the target")
-    data = rows[1:]
-    if len(data) < 4:
-        raise CsvError(f"the CSV has {len(data)} data rows; at least 4 are needed for a train/validation split")
     ti = header.index(target)
-    feats = [i for i in range(len(header)) if i != ti]
-    x = np.empty((len(data), len(feats)))
-    labels: list[str] = []
-    for r, row in enumerate(data, start=2):
-        if len(row) != len(header):
-            raise CsvError(f"line {r} has {len(row)} fields; the header has {len(header)}")
-        for j, i in enumerate(feats):
-            v = _num(row[i].strip())
-            if v is None:
-                what = "is empty" if not row[i].strip() else f"has '{row[i][:40]}', not a finite number"
-                raise CsvError(f"column '{header[i]}' {what} at line {r}; feature columns must be numbers")
-            x[r - 2, j] = v
-        if not row[ti].strip():
-            raise CsvError(f"the target column '{target}' is empty at line {r}")
-        labels.append(row[ti].strip())
+    return ti, [i for i in range(len(header)) if i != ti]
 
+
+def _features(row: list[str], feats: list[int], header: list[str], line: int) -> list[float]:
+    out = []
+    for i in feats:
+        v = _num(row[i].strip())
+        if v is None:
+            what = "is empty" if not row[i].strip() else f"has '{row[i][:40]}', not a finite number"
+            raise CsvError(f"column '{header[i][:100]}' {what} at line {line}; feature columns must be numbers")
+        out.append(v)
+    return out
+
+
+def _target(x: np.ndarray, labels: list[str], target: str, task: str):
     nums = [_num(s) for s in labels]
     numeric = all(v is not None for v in nums)
     if task == "auto":
@@ -105,6 +141,12 @@ def parse(raw: bytes, target: str, task: Literal["auto", "regression", "classifi
 
 
 def save(data_dir: Path, name: str, target: str, filename: str, raw: bytes, task: str) -> dict:
+    """Parse, then store under `name`, claimed once: concurrent uploads of one name give one
+    dataset and NameTaken for the others, never a mix of their files.
+
+    The claim is creating <name>.npz exclusively (O_EXCL: atomic, across processes too); the
+    arrays go into it, then <name>.json (written to a unique temp file, then renamed) makes
+    the dataset visible, complete."""
     x, y, meta = parse(raw, target, task)  # type: ignore[arg-type]
     folder = data_dir / "datasets"
     folder.mkdir(parents=True, exist_ok=True)
@@ -112,18 +154,25 @@ def save(data_dir: Path, name: str, target: str, filename: str, raw: bytes, task
         "name": name, "target": target, "filename": filename[:200], "rows": int(len(x)),
         "features": int(x.shape[1]), "created_at": datetime.now(timezone.utc).isoformat(),
     }
-    _atomic(folder / f"{name}.npz", lambda f: np.savez(f, x=x, y=y))
-    _atomic(folder / f"{name}.json", lambda f: f.write(json.dumps(meta).encode()))
-    return meta
-
-
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        write(f)
+    try:
+        fd = os.open(folder / f"{name}.npz", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise NameTaken(f"a dataset named '{name}' exists already") from None
+    with os.fdopen(fd, "wb") as f:
+        np.savez(f, x=x, y=y)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(json.dumps(meta).encode())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, folder / f"{name}.json")
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return meta
 
 
 def stored(data_dir: Path) -> dict[str, dict]:
@@ -139,8 +188,8 @@ def stored(data_dir: Path) -> dict[str, dict]:
     return out
 
 
-@lru_cache(maxsize=16)
-def _arrays(path: str, mtime: float):
+def _arrays(path: Path):
+    # Not cached here: the Data made from them is, in data.load's byte-bounded cache.
     with np.load(path, allow_pickle=False) as z:
         return z["x"], z["y"]
 
@@ -156,7 +205,7 @@ def kind(data_dir: Path, meta: dict) -> DatasetKind:
         return Info("regression", (meta["features"],), (1,))
 
     def make(p: SplitP) -> Data:
-        x, y = _arrays(str(path), path.stat().st_mtime)
+        x, y = _arrays(path)
         if meta["task"] == "classification":
             order, n_train = stratified_order(y, p.val_fraction, p.seed)
         else:
@@ -166,4 +215,5 @@ def kind(data_dir: Path, meta: dict) -> DatasetKind:
         return from_numpy(info(p), standardize(x[order], n_train), yo, n_train)
 
     doc = f"Uploaded CSV '{meta.get('filename', '')}': {meta['rows']} rows, target '{meta['target']}'."
-    return DatasetKind(meta["name"], meta["name"], doc, SplitP, info, make, (meta["task"], "uploaded"))
+    return DatasetKind(meta["name"], meta["name"], doc, SplitP, info, make, (meta["task"], "uploaded"),
+                       count=lambda p: meta["rows"])

@@ -26,6 +26,9 @@ class _Gen(DatasetParams):
     def val(self) -> int:
         return self.n_val if self.n_val is not None else max(1, self.n // 4)
 
+    def count(self) -> int:
+        return self.n + self.val()
+
 
 # ---------------------------------------------------------------- synthetic regression
 class RegressionP(_Gen):
@@ -129,18 +132,22 @@ def _blobs(p: BlobsP) -> Data:
     return from_numpy(_blobs_info(p), x, y, p.n)
 
 
+def _count(p: _Gen) -> int:
+    return p.count()
+
+
 KINDS = [
     DatasetKind("synthetic_regression", "Synthetic linear regression",
                 "D2L's y = Xw + b + N(0, noise^2), X ~ N(0, 1).", RegressionP, _regression_info, _regression,
-                ("regression",)),
+                ("regression",), _count),
     DatasetKind("moons", "Two moons", "Two interleaving half circles (scikit-learn make_moons).",
-                NoisyP, _two_d(2), _moons, ("classification", "2d")),
+                NoisyP, _two_d(2), _moons, ("classification", "2d"), _count),
     DatasetKind("circles", "Circles", "A small circle inside a large one (scikit-learn make_circles).",
-                CirclesP, _two_d(2), _circles, ("classification", "2d")),
+                CirclesP, _two_d(2), _circles, ("classification", "2d"), _count),
     DatasetKind("spirals", "Spirals", "Interleaved spiral arms, one class per arm.",
-                SpiralsP, lambda p: _two_d(p.classes)(p), _spirals, ("classification", "2d")),
+                SpiralsP, lambda p: _two_d(p.classes)(p), _spirals, ("classification", "2d"), _count),
     DatasetKind("xor", "XOR", "Points in [-1, 1]^2, class = sign(x0 * x1) > 0.",
-                NoisyP, _two_d(2), _xor, ("classification", "2d")),
+                NoisyP, _two_d(2), _xor, ("classification", "2d"), _count),
     DatasetKind("blobs", "Gaussian blobs", "Isotropic Gaussian clusters (scikit-learn make_blobs).",
-                BlobsP, _blobs_info, _blobs, ("classification",)),
+                BlobsP, _blobs_info, _blobs, ("classification",), _count),
 ]

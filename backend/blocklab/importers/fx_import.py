@@ -21,7 +21,7 @@ from torch import fx, nn
 
 from blocklab.blocks import REGISTRY
 from blocklab.blocks.base import In
-from blocklab.graph.analyze import ID_RE, RESERVED_IDS
+from blocklab.graph.checks import ID_RE, RESERVED_IDS
 from blocklab.graph.codegen import RESERVED_NAMES
 from blocklab.importers.functions import MODULES, PASS, Spec, Unmapped, describe, map_call
 from blocklab.importers.fx_custom import to_custom

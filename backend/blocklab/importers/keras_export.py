@@ -12,7 +12,7 @@ from __future__ import annotations
 import keyword
 import re
 
-from blocklab.graph.analyze import Analysis, Scope
+from blocklab.graph.types import Analysis, Scope
 from blocklab.importers.keras_layers import OPS, NoKeras
 
 # Names the source uses itself, and attributes keras.Model / Layer already have.

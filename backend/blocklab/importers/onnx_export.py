@@ -18,7 +18,7 @@ import torch
 
 from blocklab.custom.block import CustomP, program
 from blocklab.custom.tree import If, While
-from blocklab.graph.analyze import Analysis, Scope
+from blocklab.graph.types import Analysis, Scope
 from blocklab.graph.build import model_class
 from blocklab.graph.codegen import generate
 

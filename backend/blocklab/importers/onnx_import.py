@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from blocklab.blocks import REGISTRY
-from blocklab.graph.analyze import RESERVED_IDS
+from blocklab.graph.checks import RESERVED_IDS
 from blocklab.importers.layout import layout
 from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped, match_gelu
 

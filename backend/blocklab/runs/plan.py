@@ -16,7 +16,7 @@ import torch
 from pydantic import Field, ValidationError, model_validator
 
 from blocklab.blocks.base import fmt
-from blocklab.data import DatasetKind, Info, UnknownDataset, get_kind
+from blocklab.data import DatasetKind, Info, UnknownDataset, data_bytes, get_kind
 from blocklab.graph.analyze import Limits, analyze
 from blocklab.graph.document import GraphDoc
 from blocklab.graph import memory
@@ -119,6 +119,11 @@ def prepare(body: RunCreate, doc: GraphDoc, limits: Limits, data_dir: Path,
     too_big = memory.training_error(root, body.batch_size, optimizer.states(spec), limits.max_train_bytes)
     if too_big is not None:
         errors.append(too_big.to_json())
+    held = data_bytes(kind, params) if info is not None else 0  # the worker holds the whole dataset too
+    if held > limits.max_train_bytes:
+        errors.append(_err("dataset.params", f"dataset '{kind.name}' with these params holds about "
+                                             f"{memory.fmt_bytes(held)}; the limit is "
+                                             f"{memory.fmt_bytes(limits.max_train_bytes)} (BLOCKLAB_MAX_TRAIN_BYTES)"))
 
     device = body.device
     if device == "cuda" and not has_cuda():

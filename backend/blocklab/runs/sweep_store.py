@@ -11,7 +11,7 @@ import json
 import sqlalchemy as sa
 
 from blocklab.runs.store import now
-from blocklab.store.db import metadata
+from blocklab.store.metadata import metadata
 
 sweeps = sa.Table(
     "sweeps",

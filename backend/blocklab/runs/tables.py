@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from blocklab.store.db import metadata
+from blocklab.store.metadata import metadata
 
 runs = sa.Table(
     "runs",

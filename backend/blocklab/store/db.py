@@ -1,6 +1,7 @@
 """One SQLAlchemy engine per app: SQLite (WAL) by default, PostgreSQL via DATABASE_URL.
 
-Each feature declares its own tables on `metadata`; `create_engine` creates them all.
+Each feature declares its own tables on `store.metadata.metadata`; `store.tables` imports
+every table module, and `create_engine` creates them all.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
+from blocklab.store.tables import metadata
 
 
 def create_engine(url: str) -> sa.Engine:
@@ -28,9 +29,6 @@ def create_engine(url: str) -> sa.Engine:
             cur.close()
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)
-    # Import the table modules so every feature's tables are registered before create_all.
-    from blocklab.store import tables  # noqa: F401
-
     metadata.create_all(engine)
     _add_missing_columns(engine)
     return engine

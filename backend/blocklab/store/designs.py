@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from blocklab.store.db import metadata
+from blocklab.store.metadata import metadata
 
 designs = sa.Table(
     "designs",
@@ -34,7 +34,9 @@ def create(engine: sa.Engine, name: str, doc: dict) -> dict:
     values = {"id": uuid.uuid4().hex, "name": name, "doc": json.dumps(doc), "created_at": now, "updated_at": now}
     with engine.begin() as c:
         c.execute(designs.insert().values(**values))
-    return get(engine, values["id"])
+    # What was written, not a second read: a DELETE racing in after the insert must not turn
+    # this into None.
+    return {"id": values["id"], "name": name, "graph": json.loads(values["doc"]), "created_at": now, "updated_at": now}
 
 
 def get(engine: sa.Engine, design_id: str) -> dict | None:
@@ -51,11 +53,14 @@ def list_all(engine: sa.Engine) -> list[dict]:
 
 
 def update(engine: sa.Engine, design_id: str, name: str, doc: dict) -> dict | None:
+    """The updated design, or None when there is no such row (any more): one transaction
+    writes and reads back, so a concurrent DELETE is either before (None) or after."""
     with engine.begin() as c:
         n = c.execute(
             designs.update().where(designs.c.id == design_id).values(name=name, doc=json.dumps(doc), updated_at=_now())
         ).rowcount
-    return get(engine, design_id) if n else None
+        r = c.execute(designs.select().where(designs.c.id == design_id)).first() if n else None
+    return _row(r) if r else None
 
 
 def delete(engine: sa.Engine, design_id: str) -> bool:

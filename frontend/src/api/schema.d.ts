@@ -308,6 +308,158 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/tensorboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Events
+         * @description Unzip and run `tensorboard --logdir <folder>`; 409 while the run has written none.
+         */
+        get: operations["download_events_api_runs__run_id__tensorboard_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Evaluation
+         * @description The run's checkpoint (best, else last) on its validation split; 409 before any checkpoint.
+         */
+        get: operations["run_evaluation_api_runs__run_id__evaluation_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sweeps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Sweeps */
+        get: operations["list_sweeps_api_sweeps_get"];
+        put?: never;
+        /** Create Sweep */
+        post: operations["create_sweep_api_sweeps_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sweeps/{sweep_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Sweep */
+        get: operations["get_sweep_api_sweeps__sweep_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sweeps/{sweep_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop Sweep
+         * @description Stops launching trials and stops the live ones; the sweep ends `stopped` once they have.
+         */
+        post: operations["stop_sweep_api_sweeps__sweep_id__stop_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/import/onnx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Onnx
+         * @description Parse an ONNX model (nothing in it runs) into a design and an uploaded weights set.
+         */
+        post: operations["import_onnx_api_import_onnx_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/export/onnx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Export Onnx */
+        post: operations["export_onnx_api_export_onnx_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/export/keras": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export Keras
+         * @description Keras 3 source for the design (run_id alone: the run's own design); weights load at run time.
+         */
+        post: operations["export_keras_api_export_keras_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -488,18 +640,26 @@ export interface components {
             /** Parameters */
             parameters: string[];
         };
+        /** Body_import_onnx_api_import_onnx_post */
+        Body_import_onnx_api_import_onnx_post: {
+            /**
+             * File
+             * @description an .onnx model (one file)
+             */
+            file: string;
+        };
         /** Body_upload_csv_api_datasets_post */
         Body_upload_csv_api_datasets_post: {
             /**
              * File
-             * @description a CSV file with a header row
+             * @description a CSV file with a header row, a zip of image class folders (train/<class>/*.png, optional val/) or an .npz with x and y
              */
             file: string;
             /**
              * Target
-             * @description the column to predict
+             * @description the column to predict (CSV only)
              */
-            target: string;
+            target?: string | null;
             /**
              * Name
              * @description dataset name (default: from the file name)
@@ -511,6 +671,18 @@ export interface components {
              * @enum {string}
              */
             task?: "auto" | "regression" | "classification";
+            /**
+             * Size
+             * @description images only: resize to size x size (default: the first image's size)
+             */
+            size?: number | null;
+            /**
+             * Color
+             * @description images only: gray, rgb, or auto (gray when every image is)
+             * @default auto
+             * @enum {string}
+             */
+            color?: "auto" | "gray" | "rgb";
         };
         /** Body_upload_weights_api_weights_post */
         Body_upload_weights_api_weights_post: {
@@ -526,6 +698,11 @@ export interface components {
              * @description the graph document as JSON
              */
             graph?: string | null;
+        };
+        /** Choices */
+        Choices: {
+            /** Choices */
+            choices: (number | string | boolean | null)[];
         };
         /**
          * CosineSchedule
@@ -737,6 +914,65 @@ export interface components {
             block?: string | null;
             /** Severity */
             severity?: string | null;
+        };
+        /** Evaluation */
+        Evaluation: {
+            /**
+             * Task
+             * @enum {string}
+             */
+            task: "classification" | "regression";
+            /**
+             * Which
+             * @enum {string}
+             */
+            which: "last" | "best";
+            /**
+             * Split
+             * @constant
+             */
+            split: "val";
+            /** N */
+            n: number;
+            /** Classes */
+            classes?: string[] | null;
+            /** Matrix */
+            matrix?: number[][] | null;
+            /** Per Class */
+            per_class?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** Accuracy */
+            accuracy?: number | null;
+            /** Targets */
+            targets?: number | null;
+            /** True */
+            true?: number[][] | null;
+            /** Predicted */
+            predicted?: number[][] | null;
+            /** Mse */
+            mse?: number | null;
+            /** Mae */
+            mae?: number | null;
+            /** R2 */
+            r2?: (number | null)[] | null;
+        };
+        /** ExportIn */
+        ExportIn: {
+            /** @description the design; may be left out with run_id (the run's own design) */
+            graph?: components["schemas"]["GraphDoc"] | null;
+            /**
+             * Run Id
+             * @description include this run's trained weights
+             */
+            run_id?: string | null;
+            /**
+             * Which
+             * @description which checkpoint of the run
+             * @default last
+             * @enum {string}
+             */
+            which?: "last" | "best";
         };
         /** GraphDoc */
         GraphDoc: {
@@ -1047,6 +1283,23 @@ export interface components {
                 [key: string]: components["schemas"]["NodeInfo"];
             } | null;
         };
+        /** OnnxImported */
+        OnnxImported: {
+            /**
+             * Graph
+             * @description the design; an operator without a block is a node of type onnx.<Op>
+             */
+            graph: {
+                [key: string]: unknown;
+            };
+            /**
+             * Weights Id
+             * @description the file's weights as an upload for init_weights; null while anything is unsupported
+             */
+            weights_id: string | null;
+            /** Unsupported */
+            unsupported: components["schemas"]["Unsupported"][];
+        };
         /** Option */
         Option: {
             /** Name */
@@ -1097,6 +1350,24 @@ export interface components {
              * @default last
              */
             which?: string;
+        };
+        /** Range */
+        Range: {
+            /** Low */
+            low: number;
+            /** High */
+            high: number;
+            /**
+             * Log
+             * @description sample on a log scale (low > 0)
+             * @default false
+             */
+            log?: boolean;
+            /**
+             * Step
+             * @description a grid step (not with log)
+             */
+            step?: (number) | null;
         };
         /** RunCreate */
         RunCreate: {
@@ -1443,6 +1714,101 @@ export interface components {
              */
             name: "step";
         };
+        /** SweepCreate */
+        SweepCreate: {
+            /** @description the run body every trial starts from (as POST /api/runs takes it) */
+            run: components["schemas"]["RunCreate"];
+            /**
+             * Space
+             * @description run-body path -> range or choices
+             */
+            space: {
+                [key: string]: components["schemas"]["Range"] | components["schemas"]["Choices"];
+            };
+            /**
+             * Trials
+             * @description the budget: how many runs
+             * @default 8
+             */
+            trials?: number;
+            /**
+             * Metric
+             * @description the final epoch's value of this is optimized
+             * @default val_loss
+             * @enum {string}
+             */
+            metric?: "val_loss" | "val_accuracy" | "train_loss" | "best_val_loss";
+            /**
+             * Direction
+             * @description default: maximize accuracy, minimize losses
+             */
+            direction?: ("minimize" | "maximize") | null;
+            /**
+             * Parallel
+             * @description trials queued at once
+             * @default 1
+             */
+            parallel?: number;
+            /**
+             * Prune
+             * @description stop trials whose epoch metrics fall behind the median (Optuna)
+             * @default true
+             */
+            prune?: boolean;
+            /**
+             * Seed
+             * @description seed of the sampler (TPE)
+             * @default 0
+             */
+            seed?: number;
+            /** Name */
+            name?: string | null;
+        };
+        /** SweepCreated */
+        SweepCreated: {
+            /** Id */
+            id: string;
+            /** Status */
+            status: string;
+        };
+        /** SweepOut */
+        SweepOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "completed" | "stopped" | "failed" | "interrupted";
+            /** Metric */
+            metric: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "minimize" | "maximize";
+            /** Trials Total */
+            trials_total: number;
+            /** Space */
+            space: {
+                [key: string]: unknown;
+            };
+            /** Created At */
+            created_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /** Error */
+            error: string | null;
+            /** Trials */
+            trials?: components["schemas"]["Trial"][] | null;
+            best?: components["schemas"]["Trial"] | null;
+            /** Best Run */
+            best_run?: {
+                [key: string]: unknown;
+            } | null;
+        };
         /** Template */
         Template: {
             /** Id */
@@ -1459,6 +1825,43 @@ export interface components {
             train?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** Trial */
+        Trial: {
+            /** Number */
+            number: number;
+            /** Run Id */
+            run_id: string | null;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "running" | "completed" | "pruned" | "failed" | "stopped" | "interrupted";
+            /** Value */
+            value: number | null;
+            /** Epoch */
+            epoch: number | null;
+            /** Error */
+            error?: string | null;
+        };
+        /** Unsupported */
+        Unsupported: {
+            /**
+             * Node
+             * @description the ONNX node's name (or its first output's)
+             */
+            node: string;
+            /**
+             * Op
+             * @description the ONNX operator type
+             */
+            op: string;
+            /** Reason */
+            reason?: string | null;
         };
         /** ValidationError */
         ValidationError: {
@@ -2161,6 +2564,7 @@ export interface operations {
     run_metrics_api_runs__run_id__metrics_get: {
         parameters: {
             query?: {
+                /** @description a stream message sequence number */
                 after?: number;
                 /** @description only messages of this type */
                 type?: string | null;
@@ -2353,6 +2757,415 @@ export interface operations {
                 };
             };
             /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    download_events_api_runs__run_id__tensorboard_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the event files under <run id prefix>/ */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/zip": string;
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    run_evaluation_api_runs__run_id__evaluation_get: {
+        parameters: {
+            query?: {
+                which?: "last" | "best";
+                /** @description regression: most pairs returned */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    list_sweeps_api_sweeps_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepOut"][];
+                };
+            };
+        };
+    };
+    create_sweep_api_sweeps_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SweepCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepCreated"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description too many runs queued; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    get_sweep_api_sweeps__sweep_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sweep_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepOut"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    stop_sweep_api_sweeps__sweep_id__stop_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sweep_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepCreated"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    import_onnx_api_import_onnx_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_import_onnx_api_import_onnx_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OnnxImported"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the optional dependency is not installed; `detail` names the extra */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    export_onnx_api_export_onnx_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportIn"];
+            };
+        };
+        responses: {
+            /** @description the .onnx file (opset 18, dynamic batch; inputs and outputs named after the nodes) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description no such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the run has no such checkpoint */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the body or graph is invalid, or the design cannot be exported (names the node) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the optional dependency is not installed; `detail` names the extra */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    export_keras_api_export_keras_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportIn"];
+            };
+        };
+        responses: {
+            /** @description Keras 3 source: a keras.Model subclass `Model` and load_blocklab_state_dict(model, state_dict) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                    "text/x-python": string;
+                };
+            };
+            /** @description no such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the body or graph is invalid, or a node has no Keras counterpart (each one named) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -3,7 +3,6 @@
 import createClient from 'openapi-fetch'
 import type { paths } from './schema'
 import { ApiError, apiFetch, detailMessage } from './http'
-import type { StreamMsg } from './messages'
 import type { BlockInfo, DatasetInfo, Design, GraphDoc, InitInfo, Options, PredictResult, RunCreate, Samples, Template, ValidateResult } from './types'
 
 export { ApiError, authHeaders, downloadWithToken, getToken, onUnauthorized, saveBlob, setToken, TOKEN_KEY, unreachableMessage, withToken } from './http'
@@ -50,7 +49,8 @@ export const api = {
   stopRun: (id: string) => ok(client().POST('/api/runs/{run_id}/stop', runPath(id))),
   /** a finished run with its stored history and weights (409 while it runs) */
   deleteRun: (id: string) => ok(client().DELETE('/api/runs/{run_id}', runPath(id))),
-  metrics: <M extends StreamMsg = StreamMsg>(id: string, after = 0, type?: M['type']) =>
-    ok(client().GET('/api/runs/{run_id}/metrics', { params: { path: { run_id: id }, query: type ? { after, type } : { after } } })) as Promise<M[]>,
+  /** the run's stored messages after seq `after` (typed by the server's message models) */
+  metrics: (id: string, after = 0, type?: string) =>
+    ok(client().GET('/api/runs/{run_id}/metrics', { params: { path: { run_id: id }, query: type ? { after, type } : { after } } })),
   predict: (id: string, inputs: unknown[]) => ok(client().POST('/api/runs/{run_id}/predict', { ...runPath(id), body: { inputs } })) as Promise<PredictResult>,
 }

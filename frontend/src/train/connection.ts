@@ -148,7 +148,7 @@ export async function attachRun(id: string): Promise<void> {
   }
   if (gen !== generation) return
   useTrain.setState({ run })
-  const past = await api.metrics<StreamMsg>(id, 0)
+  const past = await api.metrics(id, 0)
   if (gen !== generation) return
   debug.replayed = past.length
   pending.push(...past)

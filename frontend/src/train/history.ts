@@ -56,7 +56,7 @@ export async function toggleCompare(id: string) {
   useTrain.setState({ compare: [...st.compare, id] })
   if (st.curves[id]) return
   try {
-    const msgs = await api.metrics<Extract<StreamMsg, { type: 'epoch' }>>(id, 0, 'epoch')
+    const msgs = (await api.metrics(id, 0, 'epoch')).filter((m): m is Extract<StreamMsg, { type: 'epoch' }> => m.type === 'epoch')
     const run = st.history.find((r) => r.id === id)
     const c: CompareCurve = { id, name: run?.name ?? id.slice(0, 8), epoch: [], val: [], train: [], acc: [] }
     for (const m of msgs) {

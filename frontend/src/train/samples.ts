@@ -32,7 +32,7 @@ export type Point = { x: number; y: number; px: number; py: number; cls: number 
  * 2-D samples placed on a `size`×`size` square that spans x_range × y_range (y grows upwards,
  * as in the grid message). Samples outside the ranges, or not 2-D, are left out.
  */
-export function pointsOnGrid(s: Pick<Samples, 'inputs' | 'targets' | 'task'>, xr: [number, number], yr: [number, number], size: number): Point[] {
+export function pointsOnGrid(s: Pick<Samples, 'inputs' | 'targets' | 'task'>, xr: readonly number[], yr: readonly number[], size: number): Point[] {
   const out: Point[] = []
   const dx = xr[1] - xr[0]
   const dy = yr[1] - yr[0]

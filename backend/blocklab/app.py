@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from blocklab import __version__
 from blocklab.api import API_MODULES
+from blocklab.api.docs_offline import install_offline_docs
 from blocklab.api.errors import capped_detail, capped_items
 from blocklab.middleware import BodyGuard, TokenAuth
 from blocklab.settings import Settings
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.token:
         app.add_middleware(TokenAuth, token=settings.token)
 
+    install_offline_docs(app)  # before the front end's catch-all route
     _mount_frontend(app)
     return app
 

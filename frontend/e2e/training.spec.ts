@@ -203,6 +203,9 @@ test('compare two runs from the history; the history of a saved design', async (
   await setEpochs(page, 12)
   const a = await train(page)
   await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 30_000 })
+  // with a run on screen the settings fold away under its results
+  await expect(page.getByTestId('train-settings')).not.toHaveAttribute('open')
+  await page.getByTestId('train-settings').locator('> summary').click()
   await page.getByTestId('train-lr').fill('0.001')
   const b = await train(page)
   expect(b).not.toBe(a)
@@ -223,6 +226,10 @@ test('compare two runs from the history; the history of a saved design', async (
   await page.getByTestId(`compare-${b}`).check()
   await expect(page.getByTestId('compare')).toHaveAttribute('data-runs', '2')
   await expect(page.getByTestId('chart-compare')).toHaveAttribute('data-points', '12')
+  // side by side: the settings that differ, and only those
+  await expect(page.getByTestId('compare-diff')).toContainText('optimizer.lr')
+  await expect(page.getByTestId('compare-diff')).toContainText('0.001')
+  await expect(page.getByTestId('compare-diff')).not.toContainText('epochs')
   // reopen the first run: its curves are replayed from the server
   await page.getByTestId(`open-${a}`).click()
   await expect(page.getByTestId('run-view')).toHaveAttribute('data-run-id', a)

@@ -3,14 +3,20 @@ import { lazy, Suspense, useEffect, useRef, useState } from 'react'
 import { api } from './api/client'
 import type { GraphDoc } from './api/types'
 import { Canvas } from './components/Canvas'
+import { fitReadable } from './components/fitView'
+import type { FlowEdge, FlowNode } from './store/graph'
 import { MakeBlockDialog, OpenDialog, TemplatesDialog } from './components/Dialogs'
 import { Inspector } from './components/Inspector'
 import { Palette } from './components/Palette'
-import { formatCount } from './format'
+import { formatCount } from './lib/format'
 import { download, safeFileName, saveDesign, useBootstrap, useDraftAutosave, useLiveValidation, useShortcuts } from './hooks'
 import { currentGraph, useDesigner } from './store/designer'
-import { designToDoc } from './store/graph'
-import { resumeActiveRun, useTrain } from './train/store'
+import { mayReplaceCanvas } from './store/replace'
+import { dismissToast, useToast } from './store/toast'
+import { designToDoc } from './store/docFlow'
+import { restoredRunId } from './session/draft'
+import { resumeActiveRun } from './train/connection'
+import { useTrain } from './train/store'
 
 const TrainPanel = lazy(() => import('./train/Dashboard'))
 const NodeDrawer = lazy(() => import('./train/Dashboard').then((m) => ({ default: m.NodeDrawer })))
@@ -51,7 +57,7 @@ function Designer() {
   const tab = useTrain((s) => s.tab)
   const hasRun = useTrain((s) => s.runId !== null)
   useEffect(() => {
-    void resumeActiveRun()
+    void resumeActiveRun(restoredRunId())
   }, [])
 
   return (
@@ -76,9 +82,11 @@ function Designer() {
           </button>
         </div>
         <div className="right-body">
-          {tab === 'inspect' ? (
+          {/* the inspector stays mounted behind the Train tab: text typed in it (and its problems) survives a look at training */}
+          <div hidden={tab !== 'inspect'} className="tab-page">
             <Inspector onMakeBlock={() => setDialog('makeBlock')} />
-          ) : (
+          </div>
+          {tab === 'train' && (
             <Suspense fallback={<p className="muted pad">Loading the dashboard…</p>}>
               <TrainPanel />
             </Suspense>
@@ -102,7 +110,7 @@ function Toolbar({ open }: { open: (d: DialogName) => void }) {
   const selectedCount = useDesigner((s) => currentGraph(s).nodes.filter((n) => n.selected).length)
   const dirty = useDesigner((s) => s.dirty)
   const s = useDesigner.getState
-  const { fitView } = useReactFlow()
+  const rf = useReactFlow<FlowNode, FlowEdge>()
   const fileRef = useRef<HTMLInputElement>(null)
 
   const importFile = async (f: File) => {
@@ -110,6 +118,7 @@ function Toolbar({ open }: { open: (d: DialogName) => void }) {
       const parsed = JSON.parse(await f.text()) as Partial<GraphDoc> & { graph?: GraphDoc }
       const doc = (parsed.graph ?? parsed) as GraphDoc
       if (!Array.isArray(doc.nodes)) throw new Error('not a graph document (no "nodes" list)')
+      if (!mayReplaceCanvas(f.name)) return
       s().loadDoc({ ...doc, name: doc.name || f.name.replace(/\.json$/, '') })
       s().notify(`Imported ${f.name}`)
     } catch (e) {
@@ -183,7 +192,7 @@ function Toolbar({ open }: { open: (d: DialogName) => void }) {
         <button onClick={() => s().layout()} data-testid="btn-layout" title="Arrange in layers by depth">
           Auto-layout
         </button>
-        <button onClick={() => fitView({ padding: 0.2, maxZoom: 1.1, duration: 200 })} data-testid="btn-fit" title="Fit the graph in view">
+        <button onClick={() => fitReadable(rf, document.querySelector('.canvas')?.getBoundingClientRect() ?? { width: 0, height: 0 }, 200)} data-testid="btn-fit" title="Fit the graph in view">
           Fit view
         </button>
         <button onClick={() => open('makeBlock')} disabled={selectedCount === 0} data-testid="btn-make-block" title="Group the selected nodes into a reusable block">
@@ -234,10 +243,10 @@ function StatusBar() {
 }
 
 function Toast() {
-  const toast = useDesigner((s) => s.toast)
+  const toast = useToast((s) => s.toast)
   useEffect(() => {
     if (!toast) return
-    const t = window.setTimeout(() => useDesigner.setState({ toast: null }), toast.kind === 'error' ? 6000 : 2500)
+    const t = window.setTimeout(dismissToast, toast.kind === 'error' ? 6000 : 2500)
     return () => window.clearTimeout(t)
   }, [toast])
   if (!toast) return null

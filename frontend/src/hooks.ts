@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'react'
 import { api, ApiError, saveBlob } from './api/client'
 import type { GraphDoc } from './api/types'
+import { keepDraft, restoreDraft } from './session/draft'
 import { useDesigner, type Store } from './store/designer'
-import { designToDoc, sameDesignIgnoringLayout } from './store/graph'
+import { designToDoc } from './store/docFlow'
+import { sameDesignIgnoringLayout } from './store/edits'
 
-const DRAFT_KEY = 'blocklab.draft.v1'
 
 /** Load catalog, inits and templates; then restore the last draft. */
 export function useBootstrap(): { ready: boolean; error: string | null; retry: () => void } {
@@ -22,18 +23,7 @@ export function useBootstrap(): { ready: boolean; error: string | null; retry: (
       s.setCatalog(blocks.value)
       if (inits.status === 'fulfilled') s.setInits(inits.value)
       if (templates.status === 'fulfilled') s.setTemplates(templates.value)
-      try {
-        const raw = localStorage.getItem(DRAFT_KEY)
-        if (raw) {
-          const { doc, id } = JSON.parse(raw) as { doc: GraphDoc; id: string | null }
-          if (doc && Array.isArray(doc.nodes) && doc.nodes.length) {
-            useDesigner.getState().loadDoc(doc, id)
-            useDesigner.setState({ dirty: true })
-          }
-        }
-      } catch {
-        /* a broken draft is ignored */
-      }
+      restoreDraft()
       setState({ ready: true, error: null })
     })
     return () => {
@@ -98,26 +88,7 @@ export function useLiveValidation(enabled: boolean, delayMs = 250) {
 
 /** Keep a local draft so a reload never loses work. */
 export function useDraftAutosave(enabled: boolean) {
-  useEffect(() => {
-    if (!enabled) return
-    let timer: number | undefined
-    const unsub = useDesigner.subscribe((s, prev) => {
-      if (s.design === prev.design && s.designId === prev.designId) return
-      window.clearTimeout(timer)
-      timer = window.setTimeout(() => {
-        const st = useDesigner.getState()
-        try {
-          localStorage.setItem(DRAFT_KEY, JSON.stringify({ doc: designToDoc(st.design, st.catalog), id: st.designId }))
-        } catch {
-          /* storage full or disabled */
-        }
-      }, 400)
-    })
-    return () => {
-      unsub()
-      window.clearTimeout(timer)
-    }
-  }, [enabled])
+  useEffect(() => (enabled ? keepDraft() : undefined), [enabled])
 }
 
 export async function saveDesign(): Promise<void> {

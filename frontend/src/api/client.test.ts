@@ -34,8 +34,11 @@ describe('access token', () => {
     const fetchMock = vi.fn(async () => json(200, []))
     vi.stubGlobal('fetch', fetchMock)
     await api.validate({ nodes: [], edges: [] } as never)
-    const init = (fetchMock.mock.calls[0] as unknown as [string, RequestInit])[1]
-    expect(init.headers).toEqual({ Authorization: 'Bearer a b&c', 'Content-Type': 'application/json' })
+    const [req, init] = fetchMock.mock.calls[0] as unknown as [Request, RequestInit]
+    expect(req.url).toBe('http://127.0.0.1:9999/api/graphs/validate')
+    const headers = new Headers(init.headers)
+    expect(headers.get('authorization')).toBe('Bearer a b&c')
+    expect(headers.get('content-type')).toBe('application/json')
   })
 
   it('a 401 tells the listeners and still throws the ApiError', async () => {

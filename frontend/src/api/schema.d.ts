@@ -38,6 +38,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Options */
+        get: operations["list_options_api_options_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/graphs": {
         parameters: {
             query?: never;
@@ -291,10 +308,303 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/tensorboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Events
+         * @description Unzip and run `tensorboard --logdir <folder>`; 409 while the run has written none.
+         */
+        get: operations["download_events_api_runs__run_id__tensorboard_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Evaluation
+         * @description The run's checkpoint (best, else last) on its validation split; 409 before any checkpoint.
+         */
+        get: operations["run_evaluation_api_runs__run_id__evaluation_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sweeps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Sweeps */
+        get: operations["list_sweeps_api_sweeps_get"];
+        put?: never;
+        /** Create Sweep */
+        post: operations["create_sweep_api_sweeps_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sweeps/{sweep_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Sweep */
+        get: operations["get_sweep_api_sweeps__sweep_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sweeps/{sweep_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop Sweep
+         * @description Stops launching trials and stops the live ones; the sweep ends `stopped` once they have.
+         */
+        post: operations["stop_sweep_api_sweeps__sweep_id__stop_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/import/onnx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Onnx
+         * @description Parse an ONNX model (nothing in it runs) into a design and an uploaded weights set.
+         */
+        post: operations["import_onnx_api_import_onnx_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/export/onnx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Export Onnx */
+        post: operations["export_onnx_api_export_onnx_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/export/keras": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export Keras
+         * @description Keras 3 source for the design (run_id alone: the run's own design); weights load at run time.
+         */
+        post: operations["export_keras_api_export_keras_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * ActivationsMessage
+         * @description Each node's output statistics on a small probe batch (sent with stats).
+         */
+        ActivationsMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "activations";
+            /** Step */
+            step: number;
+            /** Nodes */
+            nodes: components["schemas"]["NodeActivation"][];
+        };
+        /**
+         * AdamOptimizer
+         * @description Adam: per-parameter steps from running means of the gradient and its square
+         */
+        AdamOptimizer: {
+            /**
+             * Lr
+             * @description learning rate
+             * @default 0.001
+             */
+            lr?: number;
+            /**
+             * Betas
+             * @description decay rates of the gradient's mean and square
+             * @default [
+             *       0.9,
+             *       0.999
+             *     ]
+             */
+            betas?: [
+                number,
+                number
+            ];
+            /**
+             * Eps
+             * @description added to the denominator for stability
+             * @default 1e-8
+             */
+            eps?: number;
+            /**
+             * Weight Decay
+             * @description L2 penalty added to the gradient (AdamW: decoupled)
+             * @default 0
+             */
+            weight_decay?: number;
+            /**
+             * Momentum
+             * @deprecated
+             * @description accepted for compatibility and ignored: Adam's momentum is betas[0]
+             * @default 0
+             */
+            momentum?: number;
+            /**
+             * Nesterov
+             * @deprecated
+             * @description accepted for compatibility and ignored: sgd only
+             * @default false
+             */
+            nesterov?: boolean;
+            /**
+             * @description the optimizer (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "adam";
+        };
+        /**
+         * AdamwOptimizer
+         * @description AdamW: Adam with decoupled weight decay
+         */
+        AdamwOptimizer: {
+            /**
+             * Lr
+             * @description learning rate
+             * @default 0.001
+             */
+            lr?: number;
+            /**
+             * Betas
+             * @description decay rates of the gradient's mean and square
+             * @default [
+             *       0.9,
+             *       0.999
+             *     ]
+             */
+            betas?: [
+                number,
+                number
+            ];
+            /**
+             * Eps
+             * @description added to the denominator for stability
+             * @default 1e-8
+             */
+            eps?: number;
+            /**
+             * Weight Decay
+             * @description L2 penalty added to the gradient (AdamW: decoupled)
+             * @default 0
+             */
+            weight_decay?: number;
+            /**
+             * Momentum
+             * @deprecated
+             * @description accepted for compatibility and ignored: Adam's momentum is betas[0]
+             * @default 0
+             */
+            momentum?: number;
+            /**
+             * Nesterov
+             * @deprecated
+             * @description accepted for compatibility and ignored: sgd only
+             * @default false
+             */
+            nesterov?: boolean;
+            /**
+             * @description the optimizer (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "adamw";
+        };
+        /**
+         * BceWithLogitsLoss
+         * @description binary cross-entropy on logits (sigmoid inside)
+         */
+        BceWithLogitsLoss: {
+            /**
+             * @description the loss (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "bce_with_logits";
+        };
         /** BlockDef */
         BlockDef: {
             /** Nodes */
@@ -310,9 +620,18 @@ export interface components {
             type: string;
             /** Category */
             category: string;
+            /**
+             * Role
+             * @description input / output: the graph ends; custom: your own code; layer: the rest
+             * @enum {string}
+             */
+            role: "input" | "output" | "layer" | "custom";
             /** Doc */
             doc: string;
-            /** Params Schema */
+            /**
+             * Params Schema
+             * @description JSON schema of the params. UI hints: "format": "code" (edit as code, several lines); "x-state-keys": "parameter" / "buffer" (the object's keys name tensors of the node's state_dict, <id>.<key>)
+             */
             params_schema: {
                 [key: string]: unknown;
             };
@@ -321,18 +640,26 @@ export interface components {
             /** Parameters */
             parameters: string[];
         };
+        /** Body_import_onnx_api_import_onnx_post */
+        Body_import_onnx_api_import_onnx_post: {
+            /**
+             * File
+             * @description an .onnx model (one file)
+             */
+            file: string;
+        };
         /** Body_upload_csv_api_datasets_post */
         Body_upload_csv_api_datasets_post: {
             /**
              * File
-             * @description a CSV file with a header row
+             * @description a CSV file with a header row, a zip of image class folders (train/<class>/*.png, optional val/) or an .npz with x and y
              */
             file: string;
             /**
              * Target
-             * @description the column to predict
+             * @description the column to predict (CSV only)
              */
-            target: string;
+            target?: string | null;
             /**
              * Name
              * @description dataset name (default: from the file name)
@@ -343,7 +670,19 @@ export interface components {
              * @default auto
              * @enum {string}
              */
-            task: "auto" | "regression" | "classification";
+            task?: "auto" | "regression" | "classification";
+            /**
+             * Size
+             * @description images only: resize to size x size (default: the first image's size)
+             */
+            size?: number | null;
+            /**
+             * Color
+             * @description images only: gray, rgb, or auto (gray when every image is)
+             * @default auto
+             * @enum {string}
+             */
+            color?: "auto" | "gray" | "rgb";
         };
         /** Body_upload_weights_api_weights_post */
         Body_upload_weights_api_weights_post: {
@@ -359,6 +698,53 @@ export interface components {
              * @description the graph document as JSON
              */
             graph?: string | null;
+        };
+        /** Choices */
+        Choices: {
+            /** Choices */
+            choices: (number | string | boolean | null)[];
+        };
+        /**
+         * CosineSchedule
+         * @description CosineAnnealingLR: from lr down to min_lr over the run's epochs
+         */
+        CosineSchedule: {
+            /**
+             * Min Lr
+             * @description the final learning rate
+             * @default 0
+             */
+            min_lr?: number;
+            /**
+             * Step Size
+             * @deprecated
+             * @description accepted for compatibility and ignored: a step setting
+             * @default 10
+             */
+            step_size?: number;
+            /**
+             * Gamma
+             * @deprecated
+             * @description accepted for compatibility and ignored: a step setting
+             * @default 0.1
+             */
+            gamma?: number;
+            /**
+             * @description the schedule (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "cosine";
+        };
+        /**
+         * CrossEntropyLoss
+         * @description softmax cross-entropy on logits, targets are class indices
+         */
+        CrossEntropyLoss: {
+            /**
+             * @description the loss (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "cross_entropy";
         };
         /** DatasetInfo */
         DatasetInfo: {
@@ -391,7 +777,7 @@ export interface components {
              * Uploaded
              * @default false
              */
-            uploaded: boolean;
+            uploaded?: boolean;
         };
         /** DatasetSpec */
         DatasetSpec: {
@@ -423,26 +809,26 @@ export interface components {
              * Version
              * @default 1
              */
-            version: number;
+            version?: number;
             /**
              * Nodes
              * @default []
              */
-            nodes: {
+            nodes?: {
                 [key: string]: unknown;
             }[];
             /**
              * Edges
              * @default []
              */
-            edges: {
+            edges?: {
                 [key: string]: unknown;
             }[];
             /**
              * Blocks
              * @default {}
              */
-            blocks: {
+            blocks?: {
                 [key: string]: unknown;
             };
         };
@@ -469,6 +855,49 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * EpochMessage
+         * @description The end of an epoch: training and validation metrics.
+         */
+        EpochMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "epoch";
+            /**
+             * Epoch
+             * @description 1-based; 0 for the evaluation of an epochs: 0 run
+             */
+            epoch: number;
+            /** Step */
+            step: number;
+            /**
+             * Lr
+             * @description the epoch's learning rate (absent for epochs: 0)
+             */
+            lr?: number | null;
+            /**
+             * Train Loss
+             * @description mean over the epoch's steps (null for epochs: 0)
+             */
+            train_loss: number | null;
+            /**
+             * Val Loss
+             * @description loss: the run's loss on the validation split
+             */
+            val_loss: number | null;
+            /**
+             * Val Accuracy
+             * @description accuracy: fraction of validation samples whose most probable class is their label (classification only)
+             */
+            val_accuracy?: number | null;
+        };
+        /**
          * ErrorInfo
          * @description One problem, named by node (and field) where there is one.
          */
@@ -486,6 +915,65 @@ export interface components {
             /** Severity */
             severity?: string | null;
         };
+        /** Evaluation */
+        Evaluation: {
+            /**
+             * Task
+             * @enum {string}
+             */
+            task: "classification" | "regression";
+            /**
+             * Which
+             * @enum {string}
+             */
+            which: "last" | "best";
+            /**
+             * Split
+             * @constant
+             */
+            split: "val";
+            /** N */
+            n: number;
+            /** Classes */
+            classes?: string[] | null;
+            /** Matrix */
+            matrix?: number[][] | null;
+            /** Per Class */
+            per_class?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** Accuracy */
+            accuracy?: number | null;
+            /** Targets */
+            targets?: number | null;
+            /** True */
+            true?: number[][] | null;
+            /** Predicted */
+            predicted?: number[][] | null;
+            /** Mse */
+            mse?: number | null;
+            /** Mae */
+            mae?: number | null;
+            /** R2 */
+            r2?: (number | null)[] | null;
+        };
+        /** ExportIn */
+        ExportIn: {
+            /** @description the design; may be left out with run_id (the run's own design) */
+            graph?: components["schemas"]["GraphDoc"] | null;
+            /**
+             * Run Id
+             * @description include this run's trained weights
+             */
+            run_id?: string | null;
+            /**
+             * Which
+             * @description which checkpoint of the run
+             * @default last
+             * @enum {string}
+             */
+            which?: "last" | "best";
+        };
         /** GraphDoc */
         GraphDoc: {
             /**
@@ -493,12 +981,12 @@ export interface components {
              * @default 1
              * @constant
              */
-            version: 1;
+            version?: 1;
             /**
              * Name
              * @default untitled
              */
-            name: string;
+            name?: string;
             /** Nodes */
             nodes: components["schemas"]["Node"][];
             /** Edges */
@@ -510,6 +998,46 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * GridMessage
+         * @description 2-D classification: class probabilities on a size x size grid, row i along y.
+         */
+        GridMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "grid";
+            /** Step */
+            step: number;
+            /** X Range */
+            x_range: [
+                number,
+                number
+            ];
+            /** Y Range */
+            y_range: [
+                number,
+                number
+            ];
+            /** Size */
+            size: number;
+            /**
+             * Values
+             * @description P(class 1) for two classes, else P(predicted class)
+             */
+            values: (number | null)[][];
+            /**
+             * Classes
+             * @description the predicted class per grid point
+             */
+            classes: number[][];
+        };
         /** HTTPError */
         HTTPError: {
             /** Detail */
@@ -519,6 +1047,36 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** Histogram */
+        Histogram: {
+            /**
+             * Edges
+             * @description 25 bin edges over [min, max]
+             */
+            edges: (number | null)[];
+            /**
+             * Counts
+             * @description 24 counts (of a strided sample of large tensors)
+             */
+            counts: number[];
+        };
+        /**
+         * HuberLoss
+         * @description Huber loss: squared within delta of the target, absolute beyond
+         */
+        HuberLoss: {
+            /**
+             * Delta
+             * @description where the loss turns from squared to absolute
+             * @default 1
+             */
+            delta?: number;
+            /**
+             * @description the loss (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "huber";
         };
         /** InitInfo */
         InitInfo: {
@@ -547,6 +1105,123 @@ export interface components {
             errors: components["schemas"]["ErrorInfo"][];
         };
         JsonValue: unknown;
+        /**
+         * L1Loss
+         * @description mean absolute error
+         */
+        L1Loss: {
+            /**
+             * @description the loss (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "l1";
+        };
+        /** LayerStats */
+        LayerStats: {
+            /**
+             * Name
+             * @description the parameter's state_dict key
+             */
+            name: string;
+            /** Shape */
+            shape: number[];
+            /** Mean */
+            mean: number | null;
+            /** Std */
+            std: number | null;
+            /** Min */
+            min: number | null;
+            /** Max */
+            max: number | null;
+            /** Grad Norm */
+            grad_norm: number | null;
+            /**
+             * Update Ratio
+             * @description ||w after - w before|| / ||w after|| over the step
+             */
+            update_ratio: number | null;
+            /**
+             * Nonfinite
+             * @description NaN and infinite values in the tensor
+             */
+            nonfinite: number;
+            hist: components["schemas"]["Histogram"];
+        };
+        /** LossOption */
+        LossOption: {
+            /** Name */
+            name: string;
+            /** Doc */
+            doc: string;
+            /**
+             * Params Schema
+             * @description JSON schema of the params (fields marked deprecated are accepted for older bodies and ignored)
+             */
+            params_schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Default
+             * @description the one a run body gets when it leaves this setting out
+             */
+            default: boolean;
+            /**
+             * Task
+             * @description the dataset task this loss trains
+             * @enum {string}
+             */
+            task: "regression" | "classification";
+            /**
+             * Usual
+             * @description the loss to preselect for its task
+             */
+            usual: boolean;
+        };
+        /** MetricOption */
+        MetricOption: {
+            /** Name */
+            name: string;
+            /** Doc */
+            doc: string;
+            /**
+             * Params Schema
+             * @description JSON schema of the params (fields marked deprecated are accepted for older bodies and ignored)
+             */
+            params_schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Default
+             * @description the one a run body gets when it leaves this setting out
+             */
+            default: boolean;
+            /**
+             * Key
+             * @description the epoch message's field holding it
+             */
+            key: string;
+            /**
+             * Task
+             * @description the task it is reported for; null: every task
+             */
+            task: ("regression" | "classification") | null;
+            /**
+             * Better
+             * @enum {string}
+             */
+            better: "lower" | "higher";
+        };
+        /**
+         * MseLoss
+         * @description mean squared error (D2L's nn.MSELoss)
+         */
+        MseLoss: {
+            /**
+             * @description the loss (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "mse";
+        };
         /** Node */
         Node: {
             /** Id */
@@ -573,9 +1248,23 @@ export interface components {
              * Trainable
              * @default true
              */
-            trainable: boolean;
+            trainable?: boolean;
         } & {
             [key: string]: unknown;
+        };
+        /** NodeActivation */
+        NodeActivation: {
+            /** Node */
+            node: string;
+            /** Mean */
+            mean: number | null;
+            /** Std */
+            std: number | null;
+            /**
+             * Dead Fraction
+             * @description ReLU-like nodes only: units <= 0 for the whole probe batch
+             */
+            dead_fraction?: number | null;
         };
         /** NodeInfo */
         NodeInfo: {
@@ -594,53 +1283,52 @@ export interface components {
                 [key: string]: components["schemas"]["NodeInfo"];
             } | null;
         };
-        /** OptimizerSpec */
-        OptimizerSpec: {
+        /** OnnxImported */
+        OnnxImported: {
             /**
-             * Name
-             * @default adam
-             * @enum {string}
+             * Graph
+             * @description the design; an operator without a block is a node of type onnx.<Op>
              */
-            name: "sgd" | "adam" | "adamw";
+            graph: {
+                [key: string]: unknown;
+            };
             /**
-             * Lr
-             * @default 0.001
+             * Weights Id
+             * @description the file's weights as an upload for init_weights; null while anything is unsupported
              */
-            lr: number;
+            weights_id: string | null;
+            /** Unsupported */
+            unsupported: components["schemas"]["Unsupported"][];
+        };
+        /** Option */
+        Option: {
+            /** Name */
+            name: string;
+            /** Doc */
+            doc: string;
             /**
-             * Momentum
-             * @description sgd only
-             * @default 0
+             * Params Schema
+             * @description JSON schema of the params (fields marked deprecated are accepted for older bodies and ignored)
              */
-            momentum: number;
+            params_schema: {
+                [key: string]: unknown;
+            };
             /**
-             * Nesterov
-             * @description sgd only; needs momentum > 0
-             * @default false
+             * Default
+             * @description the one a run body gets when it leaves this setting out
              */
-            nesterov: boolean;
-            /**
-             * Weight Decay
-             * @default 0
-             */
-            weight_decay: number;
-            /**
-             * Betas
-             * @description adam/adamw only
-             * @default [
-             *       0.9,
-             *       0.999
-             *     ]
-             */
-            betas: [
-                number,
-                number
-            ];
-            /**
-             * Eps
-             * @default 1e-8
-             */
-            eps: number;
+            default: boolean;
+        };
+        /** Options */
+        Options: {
+            /** Optimizers */
+            optimizers: components["schemas"]["Option"][];
+            /** Losses */
+            losses: components["schemas"]["LossOption"][];
+            /** Schedules */
+            schedules: components["schemas"]["Option"][];
+            /** Metrics */
+            metrics: components["schemas"]["MetricOption"][];
         };
         /** PortInfo */
         PortInfo: {
@@ -661,40 +1349,66 @@ export interface components {
              * @description which checkpoint to use
              * @default last
              */
-            which: string;
+            which?: string;
+        };
+        /** Range */
+        Range: {
+            /** Low */
+            low: number;
+            /** High */
+            high: number;
+            /**
+             * Log
+             * @description sample on a log scale (low > 0)
+             * @default false
+             */
+            log?: boolean;
+            /**
+             * Step
+             * @description a grid step (not with log)
+             */
+            step?: (number) | null;
         };
         /** RunCreate */
         RunCreate: {
             dataset: components["schemas"]["DatasetSpec"];
             /**
              * Loss
-             * @enum {string}
+             * @description a loss name ("mse"), or an object with its name and params
              */
-            loss: "mse" | "l1" | "huber" | "cross_entropy" | "bce_with_logits";
-            optimizer?: components["schemas"]["OptimizerSpec"];
-            schedule?: components["schemas"]["ScheduleSpec"] | null;
+            loss: ("mse" | "l1" | "huber" | "cross_entropy" | "bce_with_logits") | (components["schemas"]["MseLoss"] | components["schemas"]["L1Loss"] | components["schemas"]["HuberLoss"] | components["schemas"]["CrossEntropyLoss"] | components["schemas"]["BceWithLogitsLoss"]);
+            /**
+             * Optimizer
+             * @description an object without `name` is adam
+             */
+            optimizer?: components["schemas"]["SgdOptimizer"] | components["schemas"]["AdamOptimizer"] | components["schemas"]["AdamwOptimizer"];
+            /**
+             * Schedule
+             * @description per-epoch learning-rate schedule; none: constant
+             */
+            schedule?: (components["schemas"]["StepSchedule"] | components["schemas"]["CosineSchedule"]) | null;
             /**
              * Epochs
              * @description 0 evaluates the initial (or uploaded) weights only
              * @default 10
              */
-            epochs: number;
+            epochs?: number;
             /**
              * Batch Size
              * @default 32
              */
-            batch_size: number;
+            batch_size?: number;
             /**
              * Device
              * @default auto
              * @enum {string}
              */
-            device: "auto" | "cpu" | "cuda";
+            device?: "auto" | "cpu" | "cuda";
             /**
              * Seed
              * @default 0
              */
-            seed: number;
+            seed?: number;
             /**
              * Stats Every
              * @description per-layer statistics every K steps; default: by time, every stats_interval seconds
@@ -705,30 +1419,30 @@ export interface components {
              * @description seconds between statistics snapshots
              * @default 0.2
              */
-            stats_interval: number;
+            stats_interval?: number;
             /**
              * Report Interval
              * @description seconds between step messages
              * @default 0.1
              */
-            report_interval: number;
+            report_interval?: number;
             /**
              * Grid Interval
              * @description seconds between decision-grid messages (2-D data)
              * @default 1
              */
-            grid_interval: number;
+            grid_interval?: number;
             /**
              * Grid Size
              * @default 48
              */
-            grid_size: number;
+            grid_size?: number;
             /**
              * Num Workers
              * @description data-parallel workers (Ray Train, DDP; one GPU or one CPU each): needs the Ray runner; batch_size is per worker, so the global batch is batch_size x num_workers
              * @default 1
              */
-            num_workers: number;
+            num_workers?: number;
             /** @description the design to train (or graph_id) */
             graph?: components["schemas"]["GraphDoc"] | null;
             /**
@@ -814,33 +1528,286 @@ export interface components {
             targets: unknown[];
         };
         /**
-         * ScheduleSpec
-         * @description Per-epoch learning-rate schedule: StepLR (lr * gamma^(epoch // step_size)) or cosine to min_lr.
+         * SgdOptimizer
+         * @description stochastic gradient descent, optionally with (Nesterov) momentum
          */
-        ScheduleSpec: {
+        SgdOptimizer: {
             /**
-             * Name
-             * @enum {string}
+             * Lr
+             * @description learning rate
+             * @default 0.001
              */
-            name: "step" | "cosine";
+            lr?: number;
             /**
-             * Step Size
-             * @description step: epochs between decays
-             * @default 10
-             */
-            step_size: number;
-            /**
-             * Gamma
-             * @description step: decay factor
-             * @default 0.1
-             */
-            gamma: number;
-            /**
-             * Min Lr
-             * @description cosine: final lr
+             * Momentum
+             * @description momentum factor
              * @default 0
              */
-            min_lr: number;
+            momentum?: number;
+            /**
+             * Nesterov
+             * @description Nesterov momentum; needs momentum > 0
+             * @default false
+             */
+            nesterov?: boolean;
+            /**
+             * Weight Decay
+             * @description L2 penalty added to the gradient (AdamW: decoupled)
+             * @default 0
+             */
+            weight_decay?: number;
+            /**
+             * Betas
+             * @deprecated
+             * @description accepted for compatibility and ignored: sgd has no betas
+             * @default [
+             *       0.9,
+             *       0.999
+             *     ]
+             */
+            betas?: [
+                number,
+                number
+            ];
+            /**
+             * Eps
+             * @deprecated
+             * @description accepted for compatibility and ignored: sgd has no eps
+             * @default 1e-8
+             */
+            eps?: number;
+            /**
+             * @description the optimizer (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "sgd";
+        };
+        /**
+         * StartMessage
+         * @description Once, after status running and before the first step: what a progress bar needs.
+         */
+        StartMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "start";
+            /** Epochs */
+            epochs: number;
+            /** Steps Per Epoch */
+            steps_per_epoch: number;
+            /**
+             * Batch Size
+             * @description per worker
+             */
+            batch_size: number;
+            /** N Train */
+            n_train: number;
+            /** N Val */
+            n_val: number;
+            /**
+             * Num Workers
+             * @description only for data-parallel runs (more than one worker)
+             */
+            num_workers?: number | null;
+        };
+        /**
+         * StatsMessage
+         * @description Per-parameter statistics, every stats_every steps or stats_interval seconds.
+         */
+        StatsMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "stats";
+            /** Step */
+            step: number;
+            /** Layers */
+            layers: components["schemas"]["LayerStats"][];
+        };
+        /**
+         * StatusMessage
+         * @description A change of run status; a finished run's last message is one of these.
+         */
+        StatusMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "status";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "failed" | "stopped" | "interrupted";
+            /**
+             * Error
+             * @description why the run failed (or was interrupted)
+             */
+            error?: string | null;
+        };
+        /**
+         * StepMessage
+         * @description Training progress, about every report_interval seconds: the last step's loss.
+         */
+        StepMessage: {
+            /**
+             * Seq
+             * @description increasing within the run, from 1; resume with ?after=<seq>
+             */
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "step";
+            /** Step */
+            step: number;
+            /** Epoch */
+            epoch: number;
+            /** Loss */
+            loss: number | null;
+        };
+        /**
+         * StepSchedule
+         * @description StepLR: lr x gamma every step_size epochs
+         */
+        StepSchedule: {
+            /**
+             * Step Size
+             * @description epochs between decays
+             * @default 10
+             */
+            step_size?: number;
+            /**
+             * Gamma
+             * @description decay factor
+             * @default 0.1
+             */
+            gamma?: number;
+            /**
+             * Min Lr
+             * @deprecated
+             * @description accepted for compatibility and ignored: a cosine setting
+             * @default 0
+             */
+            min_lr?: number;
+            /**
+             * @description the schedule (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            name: "step";
+        };
+        /** SweepCreate */
+        SweepCreate: {
+            /** @description the run body every trial starts from (as POST /api/runs takes it) */
+            run: components["schemas"]["RunCreate"];
+            /**
+             * Space
+             * @description run-body path -> range or choices
+             */
+            space: {
+                [key: string]: components["schemas"]["Range"] | components["schemas"]["Choices"];
+            };
+            /**
+             * Trials
+             * @description the budget: how many runs
+             * @default 8
+             */
+            trials?: number;
+            /**
+             * Metric
+             * @description the final epoch's value of this is optimized
+             * @default val_loss
+             * @enum {string}
+             */
+            metric?: "val_loss" | "val_accuracy" | "train_loss" | "best_val_loss";
+            /**
+             * Direction
+             * @description default: maximize accuracy, minimize losses
+             */
+            direction?: ("minimize" | "maximize") | null;
+            /**
+             * Parallel
+             * @description trials queued at once
+             * @default 1
+             */
+            parallel?: number;
+            /**
+             * Prune
+             * @description stop trials whose epoch metrics fall behind the median (Optuna)
+             * @default true
+             */
+            prune?: boolean;
+            /**
+             * Seed
+             * @description seed of the sampler (TPE)
+             * @default 0
+             */
+            seed?: number;
+            /** Name */
+            name?: string | null;
+        };
+        /** SweepCreated */
+        SweepCreated: {
+            /** Id */
+            id: string;
+            /** Status */
+            status: string;
+        };
+        /** SweepOut */
+        SweepOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "completed" | "stopped" | "failed" | "interrupted";
+            /** Metric */
+            metric: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "minimize" | "maximize";
+            /** Trials Total */
+            trials_total: number;
+            /** Space */
+            space: {
+                [key: string]: unknown;
+            };
+            /** Created At */
+            created_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /** Error */
+            error: string | null;
+            /** Trials */
+            trials?: components["schemas"]["Trial"][] | null;
+            best?: components["schemas"]["Trial"] | null;
+            /** Best Run */
+            best_run?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** Template */
         Template: {
@@ -858,6 +1825,43 @@ export interface components {
             train?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** Trial */
+        Trial: {
+            /** Number */
+            number: number;
+            /** Run Id */
+            run_id: string | null;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "running" | "completed" | "pruned" | "failed" | "stopped" | "interrupted";
+            /** Value */
+            value: number | null;
+            /** Epoch */
+            epoch: number | null;
+            /** Error */
+            error?: string | null;
+        };
+        /** Unsupported */
+        Unsupported: {
+            /**
+             * Node
+             * @description the ONNX node's name (or its first output's)
+             */
+            node: string;
+            /**
+             * Op
+             * @description the ONNX operator type
+             */
+            op: string;
+            /** Reason */
+            reason?: string | null;
         };
         /** ValidationError */
         ValidationError: {
@@ -945,6 +1949,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InitInfo"][];
+                };
+            };
+        };
+    };
+    list_options_api_options_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Options"];
                 };
             };
         };
@@ -1540,6 +2564,7 @@ export interface operations {
     run_metrics_api_runs__run_id__metrics_get: {
         parameters: {
             query?: {
+                /** @description a stream message sequence number */
                 after?: number;
                 /** @description only messages of this type */
                 type?: string | null;
@@ -1558,9 +2583,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": (components["schemas"]["StatusMessage"] | components["schemas"]["StartMessage"] | components["schemas"]["StepMessage"] | components["schemas"]["EpochMessage"] | components["schemas"]["StatsMessage"] | components["schemas"]["ActivationsMessage"] | components["schemas"]["GridMessage"])[];
                 };
             };
             /** @description no such resource */
@@ -1734,6 +2757,415 @@ export interface operations {
                 };
             };
             /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    download_events_api_runs__run_id__tensorboard_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the event files under <run id prefix>/ */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/zip": string;
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    run_evaluation_api_runs__run_id__evaluation_get: {
+        parameters: {
+            query?: {
+                which?: "last" | "best";
+                /** @description regression: most pairs returned */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    list_sweeps_api_sweeps_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepOut"][];
+                };
+            };
+        };
+    };
+    create_sweep_api_sweeps_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SweepCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepCreated"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description too many runs queued; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    get_sweep_api_sweeps__sweep_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sweep_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepOut"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    stop_sweep_api_sweeps__sweep_id__stop_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sweep_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepCreated"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    import_onnx_api_import_onnx_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_import_onnx_api_import_onnx_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OnnxImported"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the input is malformed or invalid; `detail` says where */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the optional dependency is not installed; `detail` names the extra */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    export_onnx_api_export_onnx_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportIn"];
+            };
+        };
+        responses: {
+            /** @description the .onnx file (opset 18, dynamic batch; inputs and outputs named after the nodes) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description no such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the run has no such checkpoint */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the body or graph is invalid, or the design cannot be exported (names the node) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the optional dependency is not installed; `detail` names the extra */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    export_keras_api_export_keras_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportIn"];
+            };
+        };
+        responses: {
+            /** @description Keras 3 source: a keras.Model subclass `Model` and load_blocklab_state_dict(model, state_dict) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                    "text/x-python": string;
+                };
+            };
+            /** @description no such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description the body or graph is invalid, or a node has no Keras counterpart (each one named) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -34,6 +34,8 @@ export type JsonSchema = {
 
 export type Port = { name: string; optional?: boolean }
 
+/** what a block is to the designer (the catalog's `role`): a model input, an output, a layer, a code-defined layer */
+export type BlockRole = S['BlockInfo']['role']
 export type BlockInfo = Omit<S['BlockInfo'], 'params_schema' | 'ports'> & { params_schema: JsonSchema; ports: Port[] }
 
 export type InitInfo = Omit<S['InitInfo'], 'params_schema'> & { params_schema: JsonSchema }
@@ -46,7 +48,7 @@ export type DocNode = {
   params?: Record<string, unknown>
   shares?: string | null
   init?: Record<string, InitSpec> | null
-  trainable?: boolean | null
+  trainable?: boolean
   position?: { x: number; y: number }
   [k: string]: unknown
 }
@@ -102,14 +104,21 @@ export type _Checks = [
   Check<Extends<S['DesignOut'], DesignSummary>>,
   Check<Extends<S['PortInfo'], Port>>,
   Check<Extends<DocEdge, S['Edge']>>,
+  Check<Extends<GraphDoc, S['GraphDoc']>>,
 ]
 
 // ---- training
 export type DatasetInfo = Omit<S['DatasetInfo'], 'params_schema'> & { params_schema: JsonSchema }
 export type RunOut = S['RunOut']
 export type RunCreate = S['RunCreate']
-export type LossName = RunCreate['loss']
-export type OptimizerName = S['OptimizerSpec']['name']
-export type DeviceName = NonNullable<RunCreate['device']>
+type WithSchema<T> = Omit<T, 'params_schema'> & { params_schema: JsonSchema }
+/** GET /api/options: the optimizers, losses, schedules and metrics a run can use, each with its params' schema */
+export type Options = {
+  optimizers: WithSchema<S['Option']>[]
+  losses: WithSchema<S['LossOption']>[]
+  schedules: WithSchema<S['Option']>[]
+  metrics: WithSchema<S['MetricOption']>[]
+}
+export type _OptionsCheck = Check<Extends<Options, S['Options']>>
 export type Samples = S['Samples']
 export type PredictResult = { outputs: unknown[]; probabilities?: number[][]; predicted?: number[]; labels?: string[] }

@@ -4,20 +4,20 @@ import { Handle, Position, useUpdateNodeInternals, type NodeProps } from '@xyflo
 import { memo, useEffect, useMemo, useRef } from 'react'
 import { currentGraph, useDesigner } from '../store/designer'
 import { useTuple } from '../store/useTuple'
-import { OUT_HANDLE, SHARE_SOURCE, SHARE_TARGET, blockInfo, shareLinks, type FlowNode } from '../store/graph'
+import { OUT_HANDLE, SHARE_SOURCE, SHARE_TARGET, blockInfo, hasOutput, shareLinks, type FlowNode } from '../store/graph'
 import { problemsOf } from '../store/validationIndex'
-import { categoryColor, formatCount, formatShape, formatValue } from '../format'
+import { categoryColor, formatCount, formatShape, formatValue } from '../lib/format'
 import { NodeOverlay } from '../train/NodeOverlay'
 import { useTrain } from '../train/store'
 
 function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
   // One subscription per node, not one per value: the store changes on every mouse move of a drag,
   // and a 300-node canvas would otherwise run 2,100 listeners per move instead of 300.
-  const [builtIn, def, nodeInfo, problems, topLevel, inShare] = useDesigner(
+  const [catalog, def, nodeInfo, problems, topLevel, inShare, categories] = useDesigner(
     useTuple(
       (s) =>
         [
-          s.catalog[data.type],
+          s.catalog,
           s.design.blocks[data.type],
           s.validation?.nodes[id],
           // one lookup per node in an index built once per validation result: a stable array, no scan of all errors
@@ -28,16 +28,17 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
           // React Flow's store, which notifies on each drag move, so only the nodes at either end of a
           // link get them: a boolean per node from a set built once per node list.
           shareLinks(currentGraph(s).nodes).ids.has(id),
+          s.categories,
         ] as const,
     ),
   )
-  const info = useMemo(() => builtIn ?? blockInfo(data.type, {}, def ? { [data.type]: def } : {}), [builtIn, def, data.type])
+  const info = useMemo(() => blockInfo(data.type, catalog, def ? { [data.type]: def } : {}), [catalog, def, data.type])
   const errors = useMemo(() => problems.filter((e) => e.severity !== 'warning'), [problems])
   const shown = errors.length ? errors : problems
 
   const ports = info?.ports ?? []
-  const isOutput = data.type === 'Output'
-  const color = categoryColor(info?.category ?? (def ? 'custom' : undefined))
+  const isOutput = !hasOutput(info)
+  const color = categoryColor(info?.category, categories)
   const summary = useMemo(
     () =>
       Object.entries(data.params ?? {})

@@ -11,11 +11,13 @@ import {
 } from '@xyflow/react'
 import { useCallback, useEffect, useMemo, useRef, type DragEvent } from 'react'
 import { currentGraph, useDesigner } from '../store/designer'
-import { SHARE_SOURCE, SHARE_TARGET, shareLinks, type FlowEdge, type FlowNode } from '../store/graph'
-import { categoryColor } from '../format'
+import { SHARE_SOURCE, SHARE_TARGET, blockInfo, shareLinks, type FlowEdge, type FlowNode } from '../store/graph'
+import { categoryColor } from '../lib/format'
 import { BlockNode } from './BlockNode'
 import { FAR_ZOOM, FarZoom } from './farZoom'
 import { ShapeEdge, ShareEdge } from './edges'
+import { useCanvasMenus } from './canvasMenus'
+import { fitReadable } from './fitView'
 
 // Module scope, so React Flow never sees new type maps.
 const nodeTypes = { block: BlockNode }
@@ -74,12 +76,15 @@ export function Canvas() {
   const goTo = useDesigner((s) => s.goTo)
   const isComposite = useDesigner((s) => s.design.blocks)
   const catalog = useDesigner((s) => s.catalog)
+  const categories = useDesigner((s) => s.categories)
   const validation = useDesigner((s) => s.validation)
   const globalErrors = useMemo(() => {
     const ids = new Set(graph.nodes.map((n) => n.id))
     return validation?.errors.filter((e) => e.node == null || !ids.has(e.node))
   }, [validation, graph.nodes])
-  const { screenToFlowPosition, fitView } = useReactFlow()
+  const { screenToFlowPosition } = useReactFlow()
+  const box = useRef<HTMLDivElement>(null)
+  const menus = useCanvasMenus(box)
   // a boolean, so the canvas renders again only when the zoom crosses the threshold
   const far = useStore((s) => s.transform[2] < FAR_ZOOM)
 
@@ -105,11 +110,12 @@ export function Canvas() {
 
   // Fit only when asked (load, open block, layout): never on ordinary edits.
   // (React Flow queues a fit on an empty graph until nodes appear, so skip those.)
-  const fitRef = useRef(fitView)
-  fitRef.current = fitView
+  const rf = useReactFlow<FlowNode, FlowEdge>()
+  const rfRef = useRef(rf)
+  rfRef.current = rf
   useEffect(() => {
     const t = window.setTimeout(() => {
-      if (currentGraph(useDesigner.getState()).nodes.length) void fitRef.current({ padding: 0.2, maxZoom: 1.1, duration: 0 })
+      if (currentGraph(useDesigner.getState()).nodes.length && box.current) fitReadable(rfRef.current, box.current.getBoundingClientRect())
     }, 30)
     return () => window.clearTimeout(t)
   }, [viewNonce])
@@ -126,7 +132,12 @@ export function Canvas() {
       if (!type) return
       e.preventDefault()
       const p = screenToFlowPosition({ x: e.clientX, y: e.clientY })
-      addNode(type, { x: p.x - 80, y: p.y - 24 })
+      // dropped onto a connection: the block goes into it
+      const edge = document
+        .elementsFromPoint(e.clientX, e.clientY)
+        .map((el) => el.closest('.react-flow__edge')?.getAttribute('data-id'))
+        .find((id) => id && !id.startsWith(SHARE_PREFIX))
+      addNode(type, { x: p.x - 80, y: p.y - 24 }, edge ? { edge } : undefined)
     },
     [screenToFlowPosition, addNode],
   )
@@ -138,12 +149,12 @@ export function Canvas() {
   )
   const onDragStart = useCallback(() => checkpoint(), [checkpoint])
   const minimapColor = useCallback(
-    (n: FlowNode) => categoryColor(catalog[n.data.type]?.category ?? (isComposite[n.data.type] ? 'custom' : undefined)),
-    [catalog, isComposite],
+    (n: FlowNode) => categoryColor(blockInfo(n.data.type, catalog, isComposite)?.category, categories),
+    [catalog, isComposite, categories],
   )
 
   return (
-    <div className={far ? 'canvas far' : 'canvas'} onDragOver={onDragOver} onDrop={onDrop} data-testid="canvas">
+    <div className={far ? 'canvas far' : 'canvas'} onDragOver={onDragOver} onDrop={onDrop} data-testid="canvas" ref={box}>
       <FarZoom.Provider value={far}>
         <ReactFlow<FlowNode, FlowEdge>
           nodes={graph.nodes}
@@ -156,6 +167,7 @@ export function Canvas() {
           onNodeDragStart={onDragStart}
           onSelectionDragStart={onDragStart}
           onNodeDoubleClick={onNodeDoubleClick}
+          {...menus.handlers}
           deleteKeyCode={null}
           selectionKeyCode="Shift"
           multiSelectionKeyCode={MULTI_SELECT_KEYS}
@@ -172,6 +184,7 @@ export function Canvas() {
           <Controls showInteractive={false} />
         </ReactFlow>
       </FarZoom.Provider>
+      {menus.overlay}
       <nav className="breadcrumb" data-testid="breadcrumb">
         <button className={path.length ? 'link' : 'link current'} onClick={() => goTo(0)}>
           Design

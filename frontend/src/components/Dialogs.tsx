@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react'
 import { api } from '../api/client'
 import type { DesignSummary } from '../api/types'
 import { useDesigner } from '../store/designer'
-import { applyTemplateTrain } from '../train/store'
+import { mayReplaceCanvas } from '../store/replace'
 
 export function Modal({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
   useEffect(() => {
@@ -36,6 +36,7 @@ export function TemplatesDialog({ onClose }: { onClose: () => void }) {
           className="card blank"
           data-testid="template-blank"
           onClick={() => {
+            if (!mayReplaceCanvas('a blank design')) return
             newDesign()
             onClose()
           }}
@@ -49,8 +50,9 @@ export function TemplatesDialog({ onClose }: { onClose: () => void }) {
             className="card"
             data-testid={`template-${t.id}`}
             onClick={() => {
-              loadDoc({ ...t.graph, name: t.graph.name || t.title })
-              applyTemplateTrain(t.train)
+              if (!mayReplaceCanvas(`the template “${t.title}”`)) return
+              // the template's training settings come along as the document's own
+              loadDoc({ ...t.graph, name: t.graph.name || t.title, ...(t.train ? { train: t.train } : {}) })
               onClose()
             }}
           >
@@ -93,6 +95,7 @@ export function OpenDialog({ onClose }: { onClose: () => void }) {
               className="link grow"
               data-testid={`design-${d.name}`}
               onClick={async () => {
+                if (!mayReplaceCanvas(`the saved design “${d.name}”`)) return
                 try {
                   const full = await api.getDesign(String(d.id))
                   loadDoc({ ...full.graph, name: full.graph.name || full.name }, String(full.id))

@@ -1,11 +1,11 @@
 import { useEffect, useMemo, useState } from 'react'
-import type { InitSpec } from '../api/types'
 import { currentGraph, useDesigner } from '../store/designer'
 import { useTuple } from '../store/useTuple'
-import { blockInfo, type BlockNodeData } from '../store/graph'
+import { blockInfo, roleOf, type BlockNodeData } from '../store/graph'
 import { problemsOf } from '../store/validationIndex'
-import { categoryColor, formatCount, formatShape } from '../format'
-import { SchemaForm } from './SchemaForm'
+import { categoryColor, formatCount, formatShape } from '../lib/format'
+import { SchemaForm } from '../forms/SchemaForm'
+import { InitEditor } from './InitEditor'
 
 // The inspector selects only what it shows (ids, types, the one node's data), compared shallowly:
 // dragging a node makes new node objects on every mouse move, and must not render the inspector again.
@@ -96,6 +96,7 @@ function NodeInspector({ id }: { id: string }) {
   const others = useDesigner(useTuple((s) => currentGraph(s).nodes.flatMap((n) => (n.id === id ? [] : [`${n.id}${SEP}${n.data.type}`]))))
   const nodes = useMemo(() => others.map((k) => { const [nid, type] = k.split(SEP); return { id: nid, data: { type } } }), [others])
   const catalog = useDesigner((s) => s.catalog)
+  const categories = useDesigner((s) => s.categories)
   const blocks = useDesigner((s) => s.design.blocks)
   const inits = useDesigner((s) => s.inits)
   const update = useDesigner((s) => s.updateNodeData)
@@ -115,18 +116,19 @@ function NodeInspector({ id }: { id: string }) {
     if (err) setIdText(node.id)
   }
   const parameters = info?.parameters ?? []
-  // a custom layer's declared tensors are state_dict entries too
-  const declared = ['parameters', 'constants'].flatMap((k) => {
+  // settings whose keys name tensors of the node (the schema's "x-state-keys" hint) are state_dict entries too
+  const stateKeyFields = Object.entries(info?.params_schema.properties ?? {}).flatMap(([k, p]) => (p['x-state-keys'] ? [k] : []))
+  const declared = stateKeyFields.flatMap((k) => {
     const v = node.data.params?.[k]
     return v && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v) : []
   })
   const keys = [...parameters, ...declared]
   const sameType = nodes.filter((n) => n.id !== node.id && n.data.type === node.data.type)
-  const otherType = nodes.filter((n) => n.id !== node.id && n.data.type !== node.data.type && n.data.type !== 'Input' && n.data.type !== 'Output')
+  const otherType = nodes.filter((n) => n.id !== node.id && n.data.type !== node.data.type && !['input', 'output'].includes(roleOf(n.data.type, catalog) ?? ''))
 
   return (
     <div className="inspector" data-testid="inspector">
-      <div className="insp-head" style={{ '--cat': categoryColor(info?.category ?? (composite ? 'custom' : undefined)) } as React.CSSProperties}>
+      <div className="insp-head" style={{ '--cat': categoryColor(info?.category, categories) } as React.CSSProperties}>
         <span className="insp-type">{node.data.type}</span>
         <span className="muted small">{info?.category}</span>
       </div>
@@ -199,6 +201,7 @@ function NodeInspector({ id }: { id: string }) {
             schema={info.params_schema}
             value={node.data.params ?? {}}
             resolved={nodeInfo?.resolved ?? undefined}
+            owner={{ node: node.id, field: '' }}
             onChange={(params) => update(node.id, { params }, `params:${node.id}`)}
           />
         </section>
@@ -260,48 +263,6 @@ function NodeInspector({ id }: { id: string }) {
               />
             ))}
         </section>
-      )}
-    </div>
-  )
-}
-
-function InitEditor({
-  param,
-  spec,
-  inits,
-  onChange,
-}: {
-  param: string
-  spec: InitSpec | undefined
-  inits: { fn: string; params_schema: import('../api/types').JsonSchema }[]
-  onChange: (s: InitSpec | undefined) => void
-}) {
-  const chosen = inits.find((i) => i.fn === spec?.fn)
-  const { fn: _fn, ...rest } = spec ?? { fn: '' }
-  return (
-    <div className="init">
-      <div className="field">
-        <label className="field-label" htmlFor={`init-${param}`}>
-          init <code>{param}</code>
-        </label>
-        <select
-          id={`init-${param}`}
-          data-testid={`init-${param}`}
-          value={spec?.fn ?? ''}
-          onChange={(e) => onChange(e.target.value ? { fn: e.target.value } : undefined)}
-        >
-          <option value="">PyTorch default</option>
-          {inits.map((i) => (
-            <option key={i.fn} value={i.fn}>
-              {i.fn}
-            </option>
-          ))}
-        </select>
-      </div>
-      {chosen && Object.keys(chosen.params_schema.properties ?? {}).length > 0 && (
-        <div className="init-params">
-          <SchemaForm schema={chosen.params_schema} value={rest} prefix={`init-${param}`} onChange={(v) => onChange({ ...v, fn: chosen.fn })} />
-        </div>
       )}
     </div>
   )

@@ -1,7 +1,8 @@
 import { useReactFlow } from '@xyflow/react'
 import { useMemo, useState, type DragEvent } from 'react'
 import { useDesigner } from '../store/designer'
-import { CATEGORY_ORDER, categoryColor } from '../format'
+import { categoryColor } from '../lib/format'
+import { DESIGN_BLOCKS } from '../store/graph'
 import { DND_TYPE } from './Canvas'
 
 function startDrag(e: DragEvent, type: string) {
@@ -13,6 +14,7 @@ function startDrag(e: DragEvent, type: string) {
 /** The block palette, built from GET /api/blocks, plus the design's own blocks. */
 export function Palette() {
   const list = useDesigner((s) => s.catalogList)
+  const categories = useDesigner((s) => s.categories)
   const blocks = useDesigner((s) => s.design.blocks)
   const path = useDesigner((s) => s.path)
   const addNode = useDesigner((s) => s.addNode)
@@ -28,8 +30,7 @@ export function Palette() {
     const hit = list.filter((b) => !needle || b.type.toLowerCase().includes(needle) || b.doc.toLowerCase().includes(needle) || b.category.toLowerCase().includes(needle))
     const by = new Map<string, typeof hit>()
     for (const b of hit) by.set(b.category, [...(by.get(b.category) ?? []), b])
-    const rank = (c: string) => (CATEGORY_ORDER.indexOf(c) === -1 ? 99 : CATEGORY_ORDER.indexOf(c))
-    return [...by.entries()].sort((a, b) => rank(a[0]) - rank(b[0]) || a[0].localeCompare(b[0]))
+    return [...by.entries()] // in the catalog's order
   }, [list, q])
   const blockNames = Object.keys(blocks).filter((n) => !q || n.toLowerCase().includes(q.trim().toLowerCase()))
 
@@ -47,7 +48,7 @@ export function Palette() {
         {groups.map(([cat, items]) => (
           <section key={cat} className="pal-group">
             <button className="pal-cat" onClick={() => setCollapsed((c) => ({ ...c, [cat]: !c[cat] }))}>
-              <span className="dot" style={{ background: categoryColor(cat) }} />
+              <span className="dot" style={{ background: categoryColor(cat, categories) }} />
               {cat}
               <span className="muted small">{items.length}</span>
               <span className="chev">{collapsed[cat] && !q ? '▸' : '▾'}</span>
@@ -62,7 +63,7 @@ export function Palette() {
                   onDoubleClick={() => addAtCenter(b.type)}
                   title={`${b.doc}\n(drag onto the canvas, or double-click)`}
                   data-testid={`palette-${b.type}`}
-                  style={{ '--cat': categoryColor(cat) } as React.CSSProperties}
+                  style={{ '--cat': categoryColor(cat, categories) } as React.CSSProperties}
                 >
                   <span className="pal-name">{b.type}</span>
                   <span className="pal-doc">{b.doc}</span>
@@ -74,8 +75,8 @@ export function Palette() {
 
         <section className="pal-group library" data-testid="block-library">
           <div className="pal-cat static">
-            <span className="dot" style={{ background: categoryColor('custom') }} />
-            blocks in this design
+            <span className="dot" style={{ background: categoryColor(DESIGN_BLOCKS, categories) }} />
+            {DESIGN_BLOCKS}
           </div>
           {blockNames.length === 0 && <p className="muted small pad">Select nodes and press “Make block” to define a reusable block.</p>}
           {blockNames.map((name) => (
@@ -86,7 +87,7 @@ export function Palette() {
               onDragStart={(e) => startDrag(e, name)}
               onDoubleClick={() => addAtCenter(name)}
               data-testid={`library-${name}`}
-              style={{ '--cat': categoryColor('custom') } as React.CSSProperties}
+              style={{ '--cat': categoryColor(DESIGN_BLOCKS, categories) } as React.CSSProperties}
             >
               <span className="pal-name">{name}</span>
               <span className="pal-doc">{blocks[name].nodes.length} nodes</span>

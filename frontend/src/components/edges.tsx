@@ -2,7 +2,7 @@ import { BaseEdge, EdgeLabelRenderer, getBezierPath, type EdgeProps } from '@xyf
 import { memo } from 'react'
 import { useDesigner } from '../store/designer'
 import { useTuple } from '../store/useTuple'
-import { formatShape } from '../format'
+import { formatShape } from '../lib/format'
 import { isFaultyPort } from '../store/validationIndex'
 import { useFarZoom } from './farZoom'
 
@@ -19,15 +19,34 @@ function ShapeEdgeImpl(p: EdgeProps) {
   const far = useFarZoom()
   return (
     <>
-      <BaseEdge id={p.id} path={path} markerEnd={p.markerEnd} className={faulty ? 'faulty' : undefined} interactionWidth={far ? 0 : 18} />
+      <BaseEdge id={p.id} path={path} markerEnd={p.markerEnd} className={faulty ? 'faulty' : undefined} interactionWidth={far ? 0 : 24} />
       {info !== undefined && !far && (
         <EdgeLabelRenderer>
           <div
-            className={`edge-label${shape == null || faulty ? ' unknown' : ''}${p.selected ? ' selected' : ''}`}
+            className={`edge-label nodrag nopan${shape == null || faulty ? ' unknown' : ''}${p.selected ? ' selected' : ''}`}
             style={{ transform: `translate(-50%, -50%) translate(${lx}px, ${ly}px)` }}
             data-testid={`shape-${p.source}-${p.target}`}
+            title="click to select the connection"
+            onClick={(e) => {
+              e.stopPropagation() // the pane under it would clear the selection again
+              useDesigner.getState().selectEdge(p.id)
+            }}
           >
             {formatShape(shape)}
+            {p.selected && (
+              <button
+                className="edge-del"
+                title="delete this connection (Del)"
+                aria-label="delete connection"
+                data-testid={`edge-delete-${p.source}-${p.target}`}
+                onClick={(e) => {
+                  e.stopPropagation()
+                  useDesigner.getState().deleteEdge(p.id)
+                }}
+              >
+                ✕
+              </button>
+            )}
           </div>
         </EdgeLabelRenderer>
       )}

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { CATALOG, MLP } from './fixtures'
-import { currentDoc, currentGraph, useDesigner } from './designer'
+import { CATALOG, MLP, RESIDUAL } from './fixtures'
+import { currentDoc, currentGraph, initialParams, useDesigner } from './designer'
 
 const S = () => useDesigner.getState()
 const ids = () => currentGraph(S()).nodes.map((n) => n.id)
@@ -11,14 +11,25 @@ beforeEach(() => {
 })
 
 describe('designer store', () => {
-  it('adds nodes with readable ids and required defaults', () => {
+  it('adds nodes with readable ids, leaving the defaults to the server', () => {
     expect(S().addNode('Linear', { x: 0, y: 0 })).toBe('linear1')
     expect(S().addNode('Linear', { x: 0, y: 100 })).toBe('linear2')
     const n = currentGraph(S()).nodes[1]
-    expect(n.data.params).toEqual({ out_features: 64 })
+    // no real block has a required setting: a new node sends none, the schema's defaults apply
+    expect(n.data.params).toEqual({})
     expect(n.selected).toBe(true)
     expect(currentGraph(S()).nodes[0].selected).toBe(false)
     expect(S().addNode('Nope', { x: 0, y: 0 })).toBeNull()
+  })
+
+  it('starts every real block with only its required settings (none has one today)', () => {
+    for (const b of CATALOG) {
+      const required = new Set(b.params_schema.required ?? [])
+      expect(Object.keys(initialParams(b.params_schema)).every((k) => required.has(k))).toBe(true)
+    }
+    // a required setting with a default starts with it (how the server would spell one)
+    const linear = CATALOG.find((b) => b.type === 'Linear')!.params_schema
+    expect(initialParams({ ...linear, required: ['out_features'] })).toEqual({ out_features: linear.properties!.out_features.default })
   })
 
   it('undoes and redoes edits', () => {
@@ -114,5 +125,27 @@ describe('designer store', () => {
     S().deleteSelected()
     expect(S().deleteBlockDef('Act')).toBeNull()
     expect(currentDoc(S()).blocks).toEqual({})
+  })
+})
+
+describe('replacing the canvas', () => {
+  it('is one undoable step that brings back the design and which saved design it was', () => {
+    S().loadDoc(MLP, 'saved-1')
+    S().updateNodeData('hidden', { params: { out_features: 99 } })
+    S().loadDoc(RESIDUAL) // a template, say
+    expect(ids()).toEqual(['X', 'r1', 'Y'])
+    expect(S().designId).toBeNull()
+    expect(S().dirty).toBe(false)
+    S().undo()
+    expect(ids()).toEqual(['X', 'hidden', 'act', 'out', 'Y'])
+    expect(currentGraph(S()).nodes[1].data.params).toEqual({ out_features: 99 })
+    expect(S().designId).toBe('saved-1')
+    S().redo()
+    expect(ids()).toEqual(['X', 'r1', 'Y'])
+    expect(S().designId).toBeNull()
+    S().newDesign()
+    expect(ids()).toEqual([])
+    S().undo()
+    expect(ids()).toEqual(['X', 'r1', 'Y'])
   })
 })

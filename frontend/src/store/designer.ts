@@ -1,136 +1,43 @@
 // The one store for the designer: the design (root graph + block definitions), which graph is
 // open, history, clipboard and the server's latest validation. Later panels (training) add
 // their own slices or stores; everything here is plain data so it is easy to extend.
-import { applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, type NodeChange } from '@xyflow/react'
+import { applyEdgeChanges, applyNodeChanges, type NodeChange } from '@xyflow/react'
 import { create } from 'zustand'
 import { frameBatch } from './frameBatch'
-import type { BlockInfo, GraphDoc, InitInfo, JsonSchema, Template, ValidateResult } from '../api/types'
-import {
-  type Catalog,
-  type Clip,
-  type Design,
-  type FlowNode,
-  type Graph,
-  type BlockNodeData,
-  ID_RE,
-  OUT_HANDLE,
-  baseIdFor,
-  blockInfo,
-  blockUses,
-  copySelection,
-  deleteSelection,
-  designToDoc,
-  docToDesign,
-  layoutGraph,
-  makeBlock,
-  makeEdge,
-  pasteClip,
-  renameNode,
-  scopeView,
-  uniqueId,
-} from './graph'
+import { notify } from './toast'
+import { categoriesOf } from '../lib/format'
+import type { GraphDoc, ValidateResult } from '../api/types'
+import { type Design, type FlowNode, type Graph, ID_RE, OUT_HANDLE, baseIdFor, blockInfo, hasOutput, makeEdge, uniqueId } from './graph'
+import { wireIn } from './wiring'
+import { designToDoc, docToDesign } from './docFlow'
+import { copySelection, deleteSelection, pasteClip, renameNode } from './edits'
+import { layoutGraph } from './layout'
+import { blockUses, makeBlock } from './makeBlock'
+import { currentGraph, emptyDesign, fixPath, initialParams, withGraph, type Snapshot } from './design'
+import { useProblems, setRunProblems } from './problems'
+import { scopeView, withRunProblems } from './validationView'
+import type { DesignerActions, DesignerState } from './designerTypes'
 
-export type Toast = { message: string; kind: 'info' | 'error' }
-
-export type DesignerState = {
-  catalog: Catalog
-  catalogList: BlockInfo[]
-  inits: InitInfo[]
-  templates: Template[]
-
-  design: Design
-  /** open block definitions, outermost first; empty = the design's top level */
-  path: string[]
-  designId: string | null
-  dirty: boolean
-
-  past: Design[]
-  future: Design[]
-  lastCheckpoint: { key: string | null; t: number }
-  clipboard: Clip | null
-  pasteCount: number
-
-  /** the server's answer for the whole design */
-  rawValidation: ValidateResult | null
-  /** the same, seen from the graph on screen (a block definition shows its first instance) */
-  validation: ValidateResult | null
-  validating: boolean
-  validationError: string | null
-  toast: Toast | null
-  /** bumped when the view should fit the graph again (load, open block, layout) */
-  viewNonce: number
-}
-
-export type DesignerActions = {
-  setCatalog(blocks: BlockInfo[]): void
-  setInits(inits: InitInfo[]): void
-  setTemplates(t: Template[]): void
-  onNodesChange(changes: NodeChange<FlowNode>[]): void
-  onEdgesChange(changes: EdgeChange[]): void
-  checkpoint(key?: string): void
-  addNode(type: string, position: { x: number; y: number }): string | null
-  connect(c: Connection): void
-  updateNodeData(id: string, patch: Partial<BlockNodeData>, key?: string): void
-  renameNode(from: string, to: string): string | null
-  deleteSelected(): void
-  selectAll(): void
-  selectOnly(ids: string[]): void
-  copy(): number
-  paste(): number
-  undo(): void
-  redo(): void
-  layout(): void
-  makeBlock(name: string): string | null
-  deleteBlockDef(name: string): string | null
-  openBlock(name: string): void
-  goTo(depth: number): void
-  loadDoc(doc: GraphDoc, id?: string | null): void
-  newDesign(): void
-  setName(name: string): void
-  markSaved(id: string): void
-  setValidation(v: ValidateResult | null, error?: string | null): void
-  setValidating(b: boolean): void
-  notify(message: string, kind?: Toast['kind']): void
-}
-
+export type { DesignerActions, DesignerState }
 export type Store = DesignerState & DesignerActions
+
+export { currentGraph, emptyDesign, initialParams }
 
 const HISTORY_LIMIT = 200
 const COALESCE_MS = 1200
 
-export function emptyDesign(name = 'Untitled'): Design {
-  return { name, root: { nodes: [], edges: [] }, blocks: {} }
+/** The state after stepping to a snapshot (undo or redo). */
+function restore(s: DesignerState, to: Snapshot, history: Pick<DesignerState, 'past' | 'future'>): Partial<DesignerState> {
+  return { ...history, design: to.design, designId: to.designId, path: fixPath(s.path, to.design), lastCheckpoint: { key: null, t: 0 }, dirty: true, viewNonce: to.replaced ? s.viewNonce + 1 : s.viewNonce }
 }
 
-export function currentGraph(s: Pick<DesignerState, 'design' | 'path'>): Graph {
-  const p = s.path
-  return p.length ? (s.design.blocks[p[p.length - 1]] ?? { nodes: [], edges: [] }) : s.design.root
-}
-
-function withGraph(s: Pick<DesignerState, 'design' | 'path'>, g: Graph): Design {
-  const p = s.path
-  if (!p.length) return { ...s.design, root: g }
-  return { ...s.design, blocks: { ...s.design.blocks, [p[p.length - 1]]: g } }
-}
-
-/** Values a new node starts with: required settings that have a default or an example. */
-export function initialParams(schema: JsonSchema | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const key of schema?.required ?? []) {
-    const prop = schema?.properties?.[key]
-    if (!prop) continue
-    if (prop.default !== undefined) out[key] = structuredClone(prop.default)
-    else if (prop.examples?.length) out[key] = structuredClone(prop.examples[0])
-  }
-  return out
-}
-
-function fixPath(path: string[], design: Design): string[] {
-  const i = path.findIndex((p) => !design.blocks[p])
-  return i === -1 ? path : path.slice(0, i)
+/** What the canvas shows: the server's validation with a refused run's node errors, seen from the open graph. */
+function view(raw: ValidateResult | null, design: Design, path: string[]): ValidateResult | null {
+  return scopeView(withRunProblems(raw, useProblems.getState().all), design, path)
 }
 
 export const useDesigner = create<Store>()((set, get) => {
+  useProblems.subscribe(() => set((s) => ({ validation: view(s.rawValidation, s.design, s.path) })))
   /** Record the current design in history before a change. */
   const checkpoint = (key?: string) => {
     const s = get()
@@ -140,7 +47,7 @@ export const useDesigner = create<Store>()((set, get) => {
       return
     }
     set({
-      past: [...s.past.slice(-HISTORY_LIMIT + 1), s.design],
+      past: [...s.past.slice(-HISTORY_LIMIT + 1), { design: s.design, designId: s.designId }],
       future: [],
       lastCheckpoint: { key: key ?? null, t: now },
       dirty: true,
@@ -156,6 +63,24 @@ export const useDesigner = create<Store>()((set, get) => {
     const g = currentGraph(get())
     setGraph({ ...g, nodes: applyNodeChanges(changes, g.nodes) })
   }
+  const replace = (design: Design, designId: string | null) => {
+    const s = get()
+    const keep = s.design.root.nodes.length > 0 || Object.keys(s.design.blocks).length > 0 || s.past.length > 0
+    set({
+      past: keep ? [...s.past.slice(-HISTORY_LIMIT + 1), { design: s.design, designId: s.designId, replaced: true }] : s.past,
+      future: keep ? [] : s.future,
+      lastCheckpoint: { key: null, t: 0 },
+      design,
+      designId,
+      path: [],
+      dirty: false,
+      pasteCount: 0,
+      rawValidation: null,
+      validation: null,
+      validationError: null,
+      viewNonce: s.viewNonce + 1,
+    })
+  }
   // (no animation frames outside a browser: unit tests apply every change at once)
   const dragMoves =
     typeof requestAnimationFrame === 'undefined' ? null : frameBatch<string, NodeChange<FlowNode>>(applyNodes, (c) => ('id' in c ? c.id : ''), requestAnimationFrame)
@@ -163,6 +88,7 @@ export const useDesigner = create<Store>()((set, get) => {
   return {
     catalog: {},
     catalogList: [],
+    categories: [],
     inits: [],
     templates: [],
     design: emptyDesign(),
@@ -178,10 +104,9 @@ export const useDesigner = create<Store>()((set, get) => {
     validation: null,
     validating: false,
     validationError: null,
-    toast: null,
     viewNonce: 0,
 
-    setCatalog: (blocks) => set({ catalogList: blocks, catalog: Object.fromEntries(blocks.map((b) => [b.type, b])) }),
+    setCatalog: (blocks) => set({ catalogList: blocks, categories: categoriesOf(blocks), catalog: Object.fromEntries(blocks.map((b) => [b.type, b])) }),
     setInits: (inits) => set({ inits }),
     setTemplates: (templates) => set({ templates }),
 
@@ -202,7 +127,7 @@ export const useDesigner = create<Store>()((set, get) => {
 
     checkpoint,
 
-    addNode: (type, position) => {
+    addNode: (type, position, wire) => {
       const s = get()
       const info = blockInfo(type, s.catalog, s.design.blocks)
       if (!info) return null
@@ -214,9 +139,12 @@ export const useDesigner = create<Store>()((set, get) => {
       const g = currentGraph(s)
       const id = uniqueId(baseIdFor(type), new Set(g.nodes.map((n) => n.id)))
       const node: FlowNode = { id, type: 'block', position, data: { type, params: initialParams(info.params_schema) }, selected: true }
-      edit((g) => ({ nodes: [...g.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), node], edges: g.edges.map((e) => (e.selected ? { ...e, selected: false } : e)) }))
+      const unselected: Graph = { nodes: g.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), edges: g.edges.map((e) => (e.selected ? { ...e, selected: false } : e)) }
+      edit(() => (wire ? wireIn(unselected, node, wire, info.ports[0]?.name ?? null, hasOutput(info)) : { ...unselected, nodes: [...unselected.nodes, node] }))
       return id
     },
+
+    deleteEdge: (id) => edit((g) => ({ ...g, edges: g.edges.filter((e) => e.id !== id) })),
 
     connect: (c) => {
       if (!c.source || !c.target) return
@@ -256,6 +184,13 @@ export const useDesigner = create<Store>()((set, get) => {
       })
     },
 
+    selectEdge: (id) => {
+      const g = currentGraph(get())
+      setGraph({
+        nodes: g.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)),
+        edges: g.edges.map((e) => (!!e.selected === (e.id === id) ? e : { ...e, selected: e.id === id })),
+      })
+    },
     copy: () => {
       const clip = copySelection(currentGraph(get()))
       if (clip) set({ clipboard: clip, pasteCount: 0 })
@@ -274,27 +209,13 @@ export const useDesigner = create<Store>()((set, get) => {
       const s = get()
       const prev = s.past[s.past.length - 1]
       if (!prev) return
-      set({
-        design: prev,
-        past: s.past.slice(0, -1),
-        future: [s.design, ...s.future],
-        path: fixPath(s.path, prev),
-        lastCheckpoint: { key: null, t: 0 },
-        dirty: true,
-      })
+      set(restore(s, prev, { past: s.past.slice(0, -1), future: [{ design: s.design, designId: s.designId, replaced: prev.replaced }, ...s.future] }))
     },
     redo: () => {
       const s = get()
       const next = s.future[0]
       if (!next) return
-      set({
-        design: next,
-        past: [...s.past, s.design],
-        future: s.future.slice(1),
-        path: fixPath(s.path, next),
-        lastCheckpoint: { key: null, t: 0 },
-        dirty: true,
-      })
+      set(restore(s, next, { past: [...s.past, { design: s.design, designId: s.designId, replaced: next.replaced }], future: s.future.slice(1) }))
     },
 
     layout: () => {
@@ -334,29 +255,35 @@ export const useDesigner = create<Store>()((set, get) => {
       if (!s.design.blocks[name]) return
       const i = s.path.indexOf(name)
       const p = i >= 0 ? s.path.slice(0, i + 1) : [...s.path, name]
-      set({ path: p, validation: scopeView(s.rawValidation, s.design, p), viewNonce: s.viewNonce + 1 })
+      set({ path: p, validation: view(s.rawValidation, s.design, p), viewNonce: s.viewNonce + 1 })
     },
     goTo: (depth) =>
       set((s) => {
         if (depth === s.path.length) return {}
         const p = s.path.slice(0, depth)
-        return { path: p, validation: scopeView(s.rawValidation, s.design, p), viewNonce: s.viewNonce + 1 }
+        return { path: p, validation: view(s.rawValidation, s.design, p), viewNonce: s.viewNonce + 1 }
       }),
 
-    loadDoc: (doc, id = null) => {
-      const design = docToDesign(doc, get().catalog)
-      set((s) => ({ design, path: [], designId: id, dirty: false, past: [], future: [], rawValidation: null, validation: null, validationError: null, pasteCount: 0, viewNonce: s.viewNonce + 1 }))
+    // Replacing the canvas (a template, a file, a saved design, a blank one) is one undoable step.
+    loadDoc: (doc, id = null) => replace(docToDesign(doc, get().catalog), id),
+    newDesign: () => replace(emptyDesign(), null),
+    setExtra: (key, value, coalesce) => {
+      checkpoint(coalesce)
+      set((s) => ({ design: { ...s.design, extra: { ...s.design.extra, [key]: value } } }))
     },
-    newDesign: () => set((s) => ({ design: emptyDesign(), path: [], designId: null, dirty: false, past: [], future: [], rawValidation: null, validation: null, viewNonce: s.viewNonce + 1 })),
     setName: (name) => {
       checkpoint('name')
       set((s) => ({ design: { ...s.design, name } }))
     },
     markSaved: (id) => set({ designId: id, dirty: false }),
 
-    setValidation: (v, error = null) => set((s) => ({ rawValidation: v, validation: scopeView(v, s.design, s.path), validationError: error, validating: false })),
+    setValidation: (v, error = null) => {
+      // a new answer is about a changed design: a refused run's errors no longer apply
+      if (v) setRunProblems([])
+      set((s) => ({ rawValidation: v, validation: view(v, s.design, s.path), validationError: error, validating: false }))
+    },
     setValidating: (b) => set({ validating: b }),
-    notify: (message, kind = 'info') => set({ toast: { message, kind } }),
+    notify,
   }
 })
 

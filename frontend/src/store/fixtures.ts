@@ -1,22 +1,8 @@
+import { readFileSync } from 'node:fs'
 import type { BlockInfo, GraphDoc } from '../api/types'
 
-const one = [{ name: 'x', optional: false }]
-const obj = (properties: Record<string, unknown> = {}) => ({ type: 'object', properties }) as BlockInfo['params_schema']
-
-export const CATALOG: BlockInfo[] = [
-  { type: 'Input', category: 'io', doc: '', params_schema: obj({ shape: { type: 'array', items: { type: 'integer' } } }), ports: [], parameters: [] },
-  { type: 'Output', category: 'io', doc: '', params_schema: obj(), ports: one, parameters: [] },
-  {
-    type: 'Linear',
-    category: 'layers',
-    doc: '',
-    params_schema: { ...obj({ out_features: { type: 'integer', default: 64 } }), required: ['out_features'] },
-    ports: one,
-    parameters: ['weight', 'bias'],
-  },
-  { type: 'ReLU', category: 'activations', doc: '', params_schema: obj(), ports: one, parameters: [] },
-  { type: 'Add', category: 'combine', doc: '', params_schema: obj(), ports: [{ name: 'a', optional: false }, { name: 'b', optional: false }], parameters: [] },
-]
+// The server's own catalog (npm run gen:fixtures writes it from GET /api/blocks), not a made-up one.
+export const CATALOG: BlockInfo[] = JSON.parse(readFileSync(new URL('../api/fixtures/blocks.json', import.meta.url), 'utf8'))
 
 export const MLP: GraphDoc = {
   version: 1,

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import type { ValidateResult } from '../api/types'
 import { CATALOG, MLP, RESIDUAL } from './fixtures'
-import { type Catalog, designToDoc, docToDesign, layoutGraph, makeBlock, pasteClip, copySelection, renameNode, scopeView, uniqueId } from './graph'
+import { type Catalog, uniqueId } from './graph'
+import { designToDoc, docToDesign } from './docFlow'
+import { layoutGraph } from './layout'
+import { makeBlock } from './makeBlock'
+import { pasteClip, copySelection, renameNode } from './edits'
+import { scopeView } from './validationView'
 
 const catalog: Catalog = Object.fromEntries(CATALOG.map((b) => [b.type, b]))
 
@@ -128,7 +133,7 @@ describe('scope view of the validation', () => {
 })
 
 describe('compact JSON', async () => {
-  const { compactJson } = await import('../components/SchemaForm')
+  const { compactJson } = await import('../forms/SchemaForm')
   it('keeps number lists on one line', () => {
     expect(compactJson({ w: { shape: [20, 20], init: 'rand' } })).toBe('{\n  "w": {\n    "shape": [20, 20],\n    "init": "rand"\n  }\n}')
     expect(JSON.parse(compactJson({ a: [1.5, -2e-3], b: [] }))).toEqual({ a: [1.5, -2e-3], b: [] })

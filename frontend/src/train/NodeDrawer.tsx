@@ -1,6 +1,7 @@
 // A node's statistics over time and its full histograms, opened by clicking the node while a
 // run is on screen.
 import { useMemo } from 'react'
+import type uPlot from 'uplot'
 import { currentGraph, useDesigner } from '../store/designer'
 import { Chart } from './Chart'
 import { formatStat, gradColor } from './colors'
@@ -13,8 +14,8 @@ function BigHist({ hist, color }: { hist: Hist; color: string }) {
   const H = 56
   const n = hist.counts.length
   const max = Math.max(...hist.counts, 1)
-  const lo = hist.edges[0]
-  const hi = hist.edges[hist.edges.length - 1]
+  const lo = hist.edges[0] ?? 0
+  const hi = hist.edges[hist.edges.length - 1] ?? 0
   return (
     <div className="bighist">
       <svg width={W} height={H} viewBox={`0 0 ${W} ${H}`}>
@@ -80,7 +81,7 @@ export function NodeDrawer() {
   const data = useTrain((s) => s.data)
   const ser = selected ? data.series[selected] : undefined
   const cols = useMemo(
-    () => (ser ? ([ser.step.slice(), ser.gradNorm.map(positiveOrNull), ser.weightNorm.map(positiveOrNull)] as never) : null),
+    () => (ser ? ([ser.step.slice(), ser.gradNorm.map(positiveOrNull), ser.weightNorm.map(positiveOrNull)] satisfies uPlot.AlignedData) : null),
     [ser, version], // eslint-disable-line react-hooks/exhaustive-deps
   )
   if (!selected || (!st && !act)) return null

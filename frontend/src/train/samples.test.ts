@@ -68,3 +68,29 @@ describe('run history filter', () => {
     expect(shownRuns(runs, { all: true, designId: '7', name: 'Spirals' })).toHaveLength(4)
   })
 })
+
+describe('the run list', () => {
+  it('shows the run on screen in its live status', async () => {
+    const { withLiveStatus } = await import('./samples')
+    const runs = [
+      { id: 'a', status: 'queued' },
+      { id: 'b', status: 'completed' },
+    ]
+    expect(withLiveStatus(runs, 'a', 'running').map((r) => r.status)).toEqual(['running', 'completed'])
+    // before the stream has said anything, the list's own status stands
+    expect(withLiveStatus(runs, 'b', 'queued')).toBe(runs)
+    expect(withLiveStatus(runs, null, 'running')).toBe(runs)
+  })
+})
+
+describe('image samples', () => {
+  it('are recognised by their shape', async () => {
+    const { imageShape } = await import('./SampleImage')
+    const img = (c: number, h: number, w: number) => Array.from({ length: c }, () => Array.from({ length: h }, () => new Array(w).fill(0)))
+    expect(imageShape(img(1, 8, 8))).toEqual([1, 8, 8])
+    expect(imageShape(img(3, 8, 8))).toEqual([3, 8, 8])
+    expect(imageShape(img(1, 8, 8)[0])).toEqual([1, 8, 8])
+    expect(imageShape([0.5, 0.5])).toBeNull()
+    expect(imageShape(img(5, 8, 8))).toBeNull()
+  })
+})

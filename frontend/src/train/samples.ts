@@ -32,7 +32,7 @@ export type Point = { x: number; y: number; px: number; py: number; cls: number 
  * 2-D samples placed on a `size`×`size` square that spans x_range × y_range (y grows upwards,
  * as in the grid message). Samples outside the ranges, or not 2-D, are left out.
  */
-export function pointsOnGrid(s: Pick<Samples, 'inputs' | 'targets' | 'task'>, xr: [number, number], yr: [number, number], size: number): Point[] {
+export function pointsOnGrid(s: Pick<Samples, 'inputs' | 'targets' | 'task'>, xr: readonly number[], yr: readonly number[], size: number): Point[] {
   const out: Point[] = []
   const dx = xr[1] - xr[0]
   const dy = yr[1] - yr[0]
@@ -110,4 +110,13 @@ export function shownRuns<R extends Pick<RunOut, 'name'> & { graph_id?: string |
   if (opts.all) return runs
   if (opts.designId) return runs.filter((r) => r.graph_id === opts.designId)
   return runs.filter((r) => r.name === opts.name)
+}
+
+/**
+ * The run list with the run on screen in its live status (the stream's), not the status the list
+ * had when it was fetched: a run started a moment ago reads "running" as soon as it runs.
+ */
+export function withLiveStatus<R extends { id: string; status: string }>(runs: R[], runId: string | null, live: string): R[] {
+  if (!runId || live === 'queued') return runs
+  return runs.map((r) => (r.id === runId && r.status !== live ? { ...r, status: live } : r))
 }

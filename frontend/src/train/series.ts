@@ -35,7 +35,7 @@ export function finiteOrNull(v: number | null | undefined): number | null {
 }
 
 /** Several runs' per-epoch values on one epoch axis (missing epochs are null). */
-export function overlayColumns(curves: { epoch: number[]; values: (number | null)[] }[]): (number | null)[][] {
+export function overlayColumns(curves: { epoch: number[]; values: (number | null)[] }[]): [number[], ...Col[]] {
   const xs = [...new Set(curves.flatMap((c) => c.epoch))].sort((a, b) => a - b)
   const index = new Map(xs.map((x, i) => [x, i]))
   const cols = curves.map((c) => {

@@ -180,22 +180,36 @@ describe('chart columns', () => {
   })
 })
 
-describe('train form', async () => {
-  const { formFromTrain, DEFAULT_FORM } = await import('./store')
-  it('takes a template train config', () => {
-    const f = formFromTrain({ dataset: { name: 'moons', params: { n: 200 } }, loss: 'cross_entropy', optimizer: { name: 'sgd', lr: 0.1, momentum: 0.5 }, epochs: 7, batch_size: 16, seed: 3 })
-    expect(f).toMatchObject({ dataset: 'moons', datasetParams: { n: 200 }, optimizer: 'sgd', lr: 0.1, momentum: 0.5, epochs: 7, batch_size: 16, seed: 3, device: 'auto' })
-    expect(formFromTrain(null)).toBe(DEFAULT_FORM)
+describe('training settings', async () => {
+  const { readFileSync } = await import('node:fs')
+  const read = (f: string) => JSON.parse(readFileSync(new URL(`../api/fixtures/${f}.json`, import.meta.url), 'utf8'))
+  const options = read('options') as import('../api/types').Options
+  const datasets = read('datasets') as import('../api/types').DatasetInfo[]
+  const { effective, runSettings } = await import('./settings')
+  it('leave every default to the server, filling in only a dataset and the usual loss for its task', () => {
+    const body = runSettings({}, datasets, options)
+    expect(Object.keys(body).sort()).toEqual(['dataset', 'loss'])
+    expect(body.dataset.name).toBe(datasets[0].name)
+    const usual = options.losses.find((l) => l.usual && l.task === datasets[0].task)!
+    expect(body.loss).toBe(usual.name)
+    const reg = datasets.find((d) => d.task === 'regression')!
+    expect(effective({ dataset: { name: reg.name } }, datasets, options).loss).toBe(options.losses.find((l) => l.usual && l.task === 'regression')!.name)
   })
-  it('links runs of a saved design to it', async () => {
-    const { buildRunBody } = await import('./store')
+  it('keep what was set, and show the registry default optimizer when none is', () => {
+    const opt = { name: options.optimizers[0].name, lr: 0.5 }
+    expect(runSettings({ optimizer: opt as import("./settings").TrainSettings["optimizer"], epochs: 3 }, datasets, options)).toMatchObject({ optimizer: opt, epochs: 3 })
+    expect(effective({}, datasets, options).optimizer).toBe(options.optimizers.find((o) => o.default)!.name)
+  })
+  it('link runs of a saved design to it', async () => {
+    const { buildRunBody } = await import('./actions')
     const { useDesigner } = await import('../store/designer')
     useDesigner.setState({ designId: null })
-    expect(buildRunBody(DEFAULT_FORM)).not.toHaveProperty('graph_id')
+    expect(buildRunBody()).not.toHaveProperty('graph_id')
     useDesigner.setState({ designId: '42' })
-    const body = buildRunBody(DEFAULT_FORM)
-    expect(body).toMatchObject({ graph_id: '42', dataset: { name: 'spirals' } })
-    expect(body.graph.nodes).toBeDefined() // the graph on the canvas is what trains
+    const body = buildRunBody()
+    expect(body).toMatchObject({ graph_id: '42' })
+    expect(body.graph?.nodes).toBeDefined() // the graph on the canvas is what trains
+    expect(body.graph).not.toHaveProperty('train') // its settings travel in the body, not in the graph
     useDesigner.setState({ designId: null })
   })
 })

@@ -2,31 +2,9 @@
 // (from the websocket or a replay of GET /api/runs/{id}/metrics), in seq order; duplicates are
 // dropped and gaps are counted, so a resumed stream can be checked for continuity.
 
-export type Hist = { edges: number[]; counts: number[] }
-export type LayerStat = {
-  name: string
-  shape: number[]
-  mean: number | null
-  std: number | null
-  min: number | null
-  max: number | null
-  grad_norm: number | null
-  update_ratio: number | null
-  nonfinite?: number
-  hist?: Hist | null
-}
-export type ActStat = { node: string; mean: number | null; std: number | null; dead_fraction?: number }
-export type GridMsg = { step: number; x_range: [number, number]; y_range: [number, number]; size: number; values: number[][]; classes: number[][] }
+import type { GridMsg, Hist, LayerStat, StreamMsg } from '../api/messages'
 
-export type StreamMsg =
-  | { seq: number; type: 'step'; step: number; epoch: number; loss: number; steps_per_epoch?: number }
-  | { seq: number; type: 'start'; epochs: number; steps_per_epoch: number; batch_size?: number; n_train?: number; n_val?: number }
-  | { seq: number; type: 'epoch'; epoch: number; step: number; lr?: number; train_loss: number | null; val_loss: number; val_accuracy?: number }
-  | { seq: number; type: 'stats'; step: number; layers: LayerStat[] }
-  | { seq: number; type: 'activations'; step: number; nodes: ActStat[] }
-  | ({ seq: number; type: 'grid' } & GridMsg)
-  | { seq: number; type: 'status'; status: string; error?: string | null }
-  | { seq: number; type: string; [k: string]: unknown }
+export type { GridMsg, Hist, LayerStat, StreamMsg }
 
 /** One node's summary of its parameters (all tensors whose state_dict key starts with it). */
 export type NodeStat = {
@@ -53,8 +31,8 @@ export type RunData = {
   duplicates: number
   status: string
   error: string | null
-  steps: { step: number[]; epoch: number[]; loss: number[] }
-  epochs: { epoch: number[]; step: number[]; train: (number | null)[]; val: number[]; acc: (number | null)[] }
+  steps: { step: number[]; epoch: number[]; loss: (number | null)[] }
+  epochs: { epoch: number[]; step: number[]; train: (number | null)[]; val: (number | null)[]; acc: (number | null)[] }
   lastStep: number
   lastEpoch: number
   /** from the start message (runs before it lack it) */
@@ -162,44 +140,36 @@ export function applyMessages(d: RunData, msgs: StreamMsg[], now = Date.now()): 
 
 function applyOne(d: RunData, m: StreamMsg, now: number) {
   switch (m.type) {
-    case 'step': {
-      const s = m as Extract<StreamMsg, { type: 'step' }>
-      d.steps.step.push(s.step)
-      d.steps.epoch.push(s.epoch)
-      d.steps.loss.push(s.loss)
-      d.lastStep = s.step
-      d.lastEpoch = Math.max(d.lastEpoch, s.epoch - 1)
-      if (typeof s.steps_per_epoch === 'number' && s.steps_per_epoch > 0) d.stepsPerEpoch = s.steps_per_epoch
+    case 'step':
+      d.steps.step.push(m.step)
+      d.steps.epoch.push(m.epoch)
+      d.steps.loss.push(m.loss)
+      d.lastStep = m.step
+      d.lastEpoch = Math.max(d.lastEpoch, m.epoch - 1)
       if (d.firstStepAt == null) d.firstStepAt = now
       d.lastStepAt = now
       if (d.status === 'queued') d.status = 'running'
       break
-    }
-    case 'start': {
-      const s = m as Extract<StreamMsg, { type: 'start' }>
-      if (typeof s.steps_per_epoch === 'number' && s.steps_per_epoch > 0) d.stepsPerEpoch = s.steps_per_epoch
-      if (typeof s.n_train === 'number') d.nTrain = s.n_train
-      if (typeof s.n_val === 'number') d.nVal = s.n_val
+    case 'start':
+      if (m.steps_per_epoch > 0) d.stepsPerEpoch = m.steps_per_epoch
+      d.nTrain = m.n_train
+      d.nVal = m.n_val
       break
-    }
-    case 'epoch': {
-      const e = m as Extract<StreamMsg, { type: 'epoch' }>
-      d.epochs.epoch.push(e.epoch)
-      d.epochs.step.push(e.step)
-      d.epochs.train.push(e.train_loss ?? null)
-      d.epochs.val.push(e.val_loss)
-      d.epochs.acc.push(e.val_accuracy ?? null)
-      d.lastEpoch = Math.max(d.lastEpoch, e.epoch)
-      d.lastStep = Math.max(d.lastStep, e.step)
+    case 'epoch':
+      d.epochs.epoch.push(m.epoch)
+      d.epochs.step.push(m.step)
+      d.epochs.train.push(m.train_loss ?? null)
+      d.epochs.val.push(m.val_loss ?? null)
+      d.epochs.acc.push(m.val_accuracy ?? null)
+      d.lastEpoch = Math.max(d.lastEpoch, m.epoch)
+      d.lastStep = Math.max(d.lastStep, m.step)
       break
-    }
     case 'stats': {
-      const s = m as Extract<StreamMsg, { type: 'stats' }>
-      const sum = summarize(s.step, s.layers)
+      const sum = summarize(m.step, m.layers)
       d.nodes = { ...d.nodes, ...sum }
       for (const [id, st] of Object.entries(sum)) {
         const ser = (d.series[id] ??= { step: [], weightNorm: [], gradNorm: [], updateRatio: [] })
-        ser.step.push(s.step)
+        ser.step.push(m.step)
         ser.weightNorm.push(st.weightNorm)
         ser.gradNorm.push(st.gradNorm)
         ser.updateRatio.push(st.updateRatio)
@@ -208,24 +178,21 @@ function applyOne(d: RunData, m: StreamMsg, now: number) {
       break
     }
     case 'activations': {
-      const a = m as Extract<StreamMsg, { type: 'activations' }>
       const acts: Record<string, NodeAct> = { ...d.acts }
-      for (const n of a.nodes) acts[nodeOfKey(n.node)] = { mean: n.mean, std: n.std, dead: n.dead_fraction }
+      for (const n of m.nodes) acts[nodeOfKey(n.node)] = { mean: n.mean, std: n.std, dead: n.dead_fraction ?? undefined }
       d.acts = acts
       break
     }
     case 'grid': {
-      const { seq: _s, type: _t, ...g } = m as Extract<StreamMsg, { type: 'grid' }>
-      d.grid = g as GridMsg
+      const { seq: _s, type: _t, ...g } = m
+      d.grid = g
       d.gridCount++
       break
     }
-    case 'status': {
-      const s = m as Extract<StreamMsg, { type: 'status' }>
-      d.status = s.status
-      if (s.error) d.error = s.error
+    case 'status':
+      d.status = m.status
+      if (m.error) d.error = m.error
       break
-    }
   }
 }
 

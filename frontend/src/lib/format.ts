@@ -19,24 +19,20 @@ export function formatValue(v: unknown): string {
   return String(v)
 }
 
-const CATEGORY_COLORS: Record<string, string> = {
-  io: '#34c6a8',
-  layers: '#5b9dff',
-  conv: '#4fc3f7',
-  norm: '#7dd3a8',
-  activations: '#ffb454',
-  combine: '#b58cff',
-  reshape: '#9aa7b8',
-  custom: '#ff7ab8',
-  regularization: '#e6d35a',
+// Category colours, handed out in the catalog's own order (the registry's): every category the
+// server has gets one, with no second list of categories here to fall out of date.
+const PALETTE = ['#34c6a8', '#5b9dff', '#ffb454', '#b58cff', '#9aa7b8', '#ff7ab8', '#4fc3f7', '#7dd3a8', '#e6d35a', '#ff8f6b']
+
+/** The catalog's categories, each once, in the order its blocks come. */
+export function categoriesOf(blocks: readonly { category: string }[]): string[] {
+  return [...new Set(blocks.map((b) => b.category))]
 }
 
-export function categoryColor(category: string | undefined): string {
+export function categoryColor(category: string | undefined, categories: readonly string[]): string {
   if (!category) return '#8892a6'
-  if (CATEGORY_COLORS[category]) return CATEGORY_COLORS[category]
+  const i = categories.indexOf(category)
+  if (i >= 0 && i < PALETTE.length) return PALETTE[i]
   let h = 0
   for (const c of category) h = (h * 31 + c.charCodeAt(0)) % 360
   return `hsl(${h} 60% 65%)`
 }
-
-export const CATEGORY_ORDER = ['io', 'layers', 'conv', 'norm', 'activations', 'combine', 'reshape', 'regularization', 'custom']

@@ -3,82 +3,12 @@
 // Unset fields stay out of the value, so the server's defaults apply.
 import { useEffect, useState } from 'react'
 import type { JsonSchema } from '../api/types'
-import { formatValue } from '../format'
+import { formatValue } from '../lib/format'
+import { setProblems } from '../store/problems'
 
-type Kind = 'number' | 'integer' | 'boolean' | 'enum' | 'string' | 'numlist' | 'json'
+import { type Kind, compactJson, parseNumList, resolveField } from './schema'
 
-function deref(s: JsonSchema, root: JsonSchema): JsonSchema {
-  let cur = s
-  for (let i = 0; i < 8 && cur.$ref; i++) {
-    const name = cur.$ref.split('/').pop()!
-    const target = root.$defs?.[name] ?? root.definitions?.[name]
-    if (!target) break
-    const { $ref: _r, ...rest } = cur
-    cur = { ...target, ...rest }
-  }
-  if (cur.allOf?.length === 1) {
-    const { allOf, ...rest } = cur
-    cur = { ...deref(allOf[0], root), ...rest }
-  }
-  return cur
-}
-
-/** Resolve refs and nullable unions; returns the schema to draw and whether null is allowed. */
-export function resolveField(s: JsonSchema, root: JsonSchema): { schema: JsonSchema; nullable: boolean; kind: Kind } {
-  let schema = deref(s, root)
-  let nullable = false
-  const union = schema.anyOf ?? schema.oneOf
-  if (union) {
-    const variants = union.map((v) => deref(v, root))
-    const nonNull = variants.filter((v) => v.type !== 'null')
-    nullable = nonNull.length < variants.length
-    if (nonNull.length === 1) {
-      const { anyOf: _a, oneOf: _o, ...rest } = schema
-      schema = { ...nonNull[0], ...rest }
-    } else {
-      // e.g. int | [int, int]: pick the list form when there is one, numbers are accepted too
-      const list = nonNull.find((v) => v.type === 'array')
-      const num = nonNull.find((v) => v.type === 'integer' || v.type === 'number')
-      if (list && num) {
-        const { anyOf: _a, oneOf: _o, ...rest } = schema
-        schema = { ...list, ...rest, 'x-scalar-ok': true }
-      }
-    }
-  }
-  if (Array.isArray(schema.type)) {
-    nullable = nullable || schema.type.includes('null')
-    const t = schema.type.filter((t) => t !== 'null')
-    schema = { ...schema, type: t.length === 1 ? t[0] : t }
-  }
-  let kind: Kind = 'json'
-  if (schema.enum) kind = 'enum'
-  else if (schema.type === 'boolean') kind = 'boolean'
-  else if (schema.type === 'integer') kind = 'integer'
-  else if (schema.type === 'number') kind = 'number'
-  else if (schema.type === 'string') kind = 'string'
-  else if (schema.type === 'array') {
-    const it = schema.items ? deref(schema.items, root) : undefined
-    const prefix = (schema.prefixItems as JsonSchema[] | undefined)?.map((p) => deref(p, root))
-    const numeric = (x?: JsonSchema) => x && (x.type === 'integer' || x.type === 'number')
-    if (numeric(it) || (prefix && prefix.every(numeric))) kind = 'numlist'
-  }
-  return { schema, nullable, kind }
-}
-
-export function parseNumList(text: string, scalarOk: boolean): number[] | number | null {
-  const t = text.trim().replace(/^[[(]|[\])]$/g, '')
-  if (!t) return []
-  const parts = t.split(/[\s,×x]+/).filter(Boolean)
-  const nums = parts.map(Number)
-  if (nums.some((n) => !Number.isFinite(n))) return null
-  if (scalarOk && nums.length === 1 && !/[[(,]/.test(text)) return nums[0]
-  return nums
-}
-
-/** Pretty JSON with short lists of numbers kept on one line: {"w": {"shape": [20, 20]}}. */
-export function compactJson(v: unknown): string {
-  return JSON.stringify(v, null, 2).replace(/\[[\s\d.,eE+-]*\]/g, (m) => `[${m.slice(1, -1).trim().split(/\s*,\s*/).filter(Boolean).join(', ')}]`)
-}
+export { compactJson, parseNumList, resolveField }
 
 type FieldProps = {
   /** the value the server resolved (inferred or default), shown as a placeholder */
@@ -90,9 +20,13 @@ type FieldProps = {
   required: boolean
   onChange: (v: unknown) => void
   testid?: string
+  owner?: Owner
 }
 
-export function SchemaField({ name, prop, root, value, required, onChange, testid, resolvedValue }: FieldProps) {
+/** Whose setting a form edits: text that does not parse is reported as a problem of this node (or of `field`). */
+export type Owner = { node: string | null; field: string }
+
+export function SchemaField({ name, prop, root, value, required, onChange, testid, resolvedValue, owner }: FieldProps) {
   const { schema, nullable, kind } = resolveField(prop, root)
   const label = schema.title && schema.title.toLowerCase().replace(/ /g, '_') !== name.toLowerCase() ? schema.title : name
   const dflt = schema.default
@@ -114,6 +48,8 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
     .filter(Boolean)
     .join(', ')
   const id = `f-${testid ?? name}`
+  const fieldName = owner?.field ? `${owner.field}.${name}` : name
+  const report = { key: `field:${owner?.node ?? ''}:${fieldName}`, node: owner?.node ?? null, field: fieldName }
 
   let control: React.ReactNode
   if (kind === 'boolean') {
@@ -140,13 +76,15 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
       <TextInput
         id={id}
         testid={testid}
+        report={report}
+        kind={kind}
         value={value === undefined || value === null ? '' : String(value)}
         placeholder={placeholder}
         inputMode={kind === 'integer' ? 'numeric' : 'decimal'}
         parse={(t) => {
           if (t.trim() === '') return { ok: true, v: undefined }
           const n = Number(t)
-          if (!Number.isFinite(n)) return { ok: false }
+          if (!Number.isFinite(n) || (kind === 'integer' && !Number.isInteger(n))) return { ok: false }
           return { ok: true, v: n }
         }}
         onCommit={onChange}
@@ -158,6 +96,8 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
       <TextInput
         id={id}
         testid={testid}
+        report={report}
+        kind={kind}
         value={value === undefined || value === null ? '' : Array.isArray(value) ? value.join(', ') : String(value)}
         placeholder={placeholder || 'e.g. 1, 28, 28'}
         parse={(t) => {
@@ -173,11 +113,13 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
       <TextInput
         id={id}
         testid={testid}
+        report={report}
+        kind={kind}
         value={typeof value === 'string' ? value : ''}
         placeholder={placeholder}
         parse={(t) => ({ ok: true, v: t === '' ? undefined : t })}
         onCommit={onChange}
-        multiline={name === 'expr'}
+        multiline={schema.format === 'code'}
       />
     )
   } else {
@@ -185,6 +127,8 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
       <TextInput
         id={id}
         testid={testid}
+        report={report}
+        kind={kind}
         value={value === undefined ? '' : compactJson(value)}
         placeholder={placeholder || 'JSON'}
         multiline
@@ -214,6 +158,16 @@ export function SchemaField({ name, prop, root, value, required, onChange, testi
   )
 }
 
+const KIND_TEXT: Record<Kind, string> = {
+  number: 'a number',
+  integer: 'a whole number',
+  numlist: 'a list of numbers',
+  json: 'valid JSON',
+  string: 'text',
+  boolean: 'true or false',
+  enum: 'one of the choices',
+}
+
 /**
  * A text box that keeps what the user types and commits parsed values as they become valid,
  * so typing "1, 2" never fights the store.
@@ -227,16 +181,21 @@ function TextInput(props: {
   testid?: string
   parse: (t: string) => { ok: boolean; v?: unknown }
   onCommit: (v: unknown) => void
+  report: { key: string; node: string | null; field: string }
+  kind: Kind
 }) {
   const [text, setText] = useState(props.value)
   const [bad, setBad] = useState(false)
   const [focused, setFocused] = useState(false)
+  const { key, node, field } = props.report
   useEffect(() => {
-    if (!focused) {
-      setText(props.value)
-      setBad(false)
-    }
-  }, [props.value, focused])
+    if (!focused && !bad) setText(props.value)
+  }, [props.value, focused, bad])
+  // text that does not parse is a problem like any other (the value before it would silently stay)
+  useEffect(() => {
+    setProblems(key, bad ? [{ node, field, message: `“${text.trim()}” is not ${KIND_TEXT[props.kind]}`, severity: 'error' }] : [])
+  }, [bad, text, key, node, field, props.kind])
+  useEffect(() => () => setProblems(key, []), [key])
   const change = (t: string) => {
     setText(t)
     const r = props.parse(t)
@@ -265,14 +224,17 @@ export function SchemaForm({
   onChange,
   prefix,
   resolved,
+  owner,
 }: {
+  owner?: Owner
   schema: JsonSchema
   resolved?: Record<string, unknown>
   value: Record<string, unknown>
   onChange: (v: Record<string, unknown>) => void
   prefix?: string
 }) {
-  const props = Object.entries(schema.properties ?? {})
+  // fields marked deprecated are accepted from older documents and ignored: not offered
+  const props = Object.entries(schema.properties ?? {}).filter(([, p]) => !p.deprecated)
   if (!props.length) return <p className="muted small">No settings.</p>
   const required = new Set(schema.required ?? [])
   return (
@@ -287,6 +249,7 @@ export function SchemaForm({
           resolvedValue={resolved?.[k]}
           required={required.has(k)}
           testid={prefix ? `${prefix}-${k}` : `param-${k}`}
+          owner={owner}
           onChange={(v) => {
             const next = { ...value }
             if (v === undefined) delete next[k]

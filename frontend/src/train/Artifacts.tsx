@@ -1,0 +1,61 @@
+// After training: the weights and the model's source to take home.
+import { useEffect, useMemo, useState } from 'react'
+import { api } from '../api/client'
+import type { GraphDoc, RunOut } from '../api/types'
+import { notify } from '../store/toast'
+
+export function Artifacts({ run, runId }: { run: RunOut | null; runId: string }) {
+  const [src, setSrc] = useState<string | null>(null)
+  const [show, setShow] = useState(false)
+  const [err, setErr] = useState<string | null>(null)
+  const graph = run?.graph as GraphDoc | undefined
+  useEffect(() => {
+    if (!graph) return
+    let stop = false
+    api.exportPython(graph).then(
+      (s) => !stop && setSrc(s),
+      (e) => !stop && setErr((e as Error).message),
+    )
+    return () => {
+      stop = true
+    }
+  }, [graph])
+  const pyName = `${(run?.name ?? 'model').replace(/[^A-Za-z0-9_.-]+/g, '_')}.py`
+  const pyUrl = useMemo(() => (src ? URL.createObjectURL(new Blob([src], { type: 'text/x-python' })) : null), [src])
+  const has = run?.status !== 'failed' || (run?.metrics as { steps?: number } | null)?.steps
+  return (
+    <section className="tsec">
+      <h3>Take it home</h3>
+      <div className="trow wrap">
+        {has && (
+          <>
+            <a className="btn" href={`/api/runs/${runId}/state_dict?format=pt`} download data-testid="dl-pt">
+              ⤓ weights .pt
+            </a>
+            <a className="btn" href={`/api/runs/${runId}/state_dict?format=safetensors`} download data-testid="dl-safetensors">
+              ⤓ weights .safetensors
+            </a>
+          </>
+        )}
+        {pyUrl && (
+          <a className="btn" href={pyUrl} download={pyName} data-testid="dl-py">
+            ⤓ model .py
+          </a>
+        )}
+        <button onClick={() => setShow((v) => !v)} data-testid="btn-source" disabled={!src}>
+          {show ? 'Hide source' : 'View source'}
+        </button>
+      </div>
+      {err && <div className="err-box">{err}</div>}
+      {show && src && (
+        <div className="source">
+          <button className="mini copy" onClick={() => void navigator.clipboard?.writeText(src).then(() => notify('Copied the source'))} data-testid="btn-copy">
+            Copy
+          </button>
+          <pre data-testid="source">{src}</pre>
+        </div>
+      )}
+      <code className="hint-code muted">{'from model import Model   # the .py above\nm = Model()\nm.load_state_dict(torch.load("weights.pt", weights_only=True))'}</code>
+    </section>
+  )
+}

@@ -25,6 +25,7 @@ from blocklab.graph.checks import ID_RE, RESERVED_IDS
 from blocklab.graph.codegen import RESERVED_NAMES
 from blocklab.importers.functions import MODULES, PASS, Spec, Unmapped, describe, map_call
 from blocklab.importers.fx_custom import to_custom
+from blocklab.importers.fx_graph import live as _live, tensors_in as _tensors_in
 from blocklab.importers.layers import Mismatch, block_for, doc_params, params_for
 from blocklab.importers.layout import layout
 
@@ -284,19 +285,3 @@ class Scope:
             self.nodes.append({"id": oid, "type": "Output"})
             self.edges.append({"source": ref, "target": oid})
         return None
-
-
-def _tensors_in(v: Any) -> bool:
-    return any(isinstance(x, torch.Tensor) for x in torch.utils._pytree.tree_leaves(v))
-
-
-def _live(graph: fx.Graph) -> set[fx.Node]:
-    """Nodes the output depends on; the rest (an unused `_` of `out, _ = lstm(x)`) is dropped."""
-    out = next(n for n in reversed(graph.nodes) if n.op == "output")
-    live, stack = set(), [out]
-    while stack:
-        n = stack.pop()
-        if n not in live:
-            live.add(n)
-            stack.extend(n.all_input_nodes)
-    return live | {n for n in graph.nodes if n.op == "placeholder"}

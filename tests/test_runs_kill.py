@@ -42,6 +42,24 @@ def _serve(data_dir: Path, port: int) -> subprocess.Popen:
         time.sleep(0.1)
 
 
+def _descendants(pid: int) -> set[int]:
+    out, todo = set(), [pid]
+    while todo:
+        kids = Path(f"/proc/{todo.pop()}/task").glob("*/children")
+        for f in kids:
+            for k in f.read_text().split():
+                out.add(int(k))
+                todo.append(int(k))
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
 def test_sigkill_then_restart_marks_interrupted_and_keeps_metrics(tmp_path):
     port = _free_port()
     base = f"http://127.0.0.1:{port}/api"
@@ -56,9 +74,15 @@ def test_sigkill_then_restart_marks_interrupted_and_keeps_metrics(tmp_path):
         seen = httpx.get(f"{base}/runs/{rid}/metrics").json()
         assert httpx.get(f"{base}/runs/{rid}").json()["status"] == "running"
         time.sleep(1.0)  # past the writer's batch interval (0.25 s): everything seen is committed
+        workers = _descendants(proc.pid)  # the forkserver and the run's worker process among them
+        assert workers
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
+    deadline = time.monotonic() + 10
+    while alive := [pid for pid in workers if _running(pid)]:  # no training orphan outlives the server
+        assert time.monotonic() < deadline, f"worker processes {alive} outlived the killed server"
+        time.sleep(0.1)
 
     # Before the server starts again: the database survived the kill intact.
     with sqlite3.connect(next(tmp_path.rglob("blocklab.db"))) as con:

@@ -79,7 +79,10 @@ class ReduceP(Params):
 
 def _reduce(p: ReduceP, ins):
     x = ins["x"]
-    ds = sorted({torch_dim(d, len(x.shape) + 1, x.src, "dims") - 1 for d in p.dims})
+    norm = [torch_dim(d, len(x.shape) + 1, x.src, "dims") - 1 for d in p.dims]
+    ds = sorted(set(norm))
+    if len(ds) < len(norm):  # [2, 2] or [2, -1] name one dim twice, which torch refuses: reduce it once
+        p = p.model_copy(update={"dims": [d for i, d in enumerate(p.dims) if norm[i] not in norm[:i]]})
     if p.keepdim:
         return p, tuple(1 if i in ds else s for i, s in enumerate(x.shape))
     out = tuple(s for i, s in enumerate(x.shape) if i not in ds)

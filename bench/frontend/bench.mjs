@@ -474,6 +474,8 @@ async function benchDesign(base, doc, { importDoc } = {}) {
   const context = await browser.newContext({ viewport: VIEWPORT })
   await context.addInitScript(pageInit, { doc, n })
   const page = await context.newPage()
+  // Importing over the dragged (unsaved) design asks first (window.confirm): say yes, as a user would.
+  page.on('dialog', (d) => d.accept())
   const errors = []
   page.on('pageerror', (e) => errors.push(String(e)))
   const cdp = await context.newCDPSession(page)

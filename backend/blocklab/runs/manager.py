@@ -20,6 +20,7 @@ from blocklab.graph.document import dump
 from blocklab.runs import checkpoints, runners, store
 from blocklab.runs.hub import Hub
 from blocklab.runs.plan import Plan
+from blocklab.runs.tensorboard import TBWriter
 from blocklab.runs.runners import Refused  # noqa: F401  (re-exported for the API)
 from blocklab.runs.writer import Writer
 from blocklab.settings import Settings
@@ -50,6 +51,10 @@ class RunManager:
         # Called with (run id, "running", summary) after each epoch and (run id, final status,
         # summary) at the end, on the runner's thread; they must be quick (sweeps queue them).
         self.observers: list[Callable[[str, str, dict], None]] = []
+        # TensorBoard: each live run's writer (written here, from the messages its worker sends),
+        # and what a queued run's writer starts with (the design and its generated source).
+        self.tb: dict[str, TBWriter] = {}
+        self.tb_sources: dict[str, tuple] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -79,6 +84,7 @@ class RunManager:
             "graph": _json(dump(plan.doc)), "created_at": store.now(), "device": plan.device,
         })
         self._status(rid, "queued")
+        self.tb_sources[rid] = (plan.doc, plan.source)
         self.runner.submit(rid, plan)
         return rid
 
@@ -117,6 +123,8 @@ class RunManager:
     # ------------------------------------------------------------------ the runner's sink
     def started(self, run_id: str) -> None:
         self._status(run_id, "running", started_at=store.now())
+        doc, source = self.tb_sources.pop(run_id, (None, None))
+        self.tb[run_id] = TBWriter.open(checkpoints.run_dir(self.settings.data_dir, run_id), doc, source)
 
     def event(self, run_id: str, kind: str, ev: dict) -> None:
         seq, text = self.hub.publish(run_id, kind, ev)
@@ -124,9 +132,12 @@ class RunManager:
 
     def event_text(self, run_id: str, kind: str, rest: str) -> None:
         """A message a worker encoded already (protocol.Follower): numbered, streamed and stored
-        as the worker's bytes."""
+        as the worker's bytes, and decoded only where TensorBoard wants it."""
         seq, text = self.hub.publish_text(run_id, kind, rest)
         self.writer.event(run_id, seq, kind, text)
+        tb = self.tb.get(run_id)
+        if tb is not None and tb.wants(kind):
+            tb.write(kind, json.loads("{" + rest))
 
     def progress(self, run_id: str, summary: dict) -> None:
         self.writer.update(run_id, summary=_json(summary))  # batched: survives a crash
@@ -134,6 +145,10 @@ class RunManager:
 
     def finished(self, run_id: str, status: str, error: str | None, summary: dict) -> None:
         self._status(run_id, status, error, final=True, finished_at=store.now(), summary=_json(summary))
+        self.tb_sources.pop(run_id, None)
+        tb = self.tb.pop(run_id, None)
+        if tb is not None:
+            tb.close()
 
         def forget():
             self.hub.release(run_id)
@@ -153,6 +168,9 @@ class RunManager:
         payload = {"status": status} | ({"error": error} if error else {})
         seq, text = self.hub.publish(run_id, "status", payload, final=final)
         self.writer.event(run_id, seq, "status", text)
+        tb = self.tb.get(run_id)
+        if tb is not None:
+            tb.write("status", payload)
         self.writer.update(run_id, status=status, error=error, **row)
 
 

@@ -1,5 +1,8 @@
 """TensorBoard event files for a run, written from the same messages the run streams.
 
+The run manager writes them in the server, from the protocol lines its workers send (local
+processes and Ray jobs alike), so they cost the training process nothing:
+
     tb = TBWriter(run_dir / "tensorboard", graph=plan.doc, source=plan.source)  # text: the graph, its source
     tb.write("epoch", {"epoch": 1, "step": 50, "train_loss": 0.4, "val_loss": 0.5})
     tb.close()
@@ -72,6 +75,12 @@ class TBWriter:
         if source:  # the plan's generated source (never generated here: a worker does not analyse)
             self.w.add_text("graph/pytorch", _code(source), 0)
 
+    def wants(self, kind: str) -> bool:
+        """Whether a message of this kind would be written now (asked before decoding it)."""
+        if self.broken or kind not in _HANDLERS:
+            return False
+        return kind != "stats" or time.monotonic() - self.last_stats >= self.stats_interval
+
     def write(self, kind: str, ev: dict) -> None:
         if self.broken:
             return
@@ -96,6 +105,9 @@ class TBWriter:
 
 
 class _Off:
+    def wants(self, kind: str) -> bool:
+        return False
+
     def write(self, kind: str, ev: dict) -> None:
         pass
 

@@ -33,7 +33,6 @@ from blocklab.graph.build import model_class
 from blocklab.graph.codegen import generate
 from blocklab.runs import checkpoints
 from blocklab.runs.plan import Plan
-from blocklab.runs.tensorboard import TBWriter
 from blocklab.train.loop import Diverged, Job, train
 
 log = logging.getLogger("blocklab.runs")
@@ -84,7 +83,6 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
     best: dict | None = None
     best_dirty = False
     status, error = "completed", None
-    tb = TBWriter.open(checkpoint_dir, plan.doc, plan.source)  # TensorBoard files beside the checkpoints (never raises)
 
     def write(which: str, tensors: dict) -> None:
         if checkpoint_dir is not None:
@@ -101,7 +99,6 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
         for ev in train(job, should_stop):
             kind = ev.pop("type")
             emit(kind, ev)
-            tb.write(kind, ev)
             if kind == "step":
                 summary.update(steps=ev["step"], epoch=ev["epoch"], train_loss=ev["loss"])
             elif kind == "epoch":
@@ -131,7 +128,6 @@ def execute(plan: Plan, should_stop: Callable[[], bool], emit: Emit, checkpoint_
             log.exception("run failed")
             status, error = "failed", f"{type(e).__name__}: {e}"[:2000]
     cancel.set_check(None)
-    tb.close()
     try:
         if model is not None:
             write("last", checkpoints.snapshot(model))

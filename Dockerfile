@@ -14,8 +14,9 @@ RUN npm run build
 
 FROM ${BASE_IMAGE} AS app
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
-# Optional extras: postgres (DATABASE_URL), ray (BLOCKLAB_RUNNER); compose passes BLOCKLAB_EXTRAS.
-ARG EXTRAS=postgres
+# Extras: interchange (ONNX import/export, Keras export), postgres (DATABASE_URL), ray
+# (BLOCKLAB_RUNNER); compose passes BLOCKLAB_EXTRAS.
+ARG EXTRAS=postgres,interchange
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     BLOCKLAB_STATIC_DIR=/app/frontend/dist BLOCKLAB_DATA_DIR=/data
 # CUDA base images ship without Python; slim images already have it. The distro's python3

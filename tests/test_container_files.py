@@ -33,3 +33,13 @@ def test_compose_file_has_volume_and_postgres_profile():
     assert "blocklab-data:/data" in app["volumes"] and "blocklab-data" in compose["volumes"]
     assert compose["services"]["postgres"]["profiles"] == ["postgres"]
     assert app["ports"] == ["127.0.0.1:8000:8000"]
+
+
+def test_the_image_installs_the_extras_the_page_uses():
+    # The page's ONNX import/export and Keras export answer 501 without the interchange extra.
+    import re
+
+    docker = (ROOT / "Dockerfile").read_text()
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "interchange" in re.search(r"^ARG EXTRAS=(.*)$", docker, re.M).group(1).split(",")
+    assert "interchange" in re.search(r"BLOCKLAB_EXTRAS:-([\w,]+)", compose).group(1).split(",")

@@ -55,6 +55,9 @@ class TrainConfig(_Strict):
     report_interval: float = Field(0.1, ge=0.01, le=60, description="seconds between step messages")
     grid_interval: float = Field(1.0, ge=0.1, le=3600, description="seconds between decision-grid messages (2-D data)")
     grid_size: int = Field(48, ge=8, le=200)
+    amp: Literal["off", "bf16"] = Field(
+        "off", description="mixed precision: the forward and the loss autocast to bfloat16 (CUDA, or CPUs with bf16)")
+    compile: bool = Field(False, description="torch.compile the model first (the first steps wait for the compiler)")
     num_workers: int = Field(
         1, ge=1, le=64,
         description="data-parallel workers (Ray Train, DDP; one GPU or one CPU each): needs the Ray runner; "

@@ -20,6 +20,7 @@ never at the (clock-timed) step messages.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -107,6 +108,10 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
     per = -(-n // world) if world > 1 else n  # samples per rank and epoch
     steps_per_epoch = -(-per // bs)  # the last batch may be short; progress bars need the count
     net = job.wrap_model(model) if job.wrap_model is not None else model  # trains; `model` for the rest
+    if cfg.compile:  # the compiled module shares the parameters; evaluation and probes use `model`
+        net = torch.compile(net)
+    # bf16 autocast for the training forward and loss (weights, grads and optimizer stay fp32)
+    autocast = (lambda: torch.autocast(job.device.type, dtype=torch.bfloat16)) if cfg.amp == "bf16" else nullcontext
 
     gen = torch.Generator(device=job.device)  # shuffling has its own generator: runs in parallel stay repeatable
     gen.manual_seed(cfg.seed)
@@ -159,8 +164,9 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
         epoch_start = step
         stopped = False
         for i in range(0, per, bs):
-            out = net(xs[i:i + bs])
-            l = fn(out, ys[i:i + bs])
+            with autocast():
+                out = net(xs[i:i + bs])
+                l = fn(out, ys[i:i + bs])
             opt.zero_grad(set_to_none=True)
             if one is None or one.dtype != l.dtype:
                 one = torch.ones((), dtype=l.dtype, device=l.device)

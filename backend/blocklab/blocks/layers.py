@@ -1,5 +1,5 @@
 """Layers with parameters or a fixed structure, in catalog order: Linear here, then
-convolutions, pooling, reshaping, norms, embeddings and recurrent layers (one module each).
+convolutions, pooling, reshaping, indexing, norms, embeddings and recurrent layers (one module each).
 Input sizes left out are inferred from the incoming shape."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from pydantic import Field
 
 from blocklab.blocks.base import BlockType, Params, Shape, call, infer_size
 from blocklab.blocks.conv import BLOCKS as CONVS
+from blocklab.blocks.indexing import BLOCKS as INDEXING
 from blocklab.blocks.norms import BLOCKS as NORMS
 from blocklab.blocks.pooling import BLOCKS as POOLS
 from blocklab.blocks.reshape import BLOCKS as RESHAPES
@@ -41,4 +42,4 @@ LINEAR = BlockType(
 )
 
 
-BLOCKS = [LINEAR, *CONVS, *POOLS, *RESHAPES, *NORMS, *SEQUENCE]
+BLOCKS = [LINEAR, *CONVS, *POOLS, *RESHAPES, *INDEXING, *NORMS, *SEQUENCE]

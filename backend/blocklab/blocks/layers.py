@@ -1,11 +1,12 @@
 """Layers with parameters or a fixed structure, in catalog order: Linear here, then
-convolutions, pooling, reshaping, indexing, norms, embeddings and recurrent layers (one module each).
+convolutions, pooling, reshaping, indexing, norms, embeddings, recurrent layers and attention (one module each).
 Input sizes left out are inferred from the incoming shape."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
+from blocklab.blocks.attention import BLOCKS as ATTENTION
 from blocklab.blocks.base import BlockType, Params, Shape, call, infer_size
 from blocklab.blocks.conv import BLOCKS as CONVS
 from blocklab.blocks.indexing import BLOCKS as INDEXING
@@ -42,4 +43,4 @@ LINEAR = BlockType(
 )
 
 
-BLOCKS = [LINEAR, *CONVS, *POOLS, *RESHAPES, *INDEXING, *NORMS, *SEQUENCE]
+BLOCKS = [LINEAR, *CONVS, *POOLS, *RESHAPES, *INDEXING, *NORMS, *SEQUENCE, *ATTENTION]

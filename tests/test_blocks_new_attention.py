@@ -105,3 +105,35 @@ def test_exported_attention_reads_as_torch():
     assert "self.blk = nn.MultiheadAttention(8, 2, dropout=0.0, bias=True, kdim=8, vdim=8, batch_first=True)" in src
     assert ("blk = self.blk(in_query, in_query, in_query, attn_mask=nn.Transformer.generate_square_subsequent_mask("
             "in_query.shape[1], device=in_query.device), need_weights=False)[0]  # [B, 5, 8]") in src
+
+
+class HandWrittenTransformerDigits(nn.Module):
+    """The transformer_digits template written in torch: rows as a sequence [B, 8, 8]."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(8, 32)
+        self.position = nn.Module()
+        self.position.pos = nn.Parameter(torch.zeros(8, 32))
+        self.encoder1 = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True)
+        self.encoder2 = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True)
+        self.classifier = nn.Linear(32, 10)
+
+    def forward(self, x):  # [B, 1, 8, 8]
+        h = self.embed(x.reshape(x.shape[0], 8, 8)) + self.position.pos  # [B, 8, 32]
+        return self.classifier(self.encoder2(self.encoder1(h)).mean(dim=1))  # [B, 10]
+
+
+def test_transformer_template_loads_the_hand_written_model_strict():
+    from blocklab.graph.document import GraphDoc
+    from graphs import load_exported, template
+
+    doc = GraphDoc.model_validate(template("transformer_digits"))
+    exported = load_exported(source_for(doc))().eval()
+    ref = HandWrittenTransformerDigits().eval()
+    torch.nn.init.normal_(ref.position.pos)
+    assert list(exported.state_dict()) == list(ref.state_dict())
+    exported.load_state_dict(ref.state_dict(), strict=True)
+    x = torch.rand(4, 1, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(exported(x), ref(x))

@@ -137,3 +137,18 @@ def test_transformer_template_loads_the_hand_written_model_strict():
     x = torch.rand(4, 1, 8, 8)
     with torch.no_grad():
         torch.testing.assert_close(exported(x), ref(x))
+
+
+@pytest.mark.parametrize("kind,ports", [
+    ("MultiheadAttention", {"query": (40_000, E)}),
+    ("TransformerEncoderLayer", {"x": (40_000, E)}),
+    ("TransformerDecoderLayer", {"x": (40_000, E), "memory": (8, E)}),
+])
+def test_long_sequences_are_refused_by_the_memory_estimate(kind, ports):
+    # 40,000 positions: [2 heads, 40,000, 40,000] scores are 3.2e9 values (12 GiB) per sample, over
+    # the 8 GiB a design may need at a batch of 1; the output itself is only 320,000 values.
+    rep = analyze(single_block_doc(kind, {}, ports))
+    errs = [e.to_json() for e in rep.errors]
+    assert len(errs) == 1 and "BLOCKLAB_MAX_TRAIN_BYTES" in errs[0]["message"] and "blk" in errs[0]["message"], errs
+    short = {p: (400, s[1]) for p, s in ports.items()}  # 100 times shorter: 10,000 times fewer scores
+    assert analyze(single_block_doc(kind, {}, short)).ok

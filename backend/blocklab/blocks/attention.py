@@ -41,6 +41,18 @@ def _attn_shapes(prefix: str, e: int, kdim: int, vdim: int, bias: bool) -> dict[
     return out | ({f"{prefix}out_proj.bias": (e,)} if bias else {})
 
 
+def _attn_values(batch: int, lq: int, lk: int, e: int, heads: int) -> int:
+    """What one attention keeps for the backward pass: the projected query, key and value, the
+    [heads, Lq, Lk] scores and their softmax, and the heads' joined output. The scores grow with
+    the square of the length: a long sequence is refused by the memory estimate, not allocated."""
+    return batch * (2 * lq * e + 2 * lk * e + 2 * heads * lq * lk)
+
+
+def _layer_values(batch: int, length: int, d: int, ff: int) -> int:
+    # The feed-forward net's [L, ff] (linear1, activation, dropout) and the residuals and norms.
+    return batch * (3 * length * ff + 6 * length * d)
+
+
 # ---------------------------------------------------------------- MultiheadAttention
 class MHAP(Params):
     embed_dim: Size | None = Field(None, description=INFERRED + " (from the query)")
@@ -91,6 +103,8 @@ MHA = BlockType(
         batch_first=True,
     ),
     forward=_mha_forward,
+    workspace=lambda p, ins, b: _attn_values(b, ins["query"][0], ins.get("key", ins["query"])[0], p.embed_dim,
+                                             p.num_heads),
     param_shapes=lambda p: _attn_shapes("", p.embed_dim, p.kdim, p.vdim, p.bias),
     parameter_names=("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"),
 )
@@ -159,6 +173,8 @@ ENCODER = BlockType(
     "TransformerEncoderLayer", "layers",
     "Self-attention then a feed-forward net, each with a residual and LayerNorm: [L, d_model] -> [L, d_model].",
     _layer_infer, LayerP, sample={"x": (5, 8)}, module=_layer_ctor("TransformerEncoderLayer"), forward=_encoder_forward,
+    workspace=lambda p, ins, b: (_attn_values(b, ins["x"][0], ins["x"][0], p.d_model, p.nhead)
+                                 + _layer_values(b, ins["x"][0], p.d_model, p.dim_feedforward)),
     param_shapes=lambda p: _layer_shapes(p, ("self_attn",), 2),
     parameter_names=("self_attn.in_proj_weight", "self_attn.out_proj.weight", "linear1.weight", "linear2.weight"),
 )
@@ -168,6 +184,9 @@ DECODER = BlockType(
     "Self-attention on x, attention to the encoder's memory, then a feed-forward net: [L, d_model] -> [L, d_model].",
     _layer_infer, LayerP, ports=(Port("x"), Port("memory")), sample={"x": (5, 8), "memory": (6, 8)},
     module=_layer_ctor("TransformerDecoderLayer"), forward=_decoder_forward,
+    workspace=lambda p, ins, b: (_attn_values(b, ins["x"][0], ins["x"][0], p.d_model, p.nhead)
+                                 + _attn_values(b, ins["x"][0], ins["memory"][0], p.d_model, p.nhead)
+                                 + _layer_values(b, ins["x"][0], p.d_model, p.dim_feedforward)),
     param_shapes=lambda p: _layer_shapes(p, ("self_attn", "multihead_attn"), 3),
     parameter_names=("self_attn.in_proj_weight", "multihead_attn.in_proj_weight", "linear1.weight", "linear2.weight"),
 )

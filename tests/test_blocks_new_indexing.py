@@ -100,3 +100,13 @@ def test_exported_source_reads_as_indexing():
     assert "blk = in_x[..., 1:3, :]  # [B, 2, 4]" in src
     src = source_for(single_block_doc("Permute", {"dims": [3, 1, 2]}, {"x": (3, 4, 5)}))
     assert "blk = in_x.permute(0, 3, 1, 2)  # [B, 5, 3, 4]" in src
+
+
+@pytest.mark.parametrize("type_name,params", [("Sum", {"dims": [1, 1]}), ("Mean", {"dims": [2, -1]}),
+                                              ("Permute", {"dims": [1, -2]})])
+def test_a_dim_named_twice_is_refused_as_torch_refuses_it(type_name, params):
+    x = torch.rand(2, 3, 4)
+    with pytest.raises(RuntimeError):  # torch: "dim 1 appears multiple times in the list of dims"
+        x.sum(dim=tuple(params["dims"])) if type_name != "Permute" else x.permute(0, *params["dims"])
+    errs = [e.to_json() for e in analyze(single_block_doc(type_name, params, {"x": (3, 4)})).errors]
+    assert [(e["node"], e["field"]) for e in errs] == [("blk", "dims")] and "twice" in errs[0]["message"], errs

@@ -79,7 +79,10 @@ class ReduceP(Params):
 
 def _reduce(p: ReduceP, ins):
     x = ins["x"]
-    ds = sorted({torch_dim(d, len(x.shape) + 1, x.src, "dims") - 1 for d in p.dims})
+    named = [torch_dim(d, len(x.shape) + 1, x.src, "dims") - 1 for d in p.dims]
+    if len(set(named)) != len(named):  # torch refuses dim=(1, 1) and (1, -1) on [B, n]
+        raise ShapeError(f"has dims={p.dims}, which names a dim twice", "dims")
+    ds = sorted(named)
     if p.keepdim:
         return p, tuple(1 if i in ds else s for i, s in enumerate(x.shape))
     out = tuple(s for i, s in enumerate(x.shape) if i not in ds)

@@ -1,17 +1,23 @@
 """Layers with parameters or a fixed structure, in catalog order: Linear here, then
-convolutions, pooling, reshaping, norms, embeddings and recurrent layers (one module each).
+convolutions, pooling, reshaping, indexing, norms, embeddings, recurrent layers and attention; then
+more spatial layers, norms and activations (one module each).
 Input sizes left out are inferred from the incoming shape."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
+from blocklab.blocks.activations_extra import BLOCKS as ACTIVATIONS_EXTRA
+from blocklab.blocks.attention import BLOCKS as ATTENTION
 from blocklab.blocks.base import BlockType, Params, Shape, call, infer_size
 from blocklab.blocks.conv import BLOCKS as CONVS
+from blocklab.blocks.indexing import BLOCKS as INDEXING
 from blocklab.blocks.norms import BLOCKS as NORMS
+from blocklab.blocks.norms_extra import BLOCKS as NORMS_EXTRA
 from blocklab.blocks.pooling import BLOCKS as POOLS
 from blocklab.blocks.reshape import BLOCKS as RESHAPES
 from blocklab.blocks.sequence import BLOCKS as SEQUENCE
+from blocklab.blocks.spatial import BLOCKS as SPATIAL
 from blocklab.blocks.sizes import INFERRED, Size
 
 
@@ -41,4 +47,5 @@ LINEAR = BlockType(
 )
 
 
-BLOCKS = [LINEAR, *CONVS, *POOLS, *RESHAPES, *NORMS, *SEQUENCE]
+BLOCKS = [LINEAR, *CONVS, *POOLS, *RESHAPES, *INDEXING, *NORMS, *SEQUENCE, *ATTENTION, *SPATIAL, *NORMS_EXTRA,
+          *ACTIVATIONS_EXTRA]

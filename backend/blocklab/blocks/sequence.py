@@ -1,10 +1,17 @@
-"""Sequences: Embedding (integer indices) and the recurrent layers LSTM and GRU (batch first)."""
+"""Sequences: Embedding (integer indices) and the recurrent layers RNN, LSTM and GRU (batch first).
+
+A recurrent block has one output (edges name no source port): `returns` picks the output
+sequence or a final state. States, in and out, are per sample and batch first,
+[num_layers * directions, hidden]; the optional ports h0 (and c0 for an LSTM) take the
+initial state, so an encoder with returns="h_n" feeds a decoder's h0."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
-from blocklab.blocks.base import BlockType, Params, Shape, ShapeError, call, infer_size, need_rank
+from blocklab.blocks.base import BlockType, Params, Port, Shape, ShapeError, call, fmt, infer_size, need_rank
 from blocklab.blocks.sizes import INFERRED, Size
 
 
@@ -20,6 +27,9 @@ def _embedding(p: EmbeddingP, ins):
     return p, ins["x"].shape + (p.embedding_dim,)
 
 
+RETURNS = "sequence: [length, hidden * directions]; h_n: the final hidden state [num_layers * directions, hidden]"
+
+
 class RNNP(Params):
     input_size: Size | None = Field(None, description=INFERRED)
     hidden_size: Size = 64
@@ -27,15 +37,53 @@ class RNNP(Params):
     bias: bool = True
     dropout: float = Field(0.0, ge=0, lt=1, description="between stacked layers")
     bidirectional: bool = False
+    returns: Literal["sequence", "h_n"] = Field("sequence", description=RETURNS)
 
 
-def _rnn(p: RNNP, ins):
+class LSTMP(RNNP):
+    returns: Literal["sequence", "h_n", "c_n"] = Field("sequence", description=RETURNS + "; c_n: the final cell state")
+
+
+class ElmanP(RNNP):
+    nonlinearity: Literal["tanh", "relu"] = "tanh"
+
+
+def _state(p: RNNP) -> Shape:
+    """A state per sample, batch first: torch's [num_layers * directions, B, hidden] is [B, ...] here."""
+    return (p.num_layers * (2 if p.bidirectional else 1), p.hidden_size)
+
+
+def _rnn(p: RNNP, ins, states: tuple[str, ...]):
     x = ins["x"]
     need_rank(x, 2, "[sequence length, features]")
     p = infer_size(p, "input_size", x.shape[-1], x, "input features")
     if p.dropout and p.num_layers == 1:
         raise ShapeError("has dropout, which applies between stacked layers; set num_layers >= 2 or dropout 0", "dropout")
-    return p, (x.shape[0], p.hidden_size * (2 if p.bidirectional else 1))
+    for port in states:
+        s = ins.get(port)
+        if s is not None and s.shape != _state(p):
+            raise ShapeError(
+                f"expects its initial state '{port}' as [num_layers * directions, hidden_size] = {fmt(_state(p))} "
+                f"but receives {fmt(s.shape)} from '{s.src}'", port,
+            )
+    if 0 < len(set(states) & set(ins)) < len(states):  # an LSTM's (h0, c0) go together
+        missing = next(k for k in states if k not in ins)
+        raise ShapeError(f"has one initial state of two; connect '{missing}' too, or neither", missing)
+    if p.returns == "sequence":
+        return p, (x.shape[0], p.hidden_size * (2 if p.bidirectional else 1))
+    return p, _state(p)
+
+
+def _rnn_forward(p: RNNP, a: dict[str, str], m: str | None, states: tuple[str, ...]) -> str:
+    # torch takes and gives states as [layers * directions, B, hidden]: transpose at the edges.
+    given = [f"{a[k]}.transpose(0, 1).contiguous()" for k in states if k in a]
+    hx = ", ".join(given) if len(given) < 2 else f"({', '.join(given)})"
+    out = f"{m}({', '.join([a['x'], hx] if hx else [a['x']])})"
+    if p.returns == "sequence":  # (output, final state)[0]: [B, L, hidden * directions]
+        return f"{out}[0]"
+    if len(states) == 2:  # an LSTM: (output, (h_n, c_n))
+        return f"{out}[1][{('h_n', 'c_n').index(p.returns)}].transpose(0, 1)"
+    return f"{out}[1].transpose(0, 1)"
 
 
 def _rnn_params(gates: int):
@@ -55,15 +103,16 @@ def _rnn_params(gates: int):
     return shapes
 
 
-def _rnn_block(name: str, gates: int, doc: str) -> BlockType:
+def _rnn_block(name: str, gates: int, params: type[RNNP], states: tuple[str, ...], doc: str) -> BlockType:
+    extra = (lambda p: {"nonlinearity": p.nonlinearity}) if params is ElmanP else (lambda p: {})
     return BlockType(
-        name, "layers", doc, _rnn, RNNP, sample={"x": (7, 8)},
+        name, "layers", doc, lambda p, ins: _rnn(p, ins, states), params, ports=(Port("x"), *(Port(s, optional=True) for s in states)),
+        sample={"x": (7, 8), **{s: (1, 64) for s in states}},
         module=lambda p: call(
-            f"nn.{name}", p.input_size, p.hidden_size, num_layers=p.num_layers, bias=p.bias, batch_first=True,
-            dropout=p.dropout, bidirectional=p.bidirectional,
+            f"nn.{name}", p.input_size, p.hidden_size, num_layers=p.num_layers, **extra(p), bias=p.bias,
+            batch_first=True, dropout=p.dropout, bidirectional=p.bidirectional,
         ),
-        # (output sequence, final state)[0]: [B, L, hidden * directions]
-        forward=lambda p, a, m: f"{m}({a['x']})[0]",
+        forward=lambda p, a, m: _rnn_forward(p, a, m, states),
         param_shapes=_rnn_params(gates), parameter_names=("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"),
     )
 
@@ -76,6 +125,10 @@ BLOCKS = [
         forward=lambda p, a, m: f"{m}({a['x']}.long())",
         param_shapes=lambda p: {"weight": (p.num_embeddings, p.embedding_dim)}, parameter_names=("weight",),
     ),
-    _rnn_block("LSTM", 4, "Long short-term memory over [length, features]; outputs the whole sequence."),
-    _rnn_block("GRU", 3, "Gated recurrent unit over [length, features]; outputs the whole sequence."),
+    _rnn_block("RNN", 1, ElmanP, ("h0",),
+               "Elman RNN, tanh(x W_ih + h W_hh), over [length, features]; the sequence or the final state h_n."),
+    _rnn_block("LSTM", 4, LSTMP, ("h0", "c0"),
+               "Long short-term memory over [length, features]; the whole sequence or the final state h_n / c_n."),
+    _rnn_block("GRU", 3, RNNP, ("h0",),
+               "Gated recurrent unit over [length, features]; the whole sequence or the final state h_n."),
 ]

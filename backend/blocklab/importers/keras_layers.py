@@ -97,7 +97,17 @@ def _rnn(cls: str):
     def ctor(p):
         if p.num_layers != 1 or p.bidirectional:
             raise NoKeras("stacks layers or runs both directions; export one layer, one direction")
-        return f"layers.{cls}({p.hidden_size}, return_sequences=True, use_bias={p.bias})"
+        state = ", return_state=True" if p.returns != "sequence" else ""
+        return f"layers.{cls}({p.hidden_size}, return_sequences=True{state}, use_bias={p.bias})"
+
+    def call(p, a, m, s):
+        # Blocklab's states are per sample [1, hidden] (one layer, one direction); Keras's are [B, hidden].
+        given = [f"{a[k]}[:, 0]" for k in ("h0", "c0") if k in a]
+        init = f", initial_state=[{', '.join(given)}]" if given else ""
+        out = f"{m}({a['x']}{init})"
+        if p.returns == "sequence":
+            return out
+        return f"ops.expand_dims({out}[{('h_n', 'c_n').index(p.returns) + 1}], 1)"  # [seq, h, (c)] -> [B, 1, hidden]
 
     def weights(p, w):
         # LSTM gates are (i, f, g, o) in both; GRU's torch (r, z, n) are Keras's (z, r, h): _zrn reorders.
@@ -109,7 +119,7 @@ def _rnn(cls: str):
             out.append(b)
         return out
 
-    return KerasOp(ctor, lambda p, a, m, s: f"{m}({a['x']})", weights)
+    return KerasOp(ctor, call, weights)
 
 
 def _fn(expr: Callable[[Any, dict[str, str]], str]) -> KerasOp:

@@ -37,7 +37,7 @@ def module_blocks() -> dict[type[nn.Module], BlockType]:
     """nn.Module class -> the registry block whose constructor builds it."""
     out: dict[type[nn.Module], BlockType] = {}
     for b in REGISTRY.values():
-        if b.module is None or b.end is not None:  # graph ends (Input, Output) are no modules
+        if b.module is None or b.role != "layer":  # graph ends and CustomLayer have no torch twin
             continue
         try:  # the block's own sample input fills the sizes its constructor needs
             p, _ = b.infer(b.params(), {k: In(s, "sample") for k, s in b.sample.items()})

@@ -155,7 +155,8 @@ class RunManager:
             self.runner.forget(run_id)
 
         self.writer.after(forget)
-        self._notify(run_id, status, summary)
+        # After the commit: an observer (a sweep) that reads the run back sees its final row.
+        self.writer.after(lambda: self._notify(run_id, status, summary))
 
     def _notify(self, run_id: str, status: str, summary: dict) -> None:
         for fn in self.observers:

@@ -3,7 +3,7 @@
 import createClient from 'openapi-fetch'
 import type { paths } from './schema'
 import { ApiError, apiFetch, detailMessage } from './http'
-import type { BlockInfo, DatasetInfo, Design, GraphDoc, InitInfo, Options, PredictResult, RunCreate, Samples, Template, ValidateResult } from './types'
+import type { BlockInfo, DatasetInfo, Design, ExportIn, GraphDoc, InitInfo, Options, PredictResult, RunCreate, Samples, SweepCreate, Template, ValidateResult } from './types'
 
 export { ApiError, authHeaders, downloadWithToken, getToken, onUnauthorized, saveBlob, setToken, TOKEN_KEY, unreachableMessage, withToken } from './http'
 
@@ -53,4 +53,24 @@ export const api = {
   metrics: (id: string, after = 0, type?: string) =>
     ok(client().GET('/api/runs/{run_id}/metrics', { params: { path: { run_id: id }, query: type ? { after, type } : { after } } })),
   predict: (id: string, inputs: unknown[]) => ok(client().POST('/api/runs/{run_id}/predict', { ...runPath(id), body: { inputs } })) as Promise<PredictResult>,
+  /** the checkpoint on the validation split: a confusion matrix, or predicted against true */
+  evaluation: (id: string, which: 'best' | 'last' = 'best') => ok(client().GET('/api/runs/{run_id}/evaluation', { params: { path: { run_id: id }, query: { which } } })),
+  // ---- models in and out (issue 15)
+  /** parse an .onnx file into a design (nothing in it runs on the server) */
+  importOnnx: (file: File) =>
+    ok(client().POST('/api/import/onnx', { body: { file: file as unknown as string }, bodySerializer: () => formData({ file }) })).then((r) => ({ ...r, graph: r.graph as GraphDoc })),
+  /** the design (or a run's design and weights) as an .onnx file */
+  exportOnnx: (body: ExportIn) => ok(client().POST('/api/export/onnx', { body, parseAs: 'blob' })) as Promise<Blob>,
+  exportKeras: (body: ExportIn) => ok(client().POST('/api/export/keras', { body, parseAs: 'text' })),
+  // ---- sweeps (issue 17)
+  sweeps: () => ok(client().GET('/api/sweeps')),
+  sweep: (id: string) => ok(client().GET('/api/sweeps/{sweep_id}', { params: { path: { sweep_id: id } } })),
+  createSweep: (body: SweepCreate) => ok(client().POST('/api/sweeps', { body })),
+  stopSweep: (id: string) => ok(client().POST('/api/sweeps/{sweep_id}/stop', { params: { path: { sweep_id: id } } })),
+}
+
+function formData(fields: Record<string, Blob>): FormData {
+  const fd = new FormData()
+  for (const [k, v] of Object.entries(fields)) fd.append(k, v, v instanceof File ? v.name : k)
+  return fd
 }

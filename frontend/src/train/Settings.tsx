@@ -50,6 +50,14 @@ export function Settings() {
   }
   return (
     <div className="tgrid">
+        {train.init_weights && (
+          <div className="span2 init-weights" data-testid="init-weights">
+            Starts from uploaded weights <code>{train.init_weights.slice(0, 8)}</code>
+            <button className="mini" onClick={() => setTrain({ init_weights: undefined }, 'init_weights')} title="Train from a fresh initialization instead" data-testid="btn-forget-weights">
+              fresh weights instead
+            </button>
+          </div>
+        )}
         <label className="tf span2">
           <span>Dataset</span>
           <select value={e.datasetName ?? ''} onChange={(ev) => setTrain({ dataset: { name: ev.target.value, params: {} }, loss: undefined }, 'dataset')} data-testid="train-dataset">

@@ -56,7 +56,7 @@ export function Artifacts({ run, runId }: { run: RunOut | null; runId: string })
             <button onClick={onnx} data-testid="dl-onnx" title={`the design with its ${which} weights, as an ONNX model`}>
               ⤓ model .onnx
             </button>
-            <select value={which} onChange={(e) => setWhich(e.target.value as 'last' | 'best')} aria-label="which checkpoint" data-testid="dl-which" title="which checkpoint the .onnx carries">
+            <select value={which} onChange={(e) => setWhich(e.target.value as 'last' | 'best')} aria-label="which checkpoint" className="inline-select" data-testid="dl-which" title="which checkpoint the .onnx carries">
               <option value="best">best</option>
               <option value="last">last</option>
             </select>

@@ -19,6 +19,7 @@ import { resumeActiveRun } from './train/connection'
 import { useTrain } from './train/store'
 
 const TrainPanel = lazy(() => import('./train/Dashboard'))
+const SweepsPanel = lazy(() => import('./sweeps/SweepsPanel'))
 const NodeDrawer = lazy(() => import('./train/Dashboard').then((m) => ({ default: m.NodeDrawer })))
 
 type DialogName = 'templates' | 'open' | 'makeBlock' | null
@@ -61,7 +62,7 @@ function Designer() {
   }, [])
 
   return (
-    <div className={`app${tab === 'train' ? ' wide-right' : ''}`}>
+    <div className={`app${tab !== 'inspect' ? ' wide-right' : ''}`}>
       <Toolbar open={setDialog} />
       <Palette />
       <main className="center">
@@ -81,6 +82,9 @@ function Designer() {
           <button role="tab" className={`tab${tab === 'train' ? ' active' : ''}`} onClick={() => useTrain.setState({ tab: 'train' })} data-testid="tab-train">
             Train
           </button>
+          <button role="tab" className={`tab${tab === 'sweeps' ? ' active' : ''}`} onClick={() => useTrain.setState({ tab: 'sweeps' })} data-testid="tab-sweeps" title="Search training settings: many runs, Optuna picks each one's settings">
+            Sweeps
+          </button>
         </div>
         <div className="right-body">
           {/* the inspector stays mounted behind the Train tab: text typed in it (and its problems) survives a look at training */}
@@ -90,6 +94,11 @@ function Designer() {
           {tab === 'train' && (
             <Suspense fallback={<p className="muted pad">Loading the dashboard…</p>}>
               <TrainPanel />
+            </Suspense>
+          )}
+          {tab === 'sweeps' && (
+            <Suspense fallback={<p className="muted pad">Loading sweeps…</p>}>
+              <SweepsPanel />
             </Suspense>
           )}
         </div>

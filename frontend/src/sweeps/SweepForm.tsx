@@ -44,6 +44,8 @@ export function SweepForm() {
   const [direction, setDirection] = useState('')
   const [local, setLocal] = useState<string | null>(null)
   const starting = useSweeps((s) => s.starting)
+  // the run body needs the datasets and options (the first dataset, the usual loss)
+  const ready = useTrain((s) => s.options !== null && s.datasets.length > 0)
   const error = useSweeps((s) => s.error)
   const suggestions = useSuggestions()
   const set = (i: number, patch: Partial<SpaceRow>) => setRows((rs) => rs.map((r, j) => (j === i ? { ...r, ...patch } : r)))
@@ -131,7 +133,7 @@ export function SweepForm() {
           </select>
         </label>
       </div>
-      <button className="primary" onClick={start} disabled={starting} data-testid="btn-start-sweep">
+      <button className="primary" onClick={start} disabled={starting || !ready} data-testid="btn-start-sweep">
         {starting ? 'Starting…' : '▶ Start sweep'}
       </button>
       {(local || error) && (

@@ -38,6 +38,9 @@ export const api = {
   deleteDesign: (id: string) => ok(client().DELETE('/api/graphs/{graph_id}', graphPath(id))),
   exportPython: (doc: GraphDoc) => ok(client().POST('/api/export/python', { body: doc, parseAs: 'text' })),
   datasets: () => ok(client().GET('/api/datasets')) as Promise<DatasetInfo[]>,
+  /** a CSV, a zip of image class folders or an .npz, with the form's other fields (target, name, task, size, color) */
+  uploadDataset: (file: File, fields: Record<string, unknown>) =>
+    ok(client().POST('/api/datasets', { body: { file: file as unknown as string }, bodySerializer: () => formData({ file }, fields) })) as Promise<DatasetInfo>,
   options: () => ok(client().GET('/api/options')) as Promise<Options>,
   createRun: (body: RunCreate) => ok(client().POST('/api/runs', { body })),
   /** every run, or only the runs linked to one saved design */
@@ -69,8 +72,9 @@ export const api = {
   stopSweep: (id: string) => ok(client().POST('/api/sweeps/{sweep_id}/stop', { params: { path: { sweep_id: id } } })),
 }
 
-function formData(fields: Record<string, Blob>): FormData {
+function formData(files: Record<string, Blob>, fields: Record<string, unknown> = {}): FormData {
   const fd = new FormData()
-  for (const [k, v] of Object.entries(fields)) fd.append(k, v, v instanceof File ? v.name : k)
+  for (const [k, v] of Object.entries(files)) fd.append(k, v, v instanceof File ? v.name : k)
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null && v !== '') fd.append(k, String(v))
   return fd
 }

@@ -7,6 +7,7 @@ import { SchemaForm } from '../forms/SchemaForm'
 import { useDesigner } from '../store/designer'
 import { setRunProblems } from '../store/problems'
 import { probeLabel, useDatasetProbe } from './datasetProbe'
+import { DatasetUpload } from './DatasetUpload'
 import { InputCheck } from './InputCheck'
 import { OptionPicker } from './OptionPicker'
 import { effective, TRAIN_KEY, useTrainSettings, type TrainSettings } from './settings'
@@ -69,6 +70,7 @@ export function Settings() {
             ))}
           </select>
         </label>
+        <DatasetUpload onUploaded={(name) => setTrain({ dataset: { name, params: {} }, loss: undefined }, 'dataset')} />
         {e.datasetName && (
           <div className="span2">
             <InputCheck probe={probe} dataset={ds?.title ?? e.datasetName} />

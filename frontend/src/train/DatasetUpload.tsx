@@ -35,7 +35,7 @@ export function DatasetUpload({ onUploaded }: { onUploaded: (name: string) => vo
     }
   }
   return (
-    <details className="span2 ds-params" data-testid="dataset-upload">
+    <details className="span2 ds-upload" data-testid="dataset-upload">
       <summary>Upload a dataset (CSV, zip of image folders, .npz)</summary>
       <input type="file" accept=".csv,.zip,.npz,text/csv,application/zip" onChange={(e) => setFile(e.target.files?.[0] ?? null)} data-testid="dataset-file" />
       <SchemaForm schema={FIELDS} value={fields} onChange={setFields} prefix="upload" owner={{ node: null, field: 'upload' }} />

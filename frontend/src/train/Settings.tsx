@@ -70,7 +70,6 @@ export function Settings() {
             ))}
           </select>
         </label>
-        <DatasetUpload onUploaded={(name) => setTrain({ dataset: { name, params: {} }, loss: undefined }, 'dataset')} />
         {e.datasetName && (
           <div className="span2">
             <InputCheck probe={probe} dataset={ds?.title ?? e.datasetName} />
@@ -85,6 +84,7 @@ export function Settings() {
             <SchemaForm schema={ds.params_schema} value={e.datasetParams} onChange={(v) => setTrain({ dataset: { name: ds.name, params: v } }, 'dsparams')} prefix="ds" owner={{ node: null, field: 'dataset' }} />
           </details>
         )}
+        <DatasetUpload onUploaded={(name) => setTrain({ dataset: { name, params: {} }, loss: undefined }, 'dataset')} />
         {options && (
           <>
             <OptionPicker label="Loss" value={train.loss} shown={e.loss} choices={options.losses} testid="train-loss" onChange={(v) => setTrain({ loss: (v ?? undefined) as TrainSettings['loss'] }, 'loss')} />

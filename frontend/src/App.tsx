@@ -1,7 +1,6 @@
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react'
 import { lazy, Suspense, useEffect, useRef, useState } from 'react'
 import { api } from './api/client'
-import type { GraphDoc } from './api/types'
 import { Canvas } from './components/Canvas'
 import { fitReadable } from './components/fitView'
 import type { FlowEdge, FlowNode } from './store/graph'
@@ -11,14 +10,16 @@ import { Palette } from './components/Palette'
 import { formatCount } from './lib/format'
 import { download, safeFileName, saveDesign, useBootstrap, useDraftAutosave, useLiveValidation, useShortcuts } from './hooks'
 import { currentGraph, useDesigner } from './store/designer'
-import { mayReplaceCanvas } from './store/replace'
 import { dismissToast, useToast } from './store/toast'
 import { designToDoc } from './store/docFlow'
 import { restoredRunId } from './session/draft'
+import { exportOnnx, IMPORT_ACCEPT, importFile } from './session/interchange'
+import { ImportReport } from './components/ImportReport'
 import { resumeActiveRun } from './train/connection'
 import { useTrain } from './train/store'
 
 const TrainPanel = lazy(() => import('./train/Dashboard'))
+const SweepsPanel = lazy(() => import('./sweeps/SweepsPanel'))
 const NodeDrawer = lazy(() => import('./train/Dashboard').then((m) => ({ default: m.NodeDrawer })))
 
 type DialogName = 'templates' | 'open' | 'makeBlock' | null
@@ -61,11 +62,12 @@ function Designer() {
   }, [])
 
   return (
-    <div className={`app${tab === 'train' ? ' wide-right' : ''}`}>
+    <div className={`app${tab !== 'inspect' ? ' wide-right' : ''}`}>
       <Toolbar open={setDialog} />
       <Palette />
       <main className="center">
         <Canvas />
+        <ImportReport />
         {tab === 'train' && hasRun && (
           <Suspense fallback={null}>
             <NodeDrawer />
@@ -80,6 +82,9 @@ function Designer() {
           <button role="tab" className={`tab${tab === 'train' ? ' active' : ''}`} onClick={() => useTrain.setState({ tab: 'train' })} data-testid="tab-train">
             Train
           </button>
+          <button role="tab" className={`tab${tab === 'sweeps' ? ' active' : ''}`} onClick={() => useTrain.setState({ tab: 'sweeps' })} data-testid="tab-sweeps" title="Search training settings: many runs, Optuna picks each one's settings">
+            Sweeps
+          </button>
         </div>
         <div className="right-body">
           {/* the inspector stays mounted behind the Train tab: text typed in it (and its problems) survives a look at training */}
@@ -89,6 +94,11 @@ function Designer() {
           {tab === 'train' && (
             <Suspense fallback={<p className="muted pad">Loading the dashboard…</p>}>
               <TrainPanel />
+            </Suspense>
+          )}
+          {tab === 'sweeps' && (
+            <Suspense fallback={<p className="muted pad">Loading sweeps…</p>}>
+              <SweepsPanel />
             </Suspense>
           )}
         </div>
@@ -113,18 +123,6 @@ function Toolbar({ open }: { open: (d: DialogName) => void }) {
   const rf = useReactFlow<FlowNode, FlowEdge>()
   const fileRef = useRef<HTMLInputElement>(null)
 
-  const importFile = async (f: File) => {
-    try {
-      const parsed = JSON.parse(await f.text()) as Partial<GraphDoc> & { graph?: GraphDoc }
-      const doc = (parsed.graph ?? parsed) as GraphDoc
-      if (!Array.isArray(doc.nodes)) throw new Error('not a graph document (no "nodes" list)')
-      if (!mayReplaceCanvas(f.name)) return
-      s().loadDoc({ ...doc, name: doc.name || f.name.replace(/\.json$/, '') })
-      s().notify(`Imported ${f.name}`)
-    } catch (e) {
-      s().notify(`Import failed: ${(e as Error).message}`, 'error')
-    }
-  }
   const exportJson = () => {
     const st = s()
     download(`${safeFileName(st.design.name)}.json`, JSON.stringify(designToDoc(st.design, st.catalog), null, 2), 'application/json')
@@ -158,7 +156,7 @@ function Toolbar({ open }: { open: (d: DialogName) => void }) {
         </button>
       </div>
       <div className="tb-group">
-        <button onClick={() => fileRef.current?.click()} title="Import a graph JSON file">
+        <button onClick={() => fileRef.current?.click()} data-testid="btn-import" title="Import a graph JSON file or an .onnx model (or drop one onto the canvas)">
           Import
         </button>
         <button onClick={exportJson} data-testid="btn-export-json" title="Download the graph document">
@@ -167,10 +165,13 @@ function Toolbar({ open }: { open: (d: DialogName) => void }) {
         <button onClick={() => void exportPython()} title="Download standalone PyTorch code">
           Export .py
         </button>
+        <button onClick={() => void exportOnnx()} data-testid="btn-export-onnx" title="Download the design as an ONNX model (fresh weights)">
+          Export .onnx
+        </button>
         <input
           ref={fileRef}
           type="file"
-          accept="application/json,.json"
+          accept={IMPORT_ACCEPT}
           hidden
           data-testid="import-file"
           onChange={(e) => {

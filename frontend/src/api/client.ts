@@ -3,7 +3,7 @@
 import createClient from 'openapi-fetch'
 import type { paths } from './schema'
 import { ApiError, apiFetch, detailMessage } from './http'
-import type { BlockInfo, DatasetInfo, Design, GraphDoc, InitInfo, Options, PredictResult, RunCreate, Samples, Template, ValidateResult } from './types'
+import type { BlockInfo, DatasetInfo, Design, ExportIn, GraphDoc, InitInfo, Options, PredictResult, RunCreate, Samples, SweepCreate, Template, ValidateResult } from './types'
 
 export { ApiError, authHeaders, downloadWithToken, getToken, onUnauthorized, saveBlob, setToken, TOKEN_KEY, unreachableMessage, withToken } from './http'
 
@@ -38,6 +38,9 @@ export const api = {
   deleteDesign: (id: string) => ok(client().DELETE('/api/graphs/{graph_id}', graphPath(id))),
   exportPython: (doc: GraphDoc) => ok(client().POST('/api/export/python', { body: doc, parseAs: 'text' })),
   datasets: () => ok(client().GET('/api/datasets')) as Promise<DatasetInfo[]>,
+  /** a CSV, a zip of image class folders or an .npz, with the form's other fields (target, name, task, size, color) */
+  uploadDataset: (file: File, fields: Record<string, unknown>) =>
+    ok(client().POST('/api/datasets', { body: { file: file as unknown as string }, bodySerializer: () => formData({ file }, fields) })) as Promise<DatasetInfo>,
   options: () => ok(client().GET('/api/options')) as Promise<Options>,
   createRun: (body: RunCreate) => ok(client().POST('/api/runs', { body })),
   /** every run, or only the runs linked to one saved design */
@@ -53,4 +56,25 @@ export const api = {
   metrics: (id: string, after = 0, type?: string) =>
     ok(client().GET('/api/runs/{run_id}/metrics', { params: { path: { run_id: id }, query: type ? { after, type } : { after } } })),
   predict: (id: string, inputs: unknown[]) => ok(client().POST('/api/runs/{run_id}/predict', { ...runPath(id), body: { inputs } })) as Promise<PredictResult>,
+  /** the checkpoint on the validation split: a confusion matrix, or predicted against true */
+  evaluation: (id: string, which: 'best' | 'last' = 'best') => ok(client().GET('/api/runs/{run_id}/evaluation', { params: { path: { run_id: id }, query: { which } } })),
+  // ---- models in and out (issue 15)
+  /** parse an .onnx file into a design (nothing in it runs on the server) */
+  importOnnx: (file: File) =>
+    ok(client().POST('/api/import/onnx', { body: { file: file as unknown as string }, bodySerializer: () => formData({ file }) })).then((r) => ({ ...r, graph: r.graph as GraphDoc })),
+  /** the design (or a run's design and weights) as an .onnx file */
+  exportOnnx: (body: ExportIn) => ok(client().POST('/api/export/onnx', { body, parseAs: 'blob' })) as Promise<Blob>,
+  exportKeras: (body: ExportIn) => ok(client().POST('/api/export/keras', { body, parseAs: 'text' })),
+  // ---- sweeps (issue 17)
+  sweeps: () => ok(client().GET('/api/sweeps')),
+  sweep: (id: string) => ok(client().GET('/api/sweeps/{sweep_id}', { params: { path: { sweep_id: id } } })),
+  createSweep: (body: SweepCreate) => ok(client().POST('/api/sweeps', { body })),
+  stopSweep: (id: string) => ok(client().POST('/api/sweeps/{sweep_id}/stop', { params: { path: { sweep_id: id } } })),
+}
+
+function formData(files: Record<string, Blob>, fields: Record<string, unknown> = {}): FormData {
+  const fd = new FormData()
+  for (const [k, v] of Object.entries(files)) fd.append(k, v, v instanceof File ? v.name : k)
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null && v !== '') fd.append(k, String(v))
+  return fd
 }

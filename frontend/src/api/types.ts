@@ -122,3 +122,11 @@ export type Options = {
 export type _OptionsCheck = Check<Extends<Options, S['Options']>>
 export type Samples = S['Samples']
 export type PredictResult = { outputs: unknown[]; probabilities?: number[][]; predicted?: number[]; labels?: string[] }
+
+// ---- models in and out, evaluation, sweeps
+export type ExportIn = S['ExportIn']
+export type Unsupported = S['Unsupported']
+export type Evaluation = S['Evaluation']
+export type SweepCreate = S['SweepCreate']
+export type SweepOut = S['SweepOut']
+export type Trial = S['Trial']

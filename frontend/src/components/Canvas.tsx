@@ -1,3 +1,4 @@
+import { importFile } from '../session/interchange'
 import {
   Background,
   BackgroundVariant,
@@ -121,13 +122,20 @@ export function Canvas() {
   }, [viewNonce])
 
   const onDragOver = useCallback((e: DragEvent) => {
-    if (e.dataTransfer.types.includes(DND_TYPE) || e.dataTransfer.types.includes('text/plain')) {
+    if (e.dataTransfer.types.includes(DND_TYPE) || e.dataTransfer.types.includes('text/plain') || e.dataTransfer.types.includes('Files')) {
       e.preventDefault()
       e.dataTransfer.dropEffect = 'copy'
     }
   }, [])
   const onDrop = useCallback(
     (e: DragEvent) => {
+      // a file from the desktop: imported as Import would (a graph document or a model)
+      const file = e.dataTransfer.files?.[0]
+      if (file && !e.dataTransfer.types.includes(DND_TYPE)) {
+        e.preventDefault()
+        void importFile(file)
+        return
+      }
       const type = e.dataTransfer.getData(DND_TYPE) || e.dataTransfer.getData('text/plain')
       if (!type) return
       e.preventDefault()

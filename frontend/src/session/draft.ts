@@ -5,7 +5,7 @@
 import type { GraphDoc } from '../api/types'
 import { useDesigner } from '../store/designer'
 import { designToDoc } from '../store/docFlow'
-import { useTrain } from '../train/store'
+import { useTrain, type TrainState } from '../train/store'
 
 const DRAFT_KEY = 'blocklab.draft.v1'
 const SESSION_KEY = 'blocklab.session.v1'
@@ -13,7 +13,7 @@ const SESSION_KEY = 'blocklab.session.v1'
 const KEEP_STEPS = 50
 
 type Draft = { doc: GraphDoc; id: string | null; runId?: string | null }
-type Session = Pick<ReturnType<typeof useDesigner.getState>, 'past' | 'future'> & { tab?: 'inspect' | 'train' }
+type Session = Pick<ReturnType<typeof useDesigner.getState>, 'past' | 'future'> & { tab?: TrainState['tab'] }
 
 export function writeDraft() {
   const st = useDesigner.getState()

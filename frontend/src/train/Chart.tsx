@@ -3,7 +3,8 @@ import { useEffect, useRef } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 
-export type SeriesSpec = { label: string; stroke: string; width?: number; dash?: number[]; points?: boolean; fill?: string }
+/** `scatter`: points only, no line (predicted against true) */
+export type SeriesSpec = { label: string; stroke: string; width?: number; dash?: number[]; points?: boolean; fill?: string; scatter?: boolean }
 
 const AXIS = { stroke: '#8690a5', grid: { stroke: 'rgba(255,255,255,0.06)', width: 1 }, ticks: { stroke: 'rgba(255,255,255,0.12)', width: 1 }, font: '11px system-ui' }
 
@@ -14,6 +15,7 @@ export function Chart({
   xLabel,
   logY = false,
   yRange,
+  wholeX = true,
   testid,
 }: {
   data: uPlot.AlignedData
@@ -22,11 +24,13 @@ export function Chart({
   xLabel?: string
   logY?: boolean
   yRange?: [number, number]
+  /** x ticks at whole numbers only (steps, epochs); false for a value axis */
+  wholeX?: boolean
   testid?: string
 }) {
   const box = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
-  const key = JSON.stringify([series, logY, yRange, xLabel, height])
+  const key = JSON.stringify([series, logY, yRange, xLabel, height, wholeX])
   const dataRef = useRef(data)
   dataRef.current = data
 
@@ -48,7 +52,7 @@ export function Chart({
           labelFont: '11px system-ui',
           size: xLabel ? 36 : 28,
           // whole numbers only on step and epoch axes
-          incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000, 1e6],
+          incrs: wholeX ? [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000, 1e6] : undefined,
         },
         { ...AXIS, size: 46 },
       ],
@@ -61,7 +65,8 @@ export function Chart({
           dash: s.dash,
           fill: s.fill,
           spanGaps: true,
-          points: { show: s.points ?? false, size: 4, fill: s.stroke },
+          points: { show: s.points ?? s.scatter ?? false, size: s.scatter ? 5 : 4, fill: s.stroke },
+          ...(s.scatter ? { paths: () => null } : {}),
         })),
       ],
     }

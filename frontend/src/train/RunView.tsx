@@ -8,6 +8,7 @@ import { Artifacts } from './Artifacts'
 import { Boundary } from './Boundary'
 import { Chart, type SeriesSpec } from './Chart'
 import { formatStat } from './colors'
+import { Evaluation } from './Evaluation'
 import { Inference } from './Inference'
 import { lossColumns } from './series'
 import { isFinished, progress, stepsPerEpoch, type RunData } from './stream'
@@ -85,10 +86,16 @@ export function RunView() {
       </section>
       <Curves d={d} version={version} />
       {d.grid && <Boundary grid={d.grid} count={d.gridCount} runId={runId} run={run} />}
+      {finished && hasCheckpoint(run) && <Evaluation runId={runId} />}
       {finished && <Artifacts run={run} runId={runId} />}
       {finished && <Inference run={run} runId={runId} />}
     </>
   )
+}
+
+/** a finished run that trained at least one step (or evaluated, with epochs: 0) has a checkpoint */
+function hasCheckpoint(run: RunOut | null): boolean {
+  return run?.status !== 'failed' || Boolean((run?.metrics as { steps?: number } | null)?.steps)
 }
 
 function Kpi({ label, value, pct, testid }: { label: string; value: number | null | undefined; pct?: boolean; testid?: string }) {

@@ -7,6 +7,7 @@ import { SchemaForm } from '../forms/SchemaForm'
 import { useDesigner } from '../store/designer'
 import { setRunProblems } from '../store/problems'
 import { probeLabel, useDatasetProbe } from './datasetProbe'
+import { DatasetUpload } from './DatasetUpload'
 import { InputCheck } from './InputCheck'
 import { OptionPicker } from './OptionPicker'
 import { effective, TRAIN_KEY, useTrainSettings, type TrainSettings } from './settings'
@@ -50,6 +51,14 @@ export function Settings() {
   }
   return (
     <div className="tgrid">
+        {train.init_weights && (
+          <div className="span2 init-weights" data-testid="init-weights">
+            Starts from uploaded weights <code>{train.init_weights.slice(0, 8)}</code>
+            <button className="mini" onClick={() => setTrain({ init_weights: undefined }, 'init_weights')} title="Train from a fresh initialization instead" data-testid="btn-forget-weights">
+              fresh weights instead
+            </button>
+          </div>
+        )}
         <label className="tf span2">
           <span>Dataset</span>
           <select value={e.datasetName ?? ''} onChange={(ev) => setTrain({ dataset: { name: ev.target.value, params: {} }, loss: undefined }, 'dataset')} data-testid="train-dataset">
@@ -75,6 +84,7 @@ export function Settings() {
             <SchemaForm schema={ds.params_schema} value={e.datasetParams} onChange={(v) => setTrain({ dataset: { name: ds.name, params: v } }, 'dsparams')} prefix="ds" owner={{ node: null, field: 'dataset' }} />
           </details>
         )}
+        <DatasetUpload onUploaded={(name) => setTrain({ dataset: { name, params: {} }, loss: undefined }, 'dataset')} />
         {options && (
           <>
             <OptionPicker label="Loss" value={train.loss} shown={e.loss} choices={options.losses} testid="train-loss" onChange={(v) => setTrain({ loss: (v ?? undefined) as TrainSettings['loss'] }, 'loss')} />

@@ -12,7 +12,8 @@ export async function loadDatasets() {
   if (useTrain.getState().datasets.length && useTrain.getState().options) return
   try {
     const [datasets, options] = await Promise.all([api.datasets(), api.options()])
-    useTrain.setState({ datasets, options })
+    // a dataset uploaded while this list was on its way stays in it
+    useTrain.setState((s) => ({ datasets: [...datasets, ...s.datasets.filter((d) => !datasets.some((x) => x.name === d.name))], options }))
   } catch (e) {
     notify(`Cannot load datasets and training options: ${(e as Error).message}`, 'error')
   }

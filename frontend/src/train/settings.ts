@@ -6,7 +6,8 @@ import type { DatasetInfo, Options, RunCreate } from '../api/types'
 import { useDesigner } from '../store/designer'
 import type { Design } from '../store/graph'
 
-export type TrainSettings = Partial<Omit<RunCreate, 'graph' | 'graph_id' | 'name' | 'init_weights'>>
+// `init_weights`: an uploaded weights set the runs start from (an imported model's own weights)
+export type TrainSettings = Partial<Omit<RunCreate, 'graph' | 'graph_id' | 'name'>>
 export const TRAIN_KEY = 'train'
 
 const NONE: TrainSettings = {}

@@ -11,7 +11,8 @@ export const ACTIVE_KEY = 'blocklab.activeRun.v1'
 export type CompareCurve = { id: string; name: string; epoch: number[]; val: (number | null)[]; train: (number | null)[]; acc: (number | null)[] }
 
 export type TrainState = {
-  tab: 'inspect' | 'train'
+  /** the right panel's tab (sweeps: the Sweeps view, src/sweeps) */
+  tab: 'inspect' | 'train' | 'sweeps'
   datasets: DatasetInfo[]
   /** GET /api/options: what the settings form offers */
   options: Options | null

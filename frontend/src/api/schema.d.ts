@@ -1438,6 +1438,19 @@ export interface components {
              */
             grid_size?: number;
             /**
+             * Amp
+             * @description mixed precision: the forward and the loss autocast to bfloat16 (CUDA, or CPUs with bf16)
+             * @default off
+             * @enum {string}
+             */
+            amp?: "off" | "bf16";
+            /**
+             * Compile
+             * @description torch.compile the model first (the first steps wait for the compiler)
+             * @default false
+             */
+            compile?: boolean;
+            /**
              * Num Workers
              * @description data-parallel workers (Ray Train, DDP; one GPU or one CPU each): needs the Ray runner; batch_size is per worker, so the global batch is batch_size x num_workers
              * @default 1

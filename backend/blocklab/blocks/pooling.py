@@ -20,18 +20,20 @@ def _pool(p: PoolP, ins):
     need_rank(x, 3, "[channels, height, width]")
     ks, ps = pair(p.kernel_size), pair(p.padding)
     ss = ks if p.stride is None else pair(p.stride)
-    out = []
-    for i, k, s, pad in zip(x.shape[1:], ks, ss, ps):
-        if pad * 2 > k:
-            raise ShapeError(f"has padding={pad}, which must be at most half of kernel_size={k}", "padding")
-        n = i + 2 * pad - k
-        o = (-(-n // s) if p.ceil_mode else n // s) + 1
-        if p.ceil_mode and (o - 1) * s >= i + pad:  # torch drops a last window that starts in the padding
-            o -= 1
-        if o < 1:
-            raise ShapeError(f"has kernel_size={k}, larger than its input {fmt(x.shape)} from '{x.src}'", "kernel_size")
-        out.append(o)
-    return p, (x.shape[0], *out)
+    return p, (x.shape[0], *(pooled(x, i, k, s, pad, p.ceil_mode) for i, k, s, pad in zip(x.shape[1:], ks, ss, ps)))
+
+
+def pooled(x, i: int, k: int, s: int, pad: int, ceil_mode: bool) -> int:
+    """The output size of one pooled dim of input `x` (size i): torch's rule, ceil_mode included."""
+    if pad * 2 > k:
+        raise ShapeError(f"has padding={pad}, which must be at most half of kernel_size={k}", "padding")
+    n = i + 2 * pad - k
+    o = (-(-n // s) if ceil_mode else n // s) + 1
+    if ceil_mode and (o - 1) * s >= i + pad:  # torch drops a last window that starts in the padding
+        o -= 1
+    if o < 1:
+        raise ShapeError(f"has kernel_size={k}, larger than its input {fmt(x.shape)} from '{x.src}'", "kernel_size")
+    return o
 
 
 def _pool_block(name: str, doc: str) -> BlockType:

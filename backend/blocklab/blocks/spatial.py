@@ -10,7 +10,7 @@ from pydantic import Field
 
 from blocklab.blocks.base import BlockType, Params, ShapeError, call, fmt, infer_size, need_rank, torch_dim
 from blocklab.blocks.conv import ConvP, _conv_out, _groups
-from blocklab.blocks.pooling import AdaptiveP, _adaptive
+from blocklab.blocks.pooling import AdaptiveP, _adaptive, pooled
 from blocklab.blocks.sizes import Kernel, Pad, lit
 
 Triple = tuple[Kernel, Kernel, Kernel]
@@ -59,17 +59,8 @@ class Pool1dP(Params):
 def _pool1d(p: Pool1dP, ins):
     x = ins["x"]
     need_rank(x, 2, "[channels, length]")
-    i, k, pad = x.shape[1], p.kernel_size, p.padding
-    s = p.stride or k
-    if pad * 2 > k:
-        raise ShapeError(f"has padding={pad}, which must be at most half of kernel_size={k}", "padding")
-    n = i + 2 * pad - k
-    o = (-(-n // s) if p.ceil_mode else n // s) + 1
-    if p.ceil_mode and (o - 1) * s >= i + pad:  # torch drops a last window that starts in the padding
-        o -= 1
-    if o < 1:
-        raise ShapeError(f"has kernel_size={k}, larger than its input {fmt(x.shape)} from '{x.src}'", "kernel_size")
-    return p, (x.shape[0], o)
+    k = p.kernel_size
+    return p, (x.shape[0], pooled(x, x.shape[1], k, p.stride or k, p.padding, p.ceil_mode))
 
 
 def _pool1d_block(name: str, doc: str) -> BlockType:

@@ -69,11 +69,13 @@ def _attr(node_id: str) -> str:
     return f"self.{node_id}" if _is_ident(node_id) else f'getattr(self, "{node_id}")'
 
 
-def _var_names(scope: Scope) -> dict[str, str]:
+def var_names(scope: Scope, reserved: frozenset[str] | set[str] = RESERVED_NAMES) -> dict[str, str]:
+    """node id -> a Python variable for its value in forward(): the id where it is a usable
+    name, else h_<id>, numbered apart from `reserved` and each other."""
     out: dict[str, str] = {}
-    used = set(RESERVED_NAMES)
+    used = set(reserved)
     for i in scope.nodes:
-        base = i if _is_ident(i) and i not in RESERVED_NAMES else f"h_{i}"
+        base = i if _is_ident(i) and i not in reserved else f"h_{i}"
         name, k = base, 2
         while name in used:
             name, k = f"{base}_{k}", k + 1
@@ -84,7 +86,7 @@ def _var_names(scope: Scope) -> dict[str, str]:
 
 def _scope_class(s: Scope, names: dict[int, str]) -> str:
     cls = names[id(s)]
-    var = _var_names(s)
+    var = var_names(s)
     doc = "The whole network." if s.block is None else f"Block '{s.block}'."
     init: list[str] = []
     after: list[str] = []
@@ -125,7 +127,7 @@ def _ctor(n: PNode, names: dict[int, str]) -> str:
 
 
 def _main(root: Scope) -> str:
-    var = _var_names(root)
+    var = var_names(root)
     lines = ['if __name__ == "__main__":', "    model = Model()"]
     for i in root.inputs:
         lines.append(f"    {var[i]} = torch.randn(2, {', '.join(map(str, root.nodes[i].shape))})")

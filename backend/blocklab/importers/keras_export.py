@@ -12,6 +12,7 @@ from __future__ import annotations
 import keyword
 import re
 
+from blocklab.graph.codegen import var_names
 from blocklab.graph.types import Analysis, Scope
 from blocklab.importers.keras_layers import OPS, NoKeras
 
@@ -32,18 +33,6 @@ class KerasUnsupported(ValueError):
 def _attr(node_id: str) -> str:
     ok = node_id.isidentifier() and not keyword.iskeyword(node_id) and node_id not in _KERAS_ATTRS | _TAKEN
     return node_id if ok else f"l_{node_id}"
-
-
-def _vars(scope: Scope) -> dict[str, str]:
-    out, used = {}, set(_TAKEN)
-    for i in scope.nodes:
-        base = i if i.isidentifier() and not keyword.iskeyword(i) and i not in _TAKEN else f"h_{i}"
-        name, k = base, 2
-        while name in used:
-            name, k = f"{base}_{k}", k + 1
-        used.add(name)
-        out[i] = name
-    return out
 
 
 def _class_names(scopes: list[Scope]) -> dict[int, str]:
@@ -77,7 +66,7 @@ def _check(scope: Scope, path: tuple[str, ...], errors: list[dict]) -> None:
 
 
 def _scope_class(s: Scope, names: dict[int, str]) -> str:
-    cls, var = names[id(s)], _vars(s)
+    cls, var = names[id(s)], var_names(s, _TAKEN)
     base = "keras.Model" if s.block is None else "keras.layers.Layer"
     init, body, load = [], [], []
     for n in s.nodes.values():

@@ -114,3 +114,13 @@ def test_torch_modules_import_as_these_blocks():
                       nn.Hardswish(), nn.Flatten(2), nn.AvgPool1d(2))
     doc = from_module(m.eval(), torch.randn(2, 2, 5, 6, 6))  # [B, 2, 5, 6, 6] -> [B, 4, 2]
     assert [n["type"] for n in doc["nodes"][1:-1]] == [type(x).__name__ for x in m]
+
+
+def test_instance_norm_refuses_one_position_per_channel_as_torch_does_in_training():
+    import torch
+    from torch import nn
+
+    with pytest.raises(ValueError):  # torch: "Expected more than 1 spatial element when training"
+        nn.InstanceNorm2d(3).train()(torch.rand(2, 3, 1, 1))
+    errs = [e.to_json() for e in analyze(single_block_doc("InstanceNorm2d", {}, {"x": (3, 1, 1)})).errors]
+    assert [(e["node"], e["field"]) for e in errs] == [("blk", "x")] and "more than one position" in errs[0]["message"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from blocklab.blocks.base import BlockType, Params, ShapeError, call, infer_size, need_rank
+from blocklab.blocks.base import BlockType, Params, ShapeError, call, fmt, infer_size, need_rank
 from blocklab.blocks.sizes import INFERRED, Size
 
 
@@ -35,6 +35,9 @@ class InstanceNormP(Params):
 def _instancenorm(p: InstanceNormP, ins):
     x = ins["x"]
     need_rank(x, 3, "[channels, height, width]")
+    if x.shape[1] * x.shape[2] < 2:  # one position has no spread: torch refuses it while training
+        raise ShapeError(f"needs more than one position per channel; its input {fmt(x.shape)} from '{x.src}' has "
+                         "height x width = 1", "x")
     return infer_size(p, "num_features", x.shape[0], x, "channels"), x.shape
 
 

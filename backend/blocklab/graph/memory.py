@@ -2,6 +2,8 @@
 
     stored     parameters, buffers and constants, held once per module
     training   + a gradient and the optimizer's state (Adam: 2, SGD with momentum: 1) per parameter
+               + the statistics' copies (train/snapshot.py): the weights before a step, and a
+                 shadow model (parameters and buffers) that the snapshot is computed from
     per batch  every node's output for the batch (autograd keeps them for the backward pass)
                + the intermediates of CustomLayer expressions, traced on the meta device at
                  that batch size, a while loop's body counted max_iter times
@@ -23,6 +25,7 @@ from blocklab.blocks.base import BlockType
 from blocklab.graph.types import Error, Limits, PNode, Scope
 
 FLOAT_BYTES = 4
+STATS_COPIES = 2  # values per parameter (and 1 per buffer) that statistics snapshots hold while training
 NAMED = 5  # nodes an error names, largest first
 
 
@@ -38,7 +41,9 @@ class Part:
 
     def total(self, optimizer_states: int) -> int:
         """Values to train it (-1 states: a forward only, the parameters without gradients)."""
-        return self.params * (2 + optimizer_states) + self.buffers + self.batch
+        if optimizer_states < 0:
+            return self.params + self.buffers + self.batch
+        return self.params * (2 + STATS_COPIES + optimizer_states) + 2 * self.buffers + self.batch
 
 
 def buffer_values(kind: BlockType, params: Any) -> int:
@@ -54,7 +59,7 @@ def parts(root: Scope, batch_size: int) -> Iterator[Part]:
 
 def training_bytes(root: Scope, batch_size: int, optimizer_states: int) -> int:
     """Bytes to train `root` at this batch size: the estimate a run (and its worker) is held to."""
-    held = root.n_params * (2 + optimizer_states) + root.n_buffers
+    held = root.n_params * (2 + STATS_COPIES + optimizer_states) + 2 * root.n_buffers
     return FLOAT_BYTES * (held + _per_batch(root, batch_size))
 
 

@@ -33,7 +33,7 @@ from blocklab.train.grid import DecisionGrid
 from blocklab.train.losses import Loss
 from blocklab.train.metrics import for_task
 from blocklab.train.optimizers import lr_at, make_optimizer, set_lr
-from blocklab.train.stats import ActivationProbe, ParamStats
+from blocklab.train.snapshot import Snapshots
 
 VAL_CHUNK = 4096
 PROBE_BATCH = 64  # activation statistics on 64 samples: one small forward per snapshot
@@ -116,101 +116,104 @@ def train(job: Job, should_stop: Callable[[], bool], clock: Callable[[], float] 
     gen = torch.Generator(device=job.device)  # shuffling has its own generator: runs in parallel stay repeatable
     gen.manual_seed(cfg.seed)
     opt = make_optimizer(model.parameters(), cfg.optimizer, job.device)
-    pstats = ParamStats(model)
-    probe = ActivationProbe(model, x[:PROBE_BATCH])
+    snaps = Snapshots(model, x[:PROBE_BATCH])  # statistics, computed off this thread
     grid = DecisionGrid(x, cfg.grid_size) if classify and d.info.input_shape == (2,) and loss.proba else None
 
-    # Once, first: what a progress bar needs (the step messages stay as the contract has them).
-    yield {"type": "start", "epochs": cfg.epochs, "steps_per_epoch": steps_per_epoch, "batch_size": bs,
-           "n_train": n, "n_val": len(xv), **({"num_workers": world} if world > 1 else {})}
-    if cfg.epochs == 0:
-        yield {"type": "epoch", "epoch": 0, "step": 0, "train_loss": None, **evaluate(model, loss, xv, yv, labels_v)}
-        return
+    try:
+        # Once, first: what a progress bar needs (the step messages stay as the contract has them).
+        yield {"type": "start", "epochs": cfg.epochs, "steps_per_epoch": steps_per_epoch, "batch_size": bs,
+               "n_train": n, "n_val": len(xv), **({"num_workers": world} if world > 1 else {})}
+        if cfg.epochs == 0:
+            yield {"type": "epoch", "epoch": 0, "step": 0, "train_loss": None, **evaluate(model, loss, xv, yv, labels_v)}
+            return
 
-    step = 0
-    one: torch.Tensor | None = None
-    pending: list[torch.Tensor] = []
-    window_start = 0  # step before the first loss in `pending`
-    folded: list[torch.Tensor] = []  # sums of 1024 step losses each, this epoch
-    tail: list[torch.Tensor] = []  # step losses after those
-    k = cfg.stats_every
-    now = clock()
-    t_report, t_stats, t_grid = now, now + (0 if k is None else float("inf")), now
+        step = 0
+        one: torch.Tensor | None = None
+        pending: list[torch.Tensor] = []
+        window_start = 0  # step before the first loss in `pending`
+        folded: list[torch.Tensor] = []  # sums of 1024 step losses each, this epoch
+        tail: list[torch.Tensor] = []  # step losses after those
+        k = cfg.stats_every
+        now = clock()
+        t_report, t_stats, t_grid = now, now + (0 if k is None else float("inf")), now
 
-    def flush(epoch: int) -> dict:
-        # One host read for the whole window: NaN/Inf check (exact step) and the last loss.
-        nonlocal pending, window_start
-        vals = torch.stack(pending)
-        last, ok = torch.stack([vals[-1].float(), torch.isfinite(vals).all().float()]).tolist()
-        if not ok:
-            bad = int((~torch.isfinite(vals)).nonzero()[0, 0])
-            raise Diverged(window_start + bad + 1)
-        tail.extend(pending)
-        while len(tail) >= 1024:  # partial sums over fixed runs of steps: same seed, same sum
-            folded.append(torch.stack(tail[:1024]).float().sum())
-            del tail[:1024]
-        pending, window_start = [], step
-        return {"type": "step", "step": step, "epoch": epoch, "loss": last}
+        def flush(epoch: int) -> dict:
+            # One host read for the whole window: NaN/Inf check (exact step) and the last loss.
+            nonlocal pending, window_start
+            vals = torch.stack(pending)
+            last, ok = torch.stack([vals[-1].float(), torch.isfinite(vals).all().float()]).tolist()
+            if not ok:
+                bad = int((~torch.isfinite(vals)).nonzero()[0, 0])
+                raise Diverged(window_start + bad + 1)
+            tail.extend(pending)
+            while len(tail) >= 1024:  # partial sums over fixed runs of steps: same seed, same sum
+                folded.append(torch.stack(tail[:1024]).float().sum())
+                del tail[:1024]
+            pending, window_start = [], step
+            return {"type": "step", "step": step, "epoch": epoch, "loss": last}
 
-    for epoch in range(1, cfg.epochs + 1):
-        set_lr(opt, lr_at(cfg.schedule, cfg.optimizer.lr, epoch - 1, cfg.epochs))
-        net.train()
-        perm = torch.randperm(n, generator=gen, device=job.device)
-        if world > 1 and n:
-            perm = perm.repeat(-(-per * world // n))[:per * world][rank::world]
-        xs, ys = x[perm], y[perm]  # one gather per epoch; batches below are views
-        folded.clear()
-        tail.clear()
-        epoch_start = step
-        stopped = False
-        for i in range(0, per, bs):
-            with autocast():
-                out = net(xs[i:i + bs])
-                l = fn(out, ys[i:i + bs])
-            opt.zero_grad(set_to_none=True)
-            if one is None or one.dtype != l.dtype:
-                one = torch.ones((), dtype=l.dtype, device=l.device)
-            backward(l, one)
-            step += 1
-            pending.append(l.detach())
-            now = clock()
-            if (now >= t_stats) if k is None else (step % k == 0):
-                pstats.before_step()
-                opt.step()
-                yield {"type": "stats", "step": step, "layers": pstats.after_step()}
-                yield {"type": "activations", "step": step, "nodes": probe.run()}
+        for epoch in range(1, cfg.epochs + 1):
+            set_lr(opt, lr_at(cfg.schedule, cfg.optimizer.lr, epoch - 1, cfg.epochs))
+            net.train()
+            perm = torch.randperm(n, generator=gen, device=job.device)
+            if world > 1 and n:
+                perm = perm.repeat(-(-per * world // n))[:per * world][rank::world]
+            xs, ys = x[perm], y[perm]  # one gather per epoch; batches below are views
+            folded.clear()
+            tail.clear()
+            epoch_start = step
+            stopped = False
+            for i in range(0, per, bs):
+                with autocast():
+                    out = net(xs[i:i + bs])
+                    l = fn(out, ys[i:i + bs])
+                opt.zero_grad(set_to_none=True)
+                if one is None or one.dtype != l.dtype:
+                    one = torch.ones((), dtype=l.dtype, device=l.device)
+                backward(l, one)
+                step += 1
+                pending.append(l.detach())
                 now = clock()
-                t_stats = _next(t_stats, cfg.stats_interval, now)
-            else:
-                opt.step()
-            if now >= t_report:
-                yield flush(epoch)
-                t_report = _next(t_report, cfg.report_interval, now)
-                if grid is not None and now >= t_grid:
-                    yield {"type": "grid", "step": step, **grid.run(model, loss)}
-                    t_grid = clock() + cfg.grid_interval
-                if world == 1 and should_stop():
+                if (now >= t_stats) if k is None else (step % k == 0):
+                    snaps.before()
+                    opt.step()
+                    snaps.after(step)
+                    now = clock()
+                    t_stats = _next(t_stats, cfg.stats_interval, now)
+                else:
+                    opt.step()
+                if now >= t_report:
+                    yield flush(epoch)
+                    yield from snaps.ready()
+                    t_report = _next(t_report, cfg.report_interval, now)
+                    if grid is not None and now >= t_grid:
+                        yield {"type": "grid", "step": step, **grid.run(model, loss)}
+                        t_grid = clock() + cfg.grid_interval
+                    if world == 1 and should_stop():
+                        stopped = True
+                        break
+                if world > 1 and step % SYNC_EVERY == 0 and should_stop():
                     stopped = True
                     break
-            if world > 1 and step % SYNC_EVERY == 0 and should_stop():
-                stopped = True
-                break
-        if pending:
-            yield flush(epoch)
-        if stopped:
-            return
-        epoch_sum = torch.stack([*folded, torch.stack(tail).float().sum()]).sum()
-        if world > 1:  # the mean over all ranks' batches (epoch ends are the same step on every rank)
-            import torch.distributed as dist
+            if pending:
+                yield flush(epoch)
+            yield from snaps.drain()
+            if stopped:
+                return
+            epoch_sum = torch.stack([*folded, torch.stack(tail).float().sum()]).sum()
+            if world > 1:  # the mean over all ranks' batches (epoch ends are the same step on every rank)
+                import torch.distributed as dist
 
-            dist.all_reduce(epoch_sum)
-            epoch_sum = epoch_sum / world
-        yield {
-            "type": "epoch", "epoch": epoch, "step": step, "lr": opt.param_groups[0]["lr"],
-            "train_loss": epoch_sum.item() / max(1, step - epoch_start),
-            **evaluate(model, loss, xv, yv, labels_v),
-        }
-        if should_stop():
-            return
-    if grid is not None:
-        yield {"type": "grid", "step": step, **grid.run(model, loss)}
+                dist.all_reduce(epoch_sum)
+                epoch_sum = epoch_sum / world
+            yield {
+                "type": "epoch", "epoch": epoch, "step": step, "lr": opt.param_groups[0]["lr"],
+                "train_loss": epoch_sum.item() / max(1, step - epoch_start),
+                **evaluate(model, loss, xv, yv, labels_v),
+            }
+            if should_stop():
+                return
+        if grid is not None:
+            yield {"type": "grid", "step": step, **grid.run(model, loss)}
+    finally:
+        snaps.close()  # the statistics thread ends with the run, also when it is stopped

@@ -37,8 +37,50 @@ def _hist(flat: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tenso
     return torch.bincount(idx, minlength=BINS)
 
 
+def param_rows(named: list[tuple[str, torch.Tensor]], grads: list[torch.Tensor | None],
+               prev: list[torch.Tensor] | None) -> list[dict]:
+    """One entry per parameter: `named` holds the weights after the optimizer step, `grads`
+    their gradients (None: no gradient, e.g. frozen) and `prev` the weights before the step
+    (None: no update ratio). One host read for all of it."""
+    if not named:
+        return []
+    ps = [p.detach() for _, p in named]
+    grads = [g if g is not None else torch.zeros((), device=p.device, dtype=p.dtype) for p, g in zip(ps, grads)]
+    gnorm = torch._foreach_norm(grads)
+    pnorm = torch._foreach_norm(ps)
+    unorm = torch._foreach_norm(torch._foreach_sub(ps, prev)) if prev is not None else pnorm
+    rows = []
+    for p, g, pn, un in zip(ps, gnorm, pnorm, unorm):
+        flat = p.reshape(-1)
+        mn, mx = torch.aminmax(flat)
+        mean = flat.mean()
+        # std as ||x - mean|| / sqrt(n - 1): exact and ~3x cheaper than .std() here.
+        std = torch.linalg.vector_norm(flat - mean) / math.sqrt(max(1, flat.numel() - 1))
+        head = torch.stack([mean, std, mn, mx, g, un / pn.clamp_min(1e-12)])
+        rows.append(torch.cat([head.float(), _hist(flat, mn, mx).float()]))
+    values = torch.stack(rows).tolist()  # the one host sync
+    out = []
+    for (name, _), p, v in zip(named, ps, values):
+        lo, hi, counts = v[2], v[3], v[6:]
+        if not hi > lo:  # a constant tensor (or non-finite): one unit-wide range, as binned
+            hi = lo + 1 if math.isfinite(lo) else lo
+        # NaN reaches the mean and +-Inf the min or max: count non-finite values only then
+        # (isfinite().sum() would cost more than every other statistic together).
+        bad = 0 if all(map(math.isfinite, v[:4])) else int((~torch.isfinite(p)).sum())
+        out.append({
+            "name": name, "shape": list(p.shape),
+            "mean": _finite(v[0]), "std": _finite(v[1]), "min": _finite(v[2]), "max": _finite(v[3]),
+            "grad_norm": _finite(v[4]), "update_ratio": _finite(v[5]) if prev is not None else None,
+            "nonfinite": bad,
+            "hist": {"edges": [_finite(lo + (hi - lo) * i / BINS) for i in range(BINS + 1)],
+                     "counts": [int(c) for c in counts]},
+        })
+    return out
+
+
 class ParamStats:
-    """Call `before_step()` after backward, then `after_step()` after the optimizer step."""
+    """Call `before_step()` after backward, then `after_step()` after the optimizer step
+    (on the training thread: train/snapshot.py takes the same statistics off it)."""
 
     def __init__(self, model: nn.Module):
         self.named = list(model.named_parameters())  # a shared (tied) tensor is listed once
@@ -50,43 +92,9 @@ class ParamStats:
 
     @torch.no_grad()
     def after_step(self) -> list[dict]:
-        if not self.named:
-            return []
-        params = [p for _, p in self.named]
-        grads = [p.grad if p.grad is not None else torch.zeros((), device=p.device, dtype=p.dtype) for p in params]
-        ps = [p.detach() for p in params]
-        gnorm = torch._foreach_norm(grads)
-        pnorm = torch._foreach_norm(ps)
-        had_prev = len(self.prev) == len(ps)
-        unorm = torch._foreach_norm(torch._foreach_sub(ps, self.prev)) if had_prev else pnorm
-        rows = []
-        for p, g, pn, un in zip(ps, gnorm, pnorm, unorm):
-            flat = p.reshape(-1)
-            mn, mx = torch.aminmax(flat)
-            mean = flat.mean()
-            # std as ||x - mean|| / sqrt(n - 1): exact and ~3x cheaper than .std() here.
-            std = torch.linalg.vector_norm(flat - mean) / math.sqrt(max(1, flat.numel() - 1))
-            head = torch.stack([mean, std, mn, mx, g, un / pn.clamp_min(1e-12)])
-            rows.append(torch.cat([head.float(), _hist(flat, mn, mx).float()]))
-        values = torch.stack(rows).tolist()  # the one host sync
+        prev = self.prev if len(self.prev) == len(self.named) else None
         self.prev = []
-        out = []
-        for (name, p), v in zip(self.named, values):
-            lo, hi, counts = v[2], v[3], v[6:]
-            if not hi > lo:  # a constant tensor (or non-finite): one unit-wide range, as binned
-                hi = lo + 1 if math.isfinite(lo) else lo
-            # NaN reaches the mean and +-Inf the min or max: count non-finite values only then
-            # (isfinite().sum() would cost more than every other statistic together).
-            bad = 0 if all(map(math.isfinite, v[:4])) else int((~torch.isfinite(p.detach())).sum())
-            out.append({
-                "name": name, "shape": list(p.shape),
-                "mean": _finite(v[0]), "std": _finite(v[1]), "min": _finite(v[2]), "max": _finite(v[3]),
-                "grad_norm": _finite(v[4]), "update_ratio": _finite(v[5]) if had_prev else None,
-                "nonfinite": bad,
-                "hist": {"edges": [_finite(lo + (hi - lo) * i / BINS) for i in range(BINS + 1)],
-                         "counts": [int(c) for c in counts]},
-            })
-        return out
+        return param_rows(self.named, [p.grad for _, p in self.named], prev)
 
 
 class ActivationProbe:

@@ -177,3 +177,19 @@ def test_api_answers_hostile_documents_with_4xx(client):
         if rep.status_code == 200:
             assert rep.json()["ok"] is False and rep.json()["errors"][0]["node"] == "b"
         assert client.post("/api/export/python", json=doc).status_code == 422
+
+
+def test_a_sweep_varies_an_instance_arg_by_its_node_path(tmp_path):
+    from blocklab.runs.sweep_space import SweepCreate, apply, check
+
+    graph = design({"id": "b", "type": "MLP"}, {"id": "fc", "type": "Linear", "params": {"out_features": 3}},
+                   blocks={"MLP": MLP}, shape=(4,))
+    body = {"graph": graph, "dataset": {"name": "iris"}, "loss": "cross_entropy", "epochs": 1, "device": "cpu"}
+    trial = apply(body, {"nodes.b.width": 7})
+    assert analyze(GraphDoc.model_validate(trial["graph"])).root.nodes["b"].shape == (14,)  # the arg reached fc inside
+    ok = SweepCreate.model_validate({"run": body, "space": {"nodes.b.width": {"low": 1, "high": 8}}})
+    assert check(ok, body, Limits(), tmp_path, lambda: False) == []
+    bad = SweepCreate.model_validate({"run": body, "space": {"nodes.b.width": {"low": 0, "high": 8}}})
+    errs = check(bad, body, Limits(), tmp_path, lambda: False)
+    assert [(e["node"], e["field"]) for e in errs] == [("b", "space.nodes.b.width")]
+    assert "at 0" in errs[0]["message"] and "at least 1" in errs[0]["message"]

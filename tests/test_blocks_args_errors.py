@@ -193,3 +193,22 @@ def test_a_sweep_varies_an_instance_arg_by_its_node_path(tmp_path):
     errs = check(bad, body, Limits(), tmp_path, lambda: False)
     assert [(e["node"], e["field"]) for e in errs] == [("b", "space.nodes.b.width")]
     assert "at 0" in errs[0]["message"] and "at least 1" in errs[0]["message"]
+
+
+def test_calls_on_a_repeated_instance_calls_all_its_copies():
+    import torch
+
+    from blocklab.graph.build import build
+
+    square = block({}, {"id": "fc", "type": "Linear", "params": {"out_features": 8}})
+    doc = design({"id": "b", "type": "Sq", "repeat": 3}, {"id": "again", "type": "Sq", "calls": "b"}, blocks={"Sq": square})
+    a = analyze(GraphDoc.model_validate(doc))
+    assert a.ok, a.errors
+    assert a.root.n_params == 3 * (8 * 8 + 8)  # the second call holds nothing of its own
+    m = build(GraphDoc.model_validate(doc))
+    assert list(m.state_dict()) == [f"b.{k}.fc.{w}" for k in range(3) for w in ("weight", "bias")]
+    x = torch.rand(2, 8)
+    torch.testing.assert_close(m(x), m.b(m.b(x)))
+    other = design({"id": "b", "type": "Sq", "repeat": 3}, {"id": "c", "type": "Sq", "shares": "b", "repeat": 2},
+                   blocks={"Sq": square})
+    assert where(other) == [("c", "shares", None)]

@@ -160,6 +160,8 @@ class _Analyzer(Specialiser):
             if params:
                 err(n.id, "params", f"{label} calls '{raw.calls}' again, so it has no params of its own; leave them out")
             params = raws[raw.calls].params  # the called node's module, hence its params
+            if raws[raw.calls].repeat is not None and raw.repeat is None:  # and its copies
+                raw = raw.model_copy(update={"repeat": raws[raw.calls].repeat})
         ins: dict[str, In] | None = {}
         for p, s in n.inputs.items():
             src = pnodes.get(s)

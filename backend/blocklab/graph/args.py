@@ -82,7 +82,8 @@ def substitute(n: Node, params: dict[str, Any], env: Env | None, err) -> dict[st
 def value(n: Node, field: str, text: Any, env: Env | None, err) -> E.Value | None:
     label = f"{n.type} '{n.id}'"
     if env is None:
-        err(n.id, field, f"{label}: {field} is an expression, but only nodes inside a block with args can use one")
+        err(n.id, field, f"{label}: {field} is an expression, but only nodes inside a block (over its args) "
+                         "or a repeated instance (over i) can use one")
         return None
     try:
         return E.evaluate(text, env)

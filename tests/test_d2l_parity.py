@@ -136,6 +136,12 @@ def test_non_persistent_constant_moves_with_to_but_is_not_saved():
     assert ours.to(torch.float64).hidden.rand_weight.dtype == torch.float64
     assert [n for n, _ in ours.named_parameters()] == ["linear.weight", "linear.bias"]
     assert not hasattr(ours, "linear2")  # called again: no attribute of its own
+    # Not saved, so a model rebuilt to load a checkpoint must draw the same: a fixed seed, whatever torch's.
+    torch.manual_seed(5)
+    again = build(GraphDoc.model_validate(template("d2l_fixedhidden")))
+    again.load_state_dict(ours.state_dict(), strict=True)
+    X = torch.rand(3, 20)
+    torch.testing.assert_close(again(X), ours.float()(X))
 
 
 def test_tied_layers_share_one_module_and_gradient():

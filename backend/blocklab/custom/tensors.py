@@ -2,13 +2,15 @@
 trainable=false) and constants (persistent buffers: saved in the state_dict, so a reloaded
 model gives identical outputs, but never trained). Both become state_dict keys <id>.<name>,
 except constants with persistent=false (D2L's plain-attribute rand_weight): buffers that
-.to() moves but the state_dict leaves out.
+.to() moves but the state_dict leaves out, drawn from a fixed seed (the constant's name) so
+that a model rebuilt to load a checkpoint computes what the trained one did.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import zlib
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -103,14 +105,18 @@ def _literal_shape(v: Any, fld: str, what: str, name: str) -> Shape:
     return walk(v, 0)
 
 
-def init_source(spec: TensorSpec) -> str:
-    """Source of the initial value, e.g. torch.rand(20, 20) or torch.tensor([[1.0, 2.0]])."""
+def init_source(spec: TensorSpec, seed: int | None = None) -> str:
+    """Source of the initial value, e.g. torch.rand(20, 20) or torch.tensor([[1.0, 2.0]]);
+    a random one drawn from its own generator when a seed is given."""
     shape = tuple(spec.shape)
     if isinstance(spec.init, list):
         return f"torch.tensor({_floats(spec.init)!r})"
     if isinstance(spec.init, (int, float)):
         return f"torch.full({shape!r}, {float(spec.init)!r})"
-    return f"{INITS[spec.init]}({', '.join(map(str, shape)) if shape else '()'})"
+    dims = ', '.join(map(str, shape)) if shape else '()'
+    if seed is not None and spec.init in ("randn", "rand"):
+        return f"{INITS[spec.init]}({dims}, generator=torch.Generator().manual_seed({seed}))"
+    return f"{INITS[spec.init]}({dims})"
 
 
 def _floats(v: Any) -> Any:
@@ -129,8 +135,10 @@ def declare_lines(params: dict[str, ParamSpec], consts: dict[str, ConstSpec]) ->
         if s.persistent:
             out.append(f'self.register_buffer("{name}", {init_source(s)})  # {list(s.shape)}')
     if not all(s.persistent for s in consts.values()):
-        out.append("# Constants left out of the state_dict (persistent=False): moved by .to(), never saved.")
+        out.append("# Constants left out of the state_dict (persistent=False): moved by .to(), never saved; a random")
+        out.append("# one is a fixed draw, so that every build (and a reloaded checkpoint) computes the same.")
     for name, s in consts.items():
         if not s.persistent:
-            out.append(f'self.register_buffer("{name}", {init_source(s)}, persistent=False)  # {list(s.shape)}')
+            init = init_source(s, zlib.crc32(name.encode()))
+            out.append(f'self.register_buffer("{name}", {init}, persistent=False)  # {list(s.shape)}')
     return out

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from blocklab.graph.analyze import analyze
 from blocklab.graph.build import build
 from blocklab.graph.document import GraphDoc
 from graphs import template
@@ -136,6 +137,8 @@ def test_non_persistent_constant_moves_with_to_but_is_not_saved():
     assert ours.to(torch.float64).hidden.rand_weight.dtype == torch.float64
     assert [n for n, _ in ours.named_parameters()] == ["linear.weight", "linear.bias"]
     assert not hasattr(ours, "linear2")  # called again: no attribute of its own
+    root = analyze(GraphDoc.model_validate(template("d2l_fixedhidden"))).root
+    assert (root.n_params, root.n_buffers) == (20 * 20 + 20, 20 * 20)  # the limits still count the constant
     # Not saved, so a model rebuilt to load a checkpoint must draw the same: a fixed seed, whatever torch's.
     torch.manual_seed(5)
     again = build(GraphDoc.model_validate(template("d2l_fixedhidden")))

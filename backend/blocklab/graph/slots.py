@@ -106,8 +106,22 @@ def template(render: Callable[[Any], str], params: Any, subs: dict[str, str]) ->
     if text != attempt(841902677201):
         raise Unrenderable(next(iter(subs)))
     for f, src in subs.items():
-        text = text.replace(f"\x00{f}\x00", src)
+        text = _put(text, f"\x00{f}\x00", src)
     return text
+
+
+def _put(text: str, token: str, src: str) -> str:
+    """Replace token by src, in brackets where it is not a whole argument (`-x`, `x * 2`)."""
+    out, at = [], 0
+    while (k := text.find(token, at)) >= 0:
+        head = text[:k].rstrip()
+        before, after = head[-1:], text[k + len(token):].lstrip()[:1]
+        keyword_arg = before == "=" and head[-2:-1] not in ("=", "!", "<", ">")
+        whole = (before in ("", "(", ",", "[") or keyword_arg) and after in ("", ")", ",", "]")
+        simple = src.isidentifier() or src.replace(".", "", 1).isdigit()
+        out += [text[at:k], src if whole or simple else f"({src})"]
+        at = k + len(token)
+    return "".join(out) + text[at:]
 
 
 def _sentinel(v: Any, n: int) -> Any:

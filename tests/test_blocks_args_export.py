@@ -58,15 +58,24 @@ def test_args_shared_in_sizes_become_the_arg_and_defaults_stay_out_of_the_call()
     assert build(doc).b.relu is None
 
 
-def test_a_forward_that_differs_by_arg_falls_back_to_one_class_per_use():
+def test_a_param_forward_reads_is_kept_on_self_in_one_class():
     pick = block({"k": {"type": "integer", "default": 0, "minimum": 0}},
                  {"id": "sel", "type": "Select", "params": {"dim": 1, "index": {"expr": "k"}}})
-    doc = design({"id": "a", "type": "Pick", "params": {"k": 1}}, blocks={"Pick": pick}, shape=(4, 3))
-    doc2 = design({"id": "a", "type": "Pick", "params": {"k": 1}}, {"id": "r", "type": "Reshape", "params": {"shape": [1, 3]}},
-                  {"id": "b", "type": "Pick", "params": {"k": 0}}, blocks={"Pick": pick}, shape=(4, 3))
-    assert "class Pick(" in same_outputs(doc, (4, 3))
-    src = same_outputs(doc2, (4, 3))
-    assert "class Pick(" in src and "class Pick_2(" in src and "self.b = Pick_2()" in src
+    doc = design({"id": "a", "type": "Pick", "params": {"k": 1}}, {"id": "r", "type": "Reshape", "params": {"shape": [1, 3]}},
+                 {"id": "b", "type": "Pick", "params": {"k": 0}}, blocks={"Pick": pick}, shape=(4, 3))
+    src = same_outputs(doc, (4, 3))
+    assert "class Pick_2" not in src and "self.sel_index = k" in src and "x.select(1, self.sel_index)" in src
+    assert "self.a = Pick(k=1)" in src and "self.b = Pick(k=0)" in src
+    assert list(build(doc).state_dict()) == []  # a plain attribute: no key
+
+
+def test_a_rule_that_writes_a_value_differently_falls_back_to_one_class_per_use():
+    # Slice leaves a step of 1 out of its source (x[:, 0:4], x[:, 0:4:2]): no single template.
+    cut = block({"s": {"type": "integer", "default": 1, "minimum": 1}},
+                {"id": "cut", "type": "Slice", "params": {"dim": 1, "start": 0, "end": 4, "step": {"expr": "s"}}})
+    doc = design({"id": "a", "type": "Cut"}, {"id": "b", "type": "Cut", "params": {"s": 2}}, blocks={"Cut": cut}, shape=(8,))
+    src = same_outputs(doc)
+    assert "class Cut(" in src and "class Cut_2(" in src and "self.b = Cut_2()" in src
 
 
 def test_a_node_absent_everywhere_has_no_attribute():

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from blocklab.graph import expr as E
+from blocklab.graph.checks import RESERVED_IDS
 from blocklab.graph.inits import render
 from blocklab.graph.slots import Slots, Unrenderable, template
 from blocklab.graph.types import PNode, Scope
@@ -45,7 +46,10 @@ def write(cls: str, specs: list[Scope], infos: dict[str, ClassInfo], var: dict[s
     first = specs[0]
     slots = Slots([s.args for s in specs], [] if concrete else list(first.specs), concrete)
     init = _init(specs, slots, infos)
-    body = _forward(specs, var)
+    stores: list[str] = []
+    body = _forward(specs, var, slots, stores)
+    if stores:  # values forward() reads, kept as plain attributes (no state_dict keys)
+        init += ["", "# Values forward() reads.", *stores]
     info = ClassInfo(names={id(s): cls for s in specs}, args=list(slots.arg_names), generic=not concrete)
     for k, s in enumerate(specs):
         info.calls[id(s)] = {kw.name: kw.values[k] for kw in slots.kwargs if k in kw.values}
@@ -93,6 +97,22 @@ def _init(specs: list[Scope], slots: Slots, infos: dict[str, ClassInfo]) -> list
     return out
 
 
+def field_sources(specs: list[Scope], nid: str, slots: Slots) -> dict[str, str]:
+    """Source of each of a built-in node's params that is not the same constant everywhere."""
+    pns = {k: s.nodes[nid] for k, s in enumerate(specs) if s.nodes[nid].present}
+    p0, raw = next(iter(pns.values())), specs[next(iter(pns))].raw[nid]
+    if raw.calls is not None or raw.shares is not None and not raw.params:
+        raw = specs[0].raw[raw.calls or raw.shares]  # its params are the target's
+    subs = {}
+    for f, info in type(p0.params).model_fields.items():
+        v = raw.params.get(f)
+        src = slots.resolve({k: getattr(p.params, f) for k, p in pns.items()}, lambda k: specs[k].args, int,
+                            v["expr"] if E.is_expr(v) else None, f in raw.params and not E.is_expr(v), info.default, f)
+        if src is not None:
+            subs[f] = src
+    return subs
+
+
 def _after(n: PNode) -> list[str]:
     out = [render(c.init, c.args, f"{attr(n.id)}.{c.param}") for c in n.inits]
     return out + ([f"{attr(n.id)}.requires_grad_(False)"] if not n.trainable else [])
@@ -103,19 +123,7 @@ def _ctor(specs: list[Scope], nid: str, here: list[int], slots: Slots, infos: di
     raw = specs[here[0]].raw[nid]
     p0 = pns[here[0]]
     if p0.scope is None:  # a built-in block
-        fields = type(p0.params).model_fields
-        subs = {}
-        for f, info in fields.items():
-            v = raw.params.get(f)
-            src = slots.resolve({k: getattr(p.params, f) for k, p in pns.items()}, lambda k: specs[k].args, int,
-                                v["expr"] if E.is_expr(v) else None, f in raw.params and not E.is_expr(v),
-                                info.default, f)
-            if src is not None:
-                subs[f] = src
-        texts = {template(p0.kind.module, pns[k].params, subs) for k in (here if not subs else here[:1])}
-        if len(texts) > 1:
-            raise Unrenderable(nid)
-        return texts.pop()
+        return template(p0.kind.module, [p.params for p in pns.values()], field_sources(specs, nid, slots))[0]
     if not p0.repeated:
         return _call(specs, pns, raw.params, {k: 0 for k in here}, slots, infos, None)
     rep = raw.repeat
@@ -195,10 +203,11 @@ def _first_or_rest(values: dict, env_of, slots: Slots, kw: str) -> str:
     return f"({a} if i == 0 else {b})"
 
 
-def _forward(specs: list[Scope], var: dict[str, str]) -> list[str]:
+def _forward(specs: list[Scope], var: dict[str, str], slots: Slots, stores: list[str]) -> list[str]:
     first = specs[0]
     body: list[str] = []
     alias = dict(var)
+    taken = set(first.decl) | RESERVED_IDS
     for nid, n in first.nodes.items():
         pns = [s.nodes[nid] for s in specs]
         if not n.live or n.role is not None:
@@ -208,10 +217,7 @@ def _forward(specs: list[Scope], var: dict[str, str]) -> list[str]:
         if not here:
             alias[nid] = next(iter(args.values()))  # absent everywhere: its input passes through
             continue
-        texts = {_expr(p, args) for p in here}
-        if len(texts) > 1:
-            raise Unrenderable(nid)
-        text = texts.pop()
+        text = _call_text(specs, nid, here, args, slots, stores, taken)
         if len(here) < len(pns):
             text = f"{text} if {attr(nid)} is not None else {next(iter(args.values()))}"
         shapes = {p.shape for p in pns}
@@ -220,6 +226,32 @@ def _forward(specs: list[Scope], var: dict[str, str]) -> list[str]:
     outs = [alias[first.nodes[o].inputs["x"]] for o in first.outputs]
     body.append(f"return {', '.join(outs)}")
     return body
+
+
+def _call_text(specs, nid: str, here: list[PNode], args: dict[str, str], slots: Slots, stores: list[str],
+               taken: set[str]) -> str:
+    """The node's forward expression; a param it reads that differs by arg becomes self.<node>_<param>."""
+    n = here[0]
+    if n.scope is not None or slots.concrete:
+        texts = {_expr(p, args) for p in here}
+        if len(texts) > 1:
+            raise Unrenderable(nid)
+        return texts.pop()
+    subs = field_sources(specs, nid, slots)
+    names = {}
+    for f in subs:
+        name, k = f"{nid}_{f}" if ident(f"{nid}_{f}") else f"h_{nid}_{f}", 2
+        while name in taken:
+            name, k = f"{nid}_{f}_{k}", k + 1
+        names[f] = name
+    mod = attr(n.calls or n.id) if n.has_module else None
+    text, used = template(lambda p: n.kind.forward(p, args, mod), [p.params for p in here],
+                          {f: f"self.{names[f]}" for f in subs})
+    for f in subs:
+        if f in used:
+            taken.add(names[f])
+            stores.append(f"self.{names[f]} = {subs[f]}")
+    return text
 
 
 def _expr(n: PNode, args: dict[str, str]) -> str:

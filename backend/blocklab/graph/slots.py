@@ -88,26 +88,38 @@ def _eq(a: Any, b: Any) -> bool:
     return b is not _MISSING and type(a) is type(b) and a == b
 
 
-def template(render: Callable[[Any], str], params: Any, subs: dict[str, str]) -> str:
-    """render(params) with each field in `subs` written as its source."""
+def template(render: Callable[[Any], str], params: list[Any], subs: dict[str, str]) -> tuple[str, set[str]]:
+    """render(params) with each field in `subs` written as its source, and the fields it used.
+    The template, filled with each specialisation's values, must give what render() gives it."""
+    texts = [render(p) for p in params]
     if not subs:
-        return render(params)
+        if len(set(texts)) > 1:
+            raise Unrenderable("render")
+        return texts[0], set()
 
-    def attempt(base: int) -> str:
-        stand_in = {f: _sentinel(getattr(params, f), base + 7 * k) for k, f in enumerate(subs)}
-        text = render(params.model_copy(update=stand_in))
+    def attempt(base: int) -> tuple[str, dict[str, Any]]:
+        stand_in = {f: _sentinel(getattr(params[0], f), base + 7 * k) for k, f in enumerate(subs)}
+        try:
+            text = render(params[0].model_copy(update=stand_in))
+        except Exception:  # the rule computes with the value: no template
+            raise Unrenderable(next(iter(subs))) from None
         for f, v in stand_in.items():
-            if repr(v) not in text:
-                raise Unrenderable(f)
             text = text.replace(repr(v), f"\x00{f}\x00")
-        return text
+        return text, stand_in
 
-    text = attempt(730291566101)
-    if text != attempt(841902677201):
+    text, _ = attempt(730291566101)
+    if text != attempt(841902677201)[0]:
         raise Unrenderable(next(iter(subs)))
-    for f, src in subs.items():
-        text = _put(text, f"\x00{f}\x00", src)
-    return text
+    used = {f for f in subs if f"\x00{f}\x00" in text}
+    for p, want in zip(params, texts):
+        filled = text
+        for f in used:
+            filled = filled.replace(f"\x00{f}\x00", repr(getattr(p, f)))
+        if filled != want:
+            raise Unrenderable(next(iter(subs)))
+    for f in used:
+        text = _put(text, f"\x00{f}\x00", subs[f])
+    return text, used
 
 
 def _put(text: str, token: str, src: str) -> str:

@@ -212,3 +212,11 @@ def test_calls_on_a_repeated_instance_calls_all_its_copies():
     other = design({"id": "b", "type": "Sq", "repeat": 3}, {"id": "c", "type": "Sq", "shares": "b", "repeat": 2},
                    blocks={"Sq": square})
     assert where(other) == [("c", "shares", None)]
+
+
+def test_calls_needs_a_module_of_the_same_type():
+    add = design({"id": "fc", "type": "Linear", "params": {"out_features": 8}},
+                 {"id": "again", "type": "ReLU", "calls": "fc"}, blocks={})
+    assert where(add) == [("again", "calls", None)] and "the types differ" in errors(add)[0]["message"]
+    doc = design({"id": "t", "type": "Tanh"}, {"id": "again", "type": "Tanh", "calls": "X"}, blocks={})
+    assert where(doc) == [("again", "calls", None)]

@@ -104,3 +104,17 @@ def test_vgg_block_is_one_class_with_a_repeat_over_its_arg():
     ns = Model.__init__.__globals__
     block = ns["vgg_block"](num_convs=3, out_channels=8, in_channels=2)
     assert len(block.convs) == 3 and block(torch.rand(1, 2, 4, 4)).shape == (1, 8, 2, 2)
+
+
+def test_a_design_with_args_saves_and_loads_unchanged(client):
+    doc = template("resnet18")
+    r = client.post("/api/graphs", json=doc)
+    assert r.status_code in (200, 201), r.text
+    saved = client.get(f"/api/graphs/{r.json()['id']}").json()
+    got = saved.get("graph", saved)
+    assert got["blocks"]["BasicBlock"]["args"] == doc["blocks"]["BasicBlock"]["args"]
+    layer2 = next(n for n in got["nodes"] if n["id"] == "layer2")
+    assert layer2["repeat"] == 2 and layer2["params"]["stride"] == {"expr": "2 if i == 0 else 1"}
+    inner = {n["id"]: n for n in got["blocks"]["BasicBlock"]["nodes"]}
+    assert inner["downsample"]["when"] == "downsample" and inner["relu_out"]["calls"] == "relu"
+    assert "repeat" not in inner["conv1"] and "calls" not in inner["conv1"]  # nothing added to plain nodes

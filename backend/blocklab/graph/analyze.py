@@ -156,7 +156,7 @@ class _Analyzer(Specialiser):
             return
         if raw.shares is not None and not params and raw.shares in raws:
             params = raws[raw.shares].params  # a sharing node may leave its params out
-        if raw.calls is not None and raw.calls in raws:
+        if raw.calls is not None and raw.calls in raws and raws[raw.calls].type == raw.type:  # else checks.calls says
             if params:
                 err(n.id, "params", f"{label} calls '{raw.calls}' again, so it has no params of its own; leave them out")
             params = raws[raw.calls].params  # the called node's module, hence its params

@@ -220,3 +220,13 @@ def test_calls_needs_a_module_of_the_same_type():
     assert where(add) == [("again", "calls", None)] and "the types differ" in errors(add)[0]["message"]
     doc = design({"id": "t", "type": "Tanh"}, {"id": "again", "type": "Tanh", "calls": "X"}, blocks={})
     assert where(doc) == [("again", "calls", None)]
+
+
+def test_many_instances_of_a_repeated_block_stop_expanding_at_the_limit():
+    inner = block({}, {"id": "fc", "type": "Linear", "params": {"out_features": 8}})
+    many = block({}, {"id": "r", "type": "Inner", "repeat": 1000})
+    top = [{"id": f"m{k}", "type": "Many"} for k in range(1000)]
+    start = time.monotonic()
+    errs = errors(design(*top, blocks={"Inner": inner, "Many": many}))
+    assert time.monotonic() - start < 5
+    assert len(errs) == 1 and errs[0]["node"] == "m1" and "BLOCKLAB_MAX_NODES" in errs[0]["message"], errs

@@ -83,8 +83,14 @@ class _Analyzer(Specialiser):
                 for i in group:
                     err(i, None, f"{pnodes[i].type} '{i}' is part of a cycle ({text}); a network must flow one way")
 
+        expanded = 0
         for i in order:
             self._node(pnodes[i], raw[i], pnodes, raw, feed, err, errors, env)
+            expanded += pnodes[i].n_nodes
+            if expanded > self.limits.max_nodes:  # stop expanding: the rest could only add to it
+                err(i, None, f"{'this block' if block else 'the design'} expands to more than {self.limits.max_nodes:,} "
+                             f"nodes once its instances and repeats are counted (BLOCKLAB_MAX_NODES); '{i}' passes it")
+                return None
         for i in order:
             checks.share(pnodes[i], pnodes, raw, err)
             checks.calls(pnodes[i], pnodes, raw, err)

@@ -230,3 +230,16 @@ def test_many_instances_of_a_repeated_block_stop_expanding_at_the_limit():
     errs = errors(design(*top, blocks={"Inner": inner, "Many": many}))
     assert time.monotonic() - start < 5
     assert len(errs) == 1 and errs[0]["node"] == "m1" and "BLOCKLAB_MAX_NODES" in errs[0]["message"], errs
+
+
+def test_when_on_an_instance_that_would_change_the_shape():
+    # As the ResNet shortcut: off while stride is 1 and the channels stay, else it must be on.
+    proj = block({"width": {"type": "integer", "default": 8}},
+                 {"id": "fc", "type": "Linear", "params": {"out_features": {"expr": "width"}}})
+    res = block({"width": {"type": "integer", "default": 8}, "project": {"type": "boolean", "default": False}},
+                {"id": "p", "type": "Proj", "params": {"width": {"expr": "width"}}, "when": "project"})
+    assert errors(design({"id": "b", "type": "Res"}, blocks={"Proj": proj, "Res": res})) == []
+    errs = errors(design({"id": "b", "type": "Res", "params": {"width": 4}}, blocks={"Proj": proj, "Res": res}))
+    assert [(e["node"], e["field"], e["path"]) for e in errs] == [("b", "when", "b.p")], errs
+    assert errors(design({"id": "b", "type": "Res", "params": {"width": 4, "project": True}},
+                         blocks={"Proj": proj, "Res": res})) == []

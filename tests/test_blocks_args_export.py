@@ -83,3 +83,15 @@ def test_a_node_absent_everywhere_has_no_attribute():
                 {"id": "lin", "type": "Linear", "params": {"out_features": 6}, "when": "proj"})
     src = same_outputs(design({"id": "a", "type": "Opt"}, blocks={"Opt": opt}))
     assert "lin" not in src.split("class Opt")[1].split("class Model")[0].replace("'Opt'", "")
+
+
+def test_a_switched_node_without_a_module_of_its_own_reads_a_flag():
+    # Scale has no module and relu_again calls relu: neither has an attribute to be None.
+    opt = block({"on": {"type": "boolean", "default": True}},
+                {"id": "relu", "type": "ReLU"},
+                {"id": "halve", "type": "Scale", "params": {"factor": 0.5}, "when": "on"},
+                {"id": "relu_again", "type": "ReLU", "calls": "relu", "when": "not on"})
+    doc = design({"id": "a", "type": "Opt"}, {"id": "b", "type": "Opt", "params": {"on": False}}, blocks={"Opt": opt})
+    src = same_outputs(doc)
+    assert src.count("class Opt") == 1
+    assert "self.use_halve = bool(on)" in src and "self.use_relu_again = bool(not on)" in src

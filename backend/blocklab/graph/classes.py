@@ -218,8 +218,13 @@ def _forward(specs: list[Scope], var: dict[str, str], slots: Slots, stores: list
             alias[nid] = next(iter(args.values()))  # absent everywhere: its input passes through
             continue
         text = _call_text(specs, nid, here, args, slots, stores, taken)
-        if len(here) < len(pns):
-            text = f"{text} if {attr(nid)} is not None else {next(iter(args.values()))}"
+        if len(here) < len(pns):  # switched by its when: a module is None where absent, else a flag says
+            on = f"{attr(nid)} is not None"
+            if not here[0].has_module or here[0].calls:
+                flag = _fresh(f"use_{nid}" if ident(f"use_{nid}") else f"use_h_{nid}", taken)
+                stores.append(f"self.{flag} = bool({E.python(first.raw[nid].when)})")
+                on = f"self.{flag}"
+            text = f"{text} if {on} else {next(iter(args.values()))}"
         shapes = {p.shape for p in pns}
         note = f"  # [{', '.join(['B', *map(str, shapes.pop())])}]" if len(shapes) == 1 else ""
         body.append(f"{var[nid]} = {text}{note}")
@@ -238,12 +243,7 @@ def _call_text(specs, nid: str, here: list[PNode], args: dict[str, str], slots: 
             raise Unrenderable(nid)
         return texts.pop()
     subs = field_sources(specs, nid, slots)
-    names = {}
-    for f in subs:
-        name, k = f"{nid}_{f}" if ident(f"{nid}_{f}") else f"h_{nid}_{f}", 2
-        while name in taken:
-            name, k = f"{nid}_{f}_{k}", k + 1
-        names[f] = name
+    names = {f: _fresh(f"{nid}_{f}" if ident(f"{nid}_{f}") else f"h_{nid}_{f}", taken, reserve=False) for f in subs}
     mod = attr(n.calls or n.id) if n.has_module else None
     text, used = template(lambda p: n.kind.forward(p, args, mod), [p.params for p in here],
                           {f: f"self.{names[f]}" for f in subs})
@@ -252,6 +252,15 @@ def _call_text(specs, nid: str, here: list[PNode], args: dict[str, str], slots: 
             taken.add(names[f])
             stores.append(f"self.{names[f]} = {subs[f]}")
     return text
+
+
+def _fresh(base: str, taken: set[str], reserve: bool = True) -> str:
+    name, k = base, 2
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    if reserve:
+        taken.add(name)
+    return name
 
 
 def _expr(n: PNode, args: dict[str, str]) -> str:

@@ -118,3 +118,15 @@ def test_a_design_with_args_saves_and_loads_unchanged(client):
     inner = {n["id"]: n for n in got["blocks"]["BasicBlock"]["nodes"]}
     assert inner["downsample"]["when"] == "downsample" and inner["relu_out"]["calls"] == "relu"
     assert "repeat" not in inner["conv1"] and "calls" not in inner["conv1"]  # nothing added to plain nodes
+
+
+def test_validate_reports_args_copies_and_absent_nodes(client):
+    rep = client.post("/api/graphs/validate", json=template("resnet18")).json()
+    assert rep["ok"], rep["errors"]
+    layer2 = rep["nodes"]["layer2"]
+    assert [c["args"] for c in layer2["copies"]] == [{"channels": 128, "stride": 2, "downsample": True},
+                                                     {"channels": 128, "stride": 1, "downsample": False}]
+    assert sum(c["params"] for c in layer2["copies"]) == layer2["params"]
+    inner = rep["nodes"]["layer1"]["inner"]
+    assert inner["downsample"]["absent"] is True and inner["relu_out"]["calls"] == "relu"
+    assert "absent" not in inner["conv1"] and "copies" not in rep["nodes"]["conv1"]

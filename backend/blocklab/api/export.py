@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from blocklab.api.deps import GraphLimits
 from blocklab.api.download import attachment
@@ -18,11 +18,21 @@ from blocklab.graph.document import GraphDoc
 router = APIRouter(tags=["graphs"])
 
 
+class CopyInfo(BaseModel):
+    output_shape: list[int]
+    params: int
+    args: dict[str, Any]
+
+
 class NodeInfo(BaseModel):
     output_shape: list[int] | None
     params: int
     shared_with: str | None = None
+    calls: str | None = Field(None, description="the node whose module this node calls again")
+    absent: bool | None = Field(None, description="true: its when is false here, its input passes through")
     resolved: dict[str, Any] | None = None
+    args: dict[str, Any] | None = Field(None, description="a block instance's bound arguments (copy 0 of a repeat)")
+    copies: list[CopyInfo] | None = Field(None, description="a repeated instance: each copy's shape, params and args")
     inner: dict[str, "NodeInfo"] | None = None
 
 

@@ -1,12 +1,16 @@
 """Declared tensors of a CustomLayer: parameters (nn.Parameter, trained unless
 trainable=false) and constants (persistent buffers: saved in the state_dict, so a reloaded
-model gives identical outputs, but never trained). Both become state_dict keys <id>.<name>.
+model gives identical outputs, but never trained). Both become state_dict keys <id>.<name>,
+except constants with persistent=false (D2L's plain-attribute rand_weight): buffers that
+.to() moves but the state_dict leaves out, drawn from a fixed seed (the constant's name) so
+that a model rebuilt to load a checkpoint computes what the trained one did.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import zlib
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +48,8 @@ class ParamSpec(TensorSpec):
 
 class ConstSpec(TensorSpec):
     init: str | float | list[Any] = "rand"
+    persistent: bool = Field(True, description="saved in the state_dict; false: a plain buffer (as D2L's rand_weight), "
+                                                "moved by .to() but made afresh by each build")
 
 
 def resolve(kind: str, name: str, spec: TensorSpec, taken: set[str]) -> TensorSpec:
@@ -99,14 +105,18 @@ def _literal_shape(v: Any, fld: str, what: str, name: str) -> Shape:
     return walk(v, 0)
 
 
-def init_source(spec: TensorSpec) -> str:
-    """Source of the initial value, e.g. torch.rand(20, 20) or torch.tensor([[1.0, 2.0]])."""
+def init_source(spec: TensorSpec, seed: int | None = None) -> str:
+    """Source of the initial value, e.g. torch.rand(20, 20) or torch.tensor([[1.0, 2.0]]);
+    a random one drawn from its own generator when a seed is given."""
     shape = tuple(spec.shape)
     if isinstance(spec.init, list):
         return f"torch.tensor({_floats(spec.init)!r})"
     if isinstance(spec.init, (int, float)):
         return f"torch.full({shape!r}, {float(spec.init)!r})"
-    return f"{INITS[spec.init]}({', '.join(map(str, shape)) if shape else '()'})"
+    dims = ', '.join(map(str, shape)) if shape else '()'
+    if seed is not None and spec.init in ("randn", "rand"):
+        return f"{INITS[spec.init]}({dims}, generator=torch.Generator().manual_seed({seed}))"
+    return f"{INITS[spec.init]}({dims})"
 
 
 def _floats(v: Any) -> Any:
@@ -119,8 +129,16 @@ def declare_lines(params: dict[str, ParamSpec], consts: dict[str, ConstSpec]) ->
     for name, s in params.items():
         frozen = "" if s.trainable else ", requires_grad=False"
         out.append(f"self.{name} = nn.Parameter({init_source(s)}{frozen})  # {list(s.shape)}")
-    if consts:
+    if any(s.persistent for s in consts.values()):
         out.append("# Constants: saved in the state_dict (persistent buffers), never trained.")
     for name, s in consts.items():
-        out.append(f'self.register_buffer("{name}", {init_source(s)})  # {list(s.shape)}')
+        if s.persistent:
+            out.append(f'self.register_buffer("{name}", {init_source(s)})  # {list(s.shape)}')
+    if not all(s.persistent for s in consts.values()):
+        out.append("# Constants left out of the state_dict (persistent=False): moved by .to(), never saved; a random")
+        out.append("# one is a fixed draw, so that every build (and a reloaded checkpoint) computes the same.")
+    for name, s in consts.items():
+        if not s.persistent:
+            init = init_source(s, zlib.crc32(name.encode()))
+            out.append(f'self.register_buffer("{name}", {init}, persistent=False)  # {list(s.shape)}')
     return out

@@ -16,8 +16,10 @@ from pydantic import ValidationError
 
 from blocklab.blocks import REGISTRY
 from blocklab.blocks.base import In, Port, ShapeError
+from blocklab.graph import args as A
 from blocklab.graph import checks, memory, topology
 from blocklab.graph.document import Edge, GraphDoc, Node
+from blocklab.graph.instances import Specialiser
 from blocklab.graph.types import Analysis, Error, Limits, PNode, Scope, capped
 from blocklab.graph.wiring import wire
 
@@ -28,7 +30,7 @@ def analyze(doc: GraphDoc, limits: Limits = Limits()) -> Analysis:
     return _Analyzer(doc, limits).run()
 
 
-class _Analyzer:
+class _Analyzer(Specialiser):
     def __init__(self, doc: GraphDoc, limits: Limits):
         self.doc, self.limits = doc, limits
         self.errors: list[Error] = []
@@ -45,8 +47,8 @@ class _Analyzer:
         n_doc = len(doc.nodes) + sum(len(b.nodes) for b in doc.blocks.values())
         if n_doc > lim.max_nodes:
             return self._refuse(f"the design has {n_doc:,} nodes; the limit is {lim.max_nodes:,} (BLOCKLAB_MAX_NODES)")
-        self.bad_blocks = checks.bad_blocks(doc, self.errors)
-        root = self._scope(doc.nodes, doc.edges, None, None, self.errors)
+        self.bad_blocks = checks.bad_blocks(doc, self.errors) | A.check_defs(doc, self.errors)
+        root = self._scope(doc.nodes, doc.edges, None, None, self.errors, None)
         if root is None:
             return Analysis(capped(self.errors), None)
         if root.n_nodes > lim.max_nodes:  # no shapes: the report would list every expanded node
@@ -62,7 +64,7 @@ class _Analyzer:
     # ------------------------------------------------------------------ one scope
     def _scope(self, nodes: list[Node], edges: list[Edge], block: str | None,
                feed: dict[str, In] | None,  # inside a block: Input id -> incoming shape
-               errors: list[Error]) -> Scope | None:
+               errors: list[Error], env: A.Env | None) -> Scope | None:  # env: the block's args
         def err(node: str | None, fld: str | None, msg: str, severity: str = "error") -> None:
             errors.append(Error((node,) if node else (), fld, msg, block, severity))
 
@@ -81,10 +83,17 @@ class _Analyzer:
                 for i in group:
                     err(i, None, f"{pnodes[i].type} '{i}' is part of a cycle ({text}); a network must flow one way")
 
+        expanded = 0
         for i in order:
-            self._node(pnodes[i], raw[i], pnodes, raw, feed, err, errors)
+            self._node(pnodes[i], raw[i], pnodes, raw, feed, err, errors, env)
+            expanded += pnodes[i].n_nodes
+            if expanded > self.limits.max_nodes:  # stop expanding: the rest could only add to it
+                err(i, None, f"{'this block' if block else 'the design'} expands to more than {self.limits.max_nodes:,} "
+                             f"nodes once its instances and repeats are counted (BLOCKLAB_MAX_NODES); '{i}' passes it")
+                return None
         for i in order:
             checks.share(pnodes[i], pnodes, raw, err)
+            checks.calls(pnodes[i], pnodes, raw, err)
 
         live = topology.reaches(outputs, wiring.wires)
         ordered = {i: pnodes[i] for i in order}
@@ -94,11 +103,12 @@ class _Analyzer:
                 err(n.id, None, f"the output of {n.type} '{n.id}' is not used by anything that reaches an Output",
                     "warning")
 
-        scope = Scope(block, ordered, inputs, outputs)
-        held = [n for n in ordered.values() if not n.shares]
+        scope = Scope(block, ordered, inputs, outputs, decl=[i for i in pnodes if i in ordered], args=env or {},
+                      raw=raw, specs=(self.doc.blocks[block].args or {}) if block else {})
+        held = [n for n in ordered.values() if not (n.shares or n.calls)]
         scope.n_params = sum(n.n_params for n in held)
         scope.n_buffers = sum(n.n_buffers for n in held)
-        scope.n_nodes = sum(n.scope.n_nodes if n.scope else 1 for n in ordered.values())
+        scope.n_nodes = sum(n.n_nodes for n in ordered.values())
         return scope
 
     def _resolve(self, nodes: list[Node], err) -> tuple[dict[str, PNode], dict[str, Node]]:
@@ -137,11 +147,27 @@ class _Analyzer:
         return self.block_ports[n.type]
 
     # ------------------------------------------------------------------ one node
-    def _node(self, n: PNode, raw: Node, pnodes, raws, feed, err, errors: list[Error]) -> None:
+    def _node(self, n: PNode, raw: Node, pnodes, raws, feed, err, errors: list[Error], env) -> None:
         label = f"{n.type} '{n.id}'"
         params = raw.params
+        present = A.when(raw, env, err)
+        if present is None:
+            return
+        if not present:
+            self._absent(n, raw, pnodes, env, err)
+            return
+        if raw.repeat is not None and (n.kind is not None or raw.calls is not None):
+            what = "calls another node" if n.kind is None else "is a built-in block"
+            err(n.id, "repeat", f"{label} {what}; only block instances repeat (put it in a block)")
+            return
         if raw.shares is not None and not params and raw.shares in raws:
             params = raws[raw.shares].params  # a sharing node may leave its params out
+        if raw.calls is not None and raw.calls in raws and raws[raw.calls].type == raw.type:  # else checks.calls says
+            if params:
+                err(n.id, "params", f"{label} calls '{raw.calls}' again, so it has no params of its own; leave them out")
+            params = raws[raw.calls].params  # the called node's module, hence its params
+            if raws[raw.calls].repeat is not None and raw.repeat is None:  # and its copies
+                raw = raw.model_copy(update={"repeat": raws[raw.calls].repeat})
         ins: dict[str, In] | None = {}
         for p, s in n.inputs.items():
             src = pnodes.get(s)
@@ -151,13 +177,14 @@ class _Analyzer:
             ins[p] = In(src.shape, s)
 
         if n.kind is None:  # composite block instance
-            if params:
-                err(n.id, "params", f"{label} is an instance of block '{n.type}', which takes no params")
             if raw.init:
                 err(n.id, "init", f"{label} is a block instance; set init on the nodes inside block '{n.type}'")
             if n.type in self.bad_blocks or ins is None or len(ins) < len(self._ports(n)):
                 return
-            self._instance(n, ins, errors)
+            self._instances(n, raw, params, ins, env, err, errors)
+            return
+        params = A.substitute(raw, params, env, err)
+        if params is None:
             return
 
         if n.role == "input":
@@ -200,25 +227,6 @@ class _Analyzer:
         n.n_params = n.kind.count(n.params)
         n.n_buffers = memory.buffer_values(n.kind, n.params)
         return True
-
-    def _instance(self, n: PNode, ins: dict[str, In], errors: list[Error]) -> None:
-        key = (n.type, tuple((p, x.shape) for p, x in ins.items()))
-        if key not in self.cache:
-            b = self.doc.blocks[n.type]
-            rel: list[Error] = []
-            self.cache[key] = (None, rel)  # guards against re-entry
-            scope = self._scope(b.nodes, b.edges, n.type, ins, rel)
-            if scope is not None:
-                scope.key = key
-            self.cache[key] = (scope if scope and not any(e.severity == "error" for e in rel) else None, rel)
-        scope, rel = self.cache[key]
-        errors.extend(Error((n.id, *e.path), e.field, e.message, e.block, e.severity) for e in rel)
-        if scope is None:
-            return
-        n.scope = scope
-        n.shape = scope.nodes[scope.outputs[0]].shape
-        n.n_params = scope.n_params
-        n.n_buffers = scope.n_buffers
 
 
 def _key(type_: str, params: dict, ins: dict[str, In] | None) -> tuple | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from pydantic import ValidationError
 from torch import nn
@@ -115,6 +115,9 @@ def share(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
             break
         root = nxt
     t = pnodes[root]
+    if not t.present or not n.present:
+        err(n.id, "shares", f"{label} shares '{t.id}', but one of them is absent here (its when is false)")
+        return
     if t.type != n.type:
         err(n.id, "shares", f"{label} cannot share parameters with {t.type} '{t.id}': the types differ")
         return
@@ -124,8 +127,8 @@ def share(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
     if n.shape is None or t.shape is None:
         return  # the reason is reported on the node itself
     if n.scope is not None or t.scope is not None:
-        if n.scope is not t.scope:
-            err(n.id, "shares", f"{label} shares block instance '{t.id}', but their inputs have different shapes")
+        if not _same_copies(n, t):
+            err(n.id, "shares", f"{label} shares block instance '{t.id}', but their inputs, args or repeats differ")
             return
     elif n.params != t.params:
         a, b = n.params.model_dump(), t.params.model_dump()
@@ -136,6 +139,68 @@ def share(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
         err(n.id, "trainable", f"{label} shares '{t.id}'; set trainable on '{t.id}' only")
         return
     n.shares = root
+
+
+def calls(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -> None:
+    """Check `calls` and set n.calls to the node whose attribute holds the module."""
+    raw = raws[n.id]
+    if raw.calls is None:
+        return
+    label = f"{n.type} '{n.id}'"
+    if raw.shares is not None:
+        err(n.id, "calls", f"{label} has both shares and calls; give one")
+        return
+    target, seen = raw.calls, {n.id}
+    while True:
+        if target not in pnodes:
+            err(n.id, "calls", f"{label} calls '{target[:40]}', which is not a node of this graph "
+                               "(calls reaches nodes of the same graph or block only)")
+            return
+        if target in seen:
+            err(n.id, "calls", f"{label}: its calls links form a loop through '{target}'")
+            return
+        seen.add(target)
+        if raws[target].calls is None:
+            break
+        target = raws[target].calls
+    t = pnodes[target]
+    if t.type != n.type:
+        err(n.id, "calls", f"{label} cannot call {t.type} '{t.id}': the types differ (set type to '{t.type}')")
+        return
+    if not n.present:
+        return
+    if not t.present:
+        err(n.id, "calls", f"{label} calls '{t.id}', which is absent here (its when is false)")
+        return
+    if not t.has_module or t.role is not None:
+        err(n.id, "calls", f"{label} calls {t.type} '{t.id}', which has no module to call")
+        return
+    if raw.init:
+        err(n.id, "init", f"{label} calls '{t.id}' again; set init on '{t.id}'")
+        return
+    if not raw.trainable:
+        err(n.id, "trainable", f"{label} calls '{t.id}' again; set trainable on '{t.id}'")
+        return
+    if n.shape is None or t.shape is None:
+        return
+    if n.scope is not None or t.scope is not None:
+        if not _same_copies(n, t):
+            err(n.id, "calls", f"{label} calls block instance '{t.id}', but their inputs have different shapes")
+            return
+        if n.args != t.args:
+            err(n.id, "params", f"{label} calls block instance '{t.id}', whose args it takes; leave params out")
+            return
+    elif n.params != t.params:
+        a, b = n.params.model_dump(), t.params.model_dump()
+        diff = ", ".join(f"{k}={a[k]!r} here but {b[k]!r} in '{t.id}'" for k in a if a[k] != b[k])
+        err(n.id, "calls", f"{label} cannot call '{t.id}' on its input: {diff} (the input shapes differ)")
+        return
+    n.calls = t.id
+
+
+def _same_copies(n: PNode, t: PNode) -> bool:
+    """The same specialised block(s): one module can serve both."""
+    return len(n.copies) == len(t.copies) and all(a is b for a, b in zip(n.copies, t.copies))
 
 
 def suggest(word: str, choices: list[str]) -> list[str]:

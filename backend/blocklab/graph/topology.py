@@ -6,27 +6,32 @@ chain must not hit Python's recursion limit) and linear in nodes plus edges.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 
 SHOWN = 4  # node names a cycle's description spells out before "…"
 
 
 def toposort(nodes: list[str], preds: dict[str, list[str]]) -> list[str]:
-    """Kahn's order; nodes on or behind a cycle are left out."""
+    """Kahn's order, the earliest node in the document first among those ready (so a forward
+    reads as the document does: a shortcut after the main path when it is written after it);
+    nodes on or behind a cycle are left out."""
+    rank = {i: k for k, i in enumerate(nodes)}
     indeg = {i: len(preds[i]) for i in nodes}
     succ: dict[str, list[str]] = {i: [] for i in nodes}
     for i in nodes:
         for s in preds[i]:
             succ[s].append(i)
-    ready = deque(i for i in nodes if indeg[i] == 0)
+    ready = [rank[i] for i in nodes if indeg[i] == 0]
+    heapq.heapify(ready)
     order = []
     while ready:
-        i = ready.popleft()
+        i = nodes[heapq.heappop(ready)]
         order.append(i)
         for j in succ[i]:
             indeg[j] -= 1
             if indeg[j] == 0:
-                ready.append(j)
+                heapq.heappush(ready, rank[j])
     return order
 
 

@@ -71,19 +71,33 @@ class PNode:
     type: str
     kind: BlockType | None  # None for a composite block instance
     params: Any = None
-    scope: "Scope | None" = None  # the specialised block, for an instance
+    scope: Scope | None = None  # the specialised block, for an instance
     inputs: dict[str, str] = field(default_factory=dict)  # port -> source node id, in port order
     shape: Shape | None = None
     shares: str | None = None  # root node whose module this node reuses
+    calls: str | None = None  # node whose module this node calls again (no attribute of its own)
     inits: list[InitCall] = field(default_factory=list)
     trainable: bool = True
     n_params: int = 0
     n_buffers: int = 0  # values in buffers (CustomLayer constants), nested blocks included
     live: bool = True  # False: nothing downstream reaches an Output
+    present: bool = True  # False: its `when` is false here, so its input passes through
+    copies: list[Scope] = field(default_factory=list)  # an instance: one specialised block per copy
+    args: list[dict] = field(default_factory=list)  # an instance: each copy's bound arguments
+    repeated: bool = False  # an instance with `repeat`: an nn.Sequential of its copies
+    n_nodes: int = 1  # expanded: nested instances' nodes included
 
     @property
     def has_module(self) -> bool:
+        if not self.present:
+            return False
         return self.scope is not None or (self.kind is not None and self.kind.module is not None)
+
+    def parts(self) -> list[tuple[tuple[str, ...], Scope]]:
+        """(path below this node, scope) of each copy: ((), scope) unless repeated."""
+        if not self.repeated:
+            return [((), self.scope)] if self.scope is not None else []
+        return [((str(k),), s) for k, s in enumerate(self.copies)]
 
     @property
     def role(self) -> str | None:
@@ -95,13 +109,21 @@ class Scope:
     """A graph (top level or one specialisation of a block): its nodes in topological order."""
 
     block: str | None
-    nodes: dict[str, PNode]
+    nodes: dict[str, PNode]  # topological: the forward's order
     inputs: list[str]
     outputs: list[str]
     n_params: int = 0  # unique parameters, tied ones once
     n_buffers: int = 0  # unique buffer values, tied ones once
     n_nodes: int = 0  # expanded: nodes of nested instances included
     key: tuple = ()
+    decl: list[str] = field(default_factory=list)  # ids in document order: __init__ (state_dict) order
+    args: dict = field(default_factory=dict)  # a block's bound arguments (this specialisation's)
+    raw: dict = field(default_factory=dict)  # node id -> its document Node (expressions, when, repeat)
+    specs: dict = field(default_factory=dict)  # the block's declared args: name -> ArgSpec
+
+    def declared(self) -> list[PNode]:
+        """The nodes in document order (every scope's __init__ and state_dict order)."""
+        return [self.nodes[i] for i in self.decl] if self.decl else list(self.nodes.values())
 
 
 @dataclass
@@ -119,8 +141,9 @@ class Analysis:
 
         def visit(s: Scope) -> None:
             for n in s.nodes.values():
-                if n.scope is not None and id(n.scope) not in seen:
-                    visit(n.scope)
+                for _, inner in n.parts():
+                    if id(inner) not in seen:
+                        visit(inner)
             seen[id(s)] = s
 
         if self.root:
@@ -145,11 +168,20 @@ def _node_report(scope: Scope, dumps: dict[int, Any] | None = None) -> dict[str,
         info: dict[str, Any] = {"output_shape": list(n.shape) if n.shape is not None else None, "params": n.n_params}
         if n.shares:
             info["shared_with"] = n.shares
+        if n.calls:
+            info["calls"] = n.calls
         if n.kind is not None and n.params is not None and n.kind.params.model_fields:
             if id(n.params) not in dumps:
                 dumps[id(n.params)] = n.params.model_dump(mode="json")
             info["resolved"] = dumps[id(n.params)]
+        if not n.present:
+            info["absent"] = True  # its when is false: its input passes through
         if n.scope is not None:
             info["inner"] = _node_report(n.scope, dumps)
+            if n.args and n.args[0]:
+                info["args"] = n.args[0]
+        if n.repeated:
+            info["copies"] = [{"output_shape": list(c.nodes[c.outputs[0]].shape), "params": c.n_params, "args": a}
+                              for c, a in zip(n.copies, n.args)]
         out[n.id] = info
     return out

@@ -50,12 +50,19 @@ export type DocNode = {
   init?: Record<string, InitSpec> | null
   trainable?: boolean
   position?: { x: number; y: number }
+  /** another node of the same scope whose module this node calls again */
+  calls?: string | null
+  /** an instance repeated N times in a chain */
+  repeat?: number | { expr: string } | null
+  /** inside a block: an expression over its arguments; false passes the input through */
+  when?: string | null
   [k: string]: unknown
 }
 
 export type DocEdge = { source: string; target: string; target_port?: string | null }
 
-export type BlockDef = { nodes: DocNode[]; edges: DocEdge[]; [k: string]: unknown }
+/** `args`: the block's arguments, name -> JSON-schema property with a default */
+export type BlockDef = { nodes: DocNode[]; edges: DocEdge[]; args?: Record<string, JsonSchema>; [k: string]: unknown }
 
 export type GraphDoc = {
   version: 1

@@ -96,8 +96,11 @@ function renameKey(p: Record<string, unknown>, from: string, to: string): Record
 
 // ---------------------------------------------------------------- arguments
 
+const NO_ARGS: ArgMap = {}
+
+/** A block's arguments (the same object until they change, so a component may select it). */
 export function argsOf(d: Design, block: string): ArgMap {
-  return d.blockMeta?.[block]?.args ?? {}
+  return d.blockMeta?.[block]?.args ?? NO_ARGS
 }
 
 function withArgs(d: Design, block: string, args: ArgMap): Design {

@@ -153,15 +153,6 @@ function NodeInspector({ id }: { id: string }) {
         </button>
       )}
 
-      <NodeExtras
-        id={node.id}
-        data={node.data}
-        composite={composite}
-        args={argNames}
-        sameType={sameType.map((n) => n.id)}
-        update={(patch, key) => update(node.id, patch, key)}
-      />
-
       {node.data.calls && <p className="muted small">Calls the module of {node.data.calls}: its settings and parameters are that node's.</p>}
       {!node.data.calls && info && Object.keys(info.params_schema.properties ?? {}).length > 0 && (
         <section>
@@ -176,6 +167,15 @@ function NodeInspector({ id }: { id: string }) {
           />
         </section>
       )}
+
+      <NodeExtras
+        id={node.id}
+        data={node.data}
+        composite={composite}
+        args={argNames}
+        sameType={sameType.map((n) => n.id)}
+        update={(patch, key) => update(node.id, patch, key)}
+      />
 
       {!node.data.calls && (parameters.length > 0 || composite) && (
         <section>

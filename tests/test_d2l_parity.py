@@ -96,25 +96,46 @@ def test_design_matches_hand_written(tid, reference, x_shape):
     torch.testing.assert_close(built(X), ref2(X))
 
 
-def test_chimera_with_fixed_hidden_mlp_matches_d2l():
-    """chimera = nn.Sequential(NestMLP(), nn.Linear(16, 20), FixedHiddenMLP()).
+def _same_constant(ours: nn.Module, ref: nn.Module) -> None:
+    """rand_weight is made afresh by each build (a plain attribute in D2L, a non-persistent
+    buffer here): neither state_dict carries it, so give both the same draw."""
+    for name, buf in ours.named_buffers():
+        if name.endswith("rand_weight"):
+            owner = ref.get_submodule(name.rsplit(".", 2)[0]) if name.count(".") > 1 else ref
+            buf.copy_(owner.rand_weight)
 
-    Our state_dict is a superset of D2L's: the reused layer is listed under both node ids
-    (as nn.Sequential lists a shared layer twice) and the constant is a buffer, so that a
-    reloaded model gives identical outputs. D2L's weights load into ours strictly once the
-    constant is given, and the outputs agree (D2L sums over the batch; we sum per sample).
-    """
+
+@pytest.mark.parametrize("tid,reference", [
+    ("d2l_fixedhidden", FixedHiddenMLP),
+    ("d2l_chimera", lambda: nn.Sequential(NestMLP(), nn.Linear(16, 20), FixedHiddenMLP())),
+])
+def test_fixed_hidden_designs_load_d2l_strict_both_ways(tid, reference):
+    """FixedHiddenMLP calls self.linear twice: one linear.* in its state_dict, and rand_weight
+    is no key at all. The design (linear2 `calls` linear, rand_weight persistent=false) has
+    exactly D2L's keys, in D2L's order; D2L returns X.sum() over the batch, we one sum per sample."""
     torch.manual_seed(0)
-    ours = build(GraphDoc.model_validate(template("d2l_chimera")))
-    ref = nn.Sequential(NestMLP(), nn.Linear(16, 20), FixedHiddenMLP())
-    theirs = ref.state_dict()
-    extra = set(ours.state_dict()) - set(theirs)
-    assert extra == {"2.linear2.weight", "2.linear2.bias", "2.hidden.rand_weight"}
-    theirs["2.hidden.rand_weight"] = ref[2].rand_weight
-    theirs["2.linear2.weight"], theirs["2.linear2.bias"] = theirs["2.linear.weight"], theirs["2.linear.bias"]
-    ours.load_state_dict(theirs, strict=True)
+    ours = build(GraphDoc.model_validate(template(tid)))
+    ref = reference()
+    assert list(ours.state_dict()) == list(ref.state_dict())
+    assert len(ours.state_dict()) == (2 if tid == "d2l_fixedhidden" else 10)
+    _same_constant(ours, ref)
     X = torch.rand(2, 20)
+    ref.load_state_dict(ours.state_dict(), strict=True)
     torch.testing.assert_close(ours(X).sum(), ref(X), atol=1e-6, rtol=1e-6)
+    torch.manual_seed(1)
+    ref2 = reference()
+    ours.load_state_dict(ref2.state_dict(), strict=True)
+    _same_constant(ours, ref2)
+    torch.testing.assert_close(ours(X).sum(), ref2(X), atol=1e-6, rtol=1e-6)
+
+
+def test_non_persistent_constant_moves_with_to_but_is_not_saved():
+    ours = build(GraphDoc.model_validate(template("d2l_fixedhidden")))
+    assert "hidden.rand_weight" not in ours.state_dict()
+    assert [n for n, _ in ours.named_buffers()] == ["hidden.rand_weight"]
+    assert ours.to(torch.float64).hidden.rand_weight.dtype == torch.float64
+    assert [n for n, _ in ours.named_parameters()] == ["linear.weight", "linear.bias"]
+    assert not hasattr(ours, "linear2")  # called again: no attribute of its own
 
 
 def test_tied_layers_share_one_module_and_gradient():

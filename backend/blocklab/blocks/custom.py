@@ -11,6 +11,7 @@ its own readable nn.Module class in the generated source (via the `classes` hook
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from functools import lru_cache
 from typing import Any
@@ -38,7 +39,8 @@ class CustomP(Params):
                                              description="trained tensors: name -> {shape, init, trainable}",
                                              json_schema_extra={"x-state-keys": "parameter"})
     constants: dict[str, ConstSpec] = Field(default_factory=dict, max_length=16,
-                                            description="fixed tensors, saved in the state_dict: name -> {shape, init}",
+                                            description="fixed tensors, saved in the state_dict unless persistent is false: "
+                                                        "name -> {shape, init, persistent}",
                                             json_schema_extra={"x-state-keys": "buffer"})
     max_iter: int = Field(100, ge=1, le=L.MAX_ITER, description="rounds a while loop may run at most")
     name: str = Field("CustomLayer", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$", description="class name in exported code")
@@ -145,7 +147,12 @@ def _metered(sig: Signature, ins: tuple[tuple[str, Shape], ...], batch: int) -> 
 
 def class_name(p: CustomP) -> str:
     # The content hash keeps two different layers with the same name from sharing a class.
-    digest = hashlib.sha1(p.model_dump_json().encode()).hexdigest()[:6]
+    data = p.model_dump(mode="json")
+    for c in data["constants"].values():  # persistent (the default) left out: older layers keep their names
+        if c.pop("persistent") is False:
+            c["persistent"] = False
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha1(text.encode()).hexdigest()[:6]
     return f"{p.name}_{digest}"
 
 

@@ -1,6 +1,8 @@
 """Declared tensors of a CustomLayer: parameters (nn.Parameter, trained unless
 trainable=false) and constants (persistent buffers: saved in the state_dict, so a reloaded
-model gives identical outputs, but never trained). Both become state_dict keys <id>.<name>.
+model gives identical outputs, but never trained). Both become state_dict keys <id>.<name>,
+except constants with persistent=false (D2L's plain-attribute rand_weight): buffers that
+.to() moves but the state_dict leaves out.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class ParamSpec(TensorSpec):
 
 class ConstSpec(TensorSpec):
     init: str | float | list[Any] = "rand"
+    persistent: bool = Field(True, description="saved in the state_dict; false: a plain buffer (as D2L's rand_weight), "
+                                                "moved by .to() but made afresh by each build")
 
 
 def resolve(kind: str, name: str, spec: TensorSpec, taken: set[str]) -> TensorSpec:
@@ -119,8 +123,14 @@ def declare_lines(params: dict[str, ParamSpec], consts: dict[str, ConstSpec]) ->
     for name, s in params.items():
         frozen = "" if s.trainable else ", requires_grad=False"
         out.append(f"self.{name} = nn.Parameter({init_source(s)}{frozen})  # {list(s.shape)}")
-    if consts:
+    if any(s.persistent for s in consts.values()):
         out.append("# Constants: saved in the state_dict (persistent buffers), never trained.")
     for name, s in consts.items():
-        out.append(f'self.register_buffer("{name}", {init_source(s)})  # {list(s.shape)}')
+        if s.persistent:
+            out.append(f'self.register_buffer("{name}", {init_source(s)})  # {list(s.shape)}')
+    if not all(s.persistent for s in consts.values()):
+        out.append("# Constants left out of the state_dict (persistent=False): moved by .to(), never saved.")
+    for name, s in consts.items():
+        if not s.persistent:
+            out.append(f'self.register_buffer("{name}", {init_source(s)}, persistent=False)  # {list(s.shape)}')
     return out

@@ -85,6 +85,7 @@ class _Analyzer:
             self._node(pnodes[i], raw[i], pnodes, raw, feed, err, errors)
         for i in order:
             checks.share(pnodes[i], pnodes, raw, err)
+            checks.calls(pnodes[i], pnodes, raw, err)
 
         live = topology.reaches(outputs, wiring.wires)
         ordered = {i: pnodes[i] for i in order}
@@ -94,8 +95,8 @@ class _Analyzer:
                 err(n.id, None, f"the output of {n.type} '{n.id}' is not used by anything that reaches an Output",
                     "warning")
 
-        scope = Scope(block, ordered, inputs, outputs)
-        held = [n for n in ordered.values() if not n.shares]
+        scope = Scope(block, ordered, inputs, outputs, decl=[i for i in pnodes if i in ordered])
+        held = [n for n in ordered.values() if not (n.shares or n.calls)]
         scope.n_params = sum(n.n_params for n in held)
         scope.n_buffers = sum(n.n_buffers for n in held)
         scope.n_nodes = sum(n.scope.n_nodes if n.scope else 1 for n in ordered.values())
@@ -142,6 +143,10 @@ class _Analyzer:
         params = raw.params
         if raw.shares is not None and not params and raw.shares in raws:
             params = raws[raw.shares].params  # a sharing node may leave its params out
+        if raw.calls is not None and raw.calls in raws:
+            if params:
+                err(n.id, "params", f"{label} calls '{raw.calls}' again, so it has no params of its own; leave them out")
+            params = raws[raw.calls].params  # the called node's module, hence its params
         ins: dict[str, In] | None = {}
         for p, s in n.inputs.items():
             src = pnodes.get(s)

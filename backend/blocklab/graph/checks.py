@@ -138,6 +138,55 @@ def share(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
     n.shares = root
 
 
+def calls(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -> None:
+    """Check `calls` and set n.calls to the node whose attribute holds the module."""
+    raw = raws[n.id]
+    if raw.calls is None:
+        return
+    label = f"{n.type} '{n.id}'"
+    if raw.shares is not None:
+        err(n.id, "calls", f"{label} has both shares and calls; give one")
+        return
+    target, seen = raw.calls, {n.id}
+    while True:
+        if target not in pnodes:
+            err(n.id, "calls", f"{label} calls '{target[:40]}', which is not a node of this graph "
+                               "(calls reaches nodes of the same graph or block only)")
+            return
+        if target in seen:
+            err(n.id, "calls", f"{label}: its calls links form a loop through '{target}'")
+            return
+        seen.add(target)
+        if raws[target].calls is None:
+            break
+        target = raws[target].calls
+    t = pnodes[target]
+    if t.type != n.type:
+        err(n.id, "calls", f"{label} cannot call {t.type} '{t.id}': the types differ (set type to '{t.type}')")
+        return
+    if not t.has_module or t.role is not None:
+        err(n.id, "calls", f"{label} calls {t.type} '{t.id}', which has no module to call")
+        return
+    if raw.init:
+        err(n.id, "init", f"{label} calls '{t.id}' again; set init on '{t.id}'")
+        return
+    if not raw.trainable:
+        err(n.id, "trainable", f"{label} calls '{t.id}' again; set trainable on '{t.id}'")
+        return
+    if n.shape is None or t.shape is None:
+        return
+    if n.scope is not None or t.scope is not None:
+        if n.scope is not t.scope:
+            err(n.id, "calls", f"{label} calls block instance '{t.id}', but their inputs have different shapes")
+            return
+    elif n.params != t.params:
+        a, b = n.params.model_dump(), t.params.model_dump()
+        diff = ", ".join(f"{k}={a[k]!r} here but {b[k]!r} in '{t.id}'" for k in a if a[k] != b[k])
+        err(n.id, "calls", f"{label} cannot call '{t.id}' on its input: {diff} (the input shapes differ)")
+        return
+    n.calls = t.id
+
+
 def suggest(word: str, choices: list[str]) -> list[str]:
     by_lower = {c.lower(): c for c in choices}
     if word.lower() in by_lower:

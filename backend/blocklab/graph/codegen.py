@@ -90,16 +90,19 @@ def _scope_class(s: Scope, names: dict[int, str]) -> str:
     doc = "The whole network." if s.block is None else f"Block '{s.block}'."
     init: list[str] = []
     after: list[str] = []
-    for n in s.nodes.values():
-        if not n.has_module:
+    built: dict[str, str] = {}  # root of a shares group -> the first node (document order) holding it
+    for n in s.declared():  # document order: the state_dict's
+        if not n.has_module or n.calls:
             continue
-        ctor = _attr(n.shares) if n.shares else _ctor(n, names)
+        root = n.shares or n.id
+        ctor = _attr(built[root]) if root in built else _ctor(s.nodes[root], names)
+        built.setdefault(root, n.id)
         init.append(f"self.{n.id} = {ctor}" if _is_ident(n.id) else f'self.add_module("{n.id}", {ctor})')
-        if n.shares:
-            continue
-        after += [render(c.init, c.args, f"{_attr(n.id)}.{c.param}") for c in n.inits]
-        if not n.trainable:
-            after.append(f"{_attr(n.id)}.requires_grad_(False)")
+    for n in s.declared():
+        if n.has_module and not (n.shares or n.calls):
+            after += [render(c.init, c.args, f"{_attr(n.id)}.{c.param}") for c in n.inits]
+            if not n.trainable:
+                after.append(f"{_attr(n.id)}.requires_grad_(False)")
     if after:
         init += ["", "# Initialisation and frozen layers, as designed.", *after]
 
@@ -109,9 +112,9 @@ def _scope_class(s: Scope, names: dict[int, str]) -> str:
             continue
         args = {p: var[src] for p, src in n.inputs.items()}
         if n.scope is not None:
-            expr = f"{_attr(n.id)}({', '.join(args.values())})"
+            expr = f"{_attr(n.calls or n.id)}({', '.join(args.values())})"
         else:
-            expr = n.kind.forward(n.params, args, _attr(n.id) if n.has_module else None)
+            expr = n.kind.forward(n.params, args, _attr(n.calls or n.id) if n.has_module else None)
         shape = ", ".join(["B", *map(str, n.shape)])
         body.append(f"{var[n.id]} = {expr}  # [{shape}]")
     outs = [var[s.nodes[o].inputs["x"]] for o in s.outputs]

@@ -27,6 +27,8 @@ class Node(BaseModel):
     type: str = Field(min_length=1, max_length=128)
     params: dict[str, JsonValue] = Field(default_factory=dict)
     shares: str | None = Field(None, max_length=128, description="id of a node whose module (and parameters) this node reuses")
+    calls: str | None = Field(None, max_length=128,
+                              description="id of a node whose module this node calls again: no attribute, no state_dict key")
     init: dict[str, InitSpec] | None = Field(None, description="parameter name -> initializer")
     trainable: bool = True
 

@@ -109,7 +109,7 @@ def _walk(root: Scope) -> Iterator[tuple[Scope, PNode, tuple[str, ...], bool]]:
     while stack:
         scope, prefix, tied = stack.pop()
         for n in scope.nodes.values():
-            held = not (tied or n.shares)  # a tied module's tensors belong to the node it shares
+            held = not (tied or n.shares or n.calls)  # a tied module's tensors belong to the node it shares
             if n.scope is not None:
                 stack.append((n.scope, (*prefix, n.id), not held))
             else:

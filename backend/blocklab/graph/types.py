@@ -75,6 +75,7 @@ class PNode:
     inputs: dict[str, str] = field(default_factory=dict)  # port -> source node id, in port order
     shape: Shape | None = None
     shares: str | None = None  # root node whose module this node reuses
+    calls: str | None = None  # node whose module this node calls again (no attribute of its own)
     inits: list[InitCall] = field(default_factory=list)
     trainable: bool = True
     n_params: int = 0
@@ -95,13 +96,18 @@ class Scope:
     """A graph (top level or one specialisation of a block): its nodes in topological order."""
 
     block: str | None
-    nodes: dict[str, PNode]
+    nodes: dict[str, PNode]  # topological: the forward's order
     inputs: list[str]
     outputs: list[str]
     n_params: int = 0  # unique parameters, tied ones once
     n_buffers: int = 0  # unique buffer values, tied ones once
     n_nodes: int = 0  # expanded: nodes of nested instances included
     key: tuple = ()
+    decl: list[str] = field(default_factory=list)  # ids in document order: __init__ (state_dict) order
+
+    def declared(self) -> list[PNode]:
+        """The nodes in document order (every scope's __init__ and state_dict order)."""
+        return [self.nodes[i] for i in self.decl] if self.decl else list(self.nodes.values())
 
 
 @dataclass
@@ -145,6 +151,8 @@ def _node_report(scope: Scope, dumps: dict[int, Any] | None = None) -> dict[str,
         info: dict[str, Any] = {"output_shape": list(n.shape) if n.shape is not None else None, "params": n.n_params}
         if n.shares:
             info["shared_with"] = n.shares
+        if n.calls:
+            info["calls"] = n.calls
         if n.kind is not None and n.params is not None and n.kind.params.model_fields:
             if id(n.params) not in dumps:
                 dumps[id(n.params)] = n.params.model_dump(mode="json")

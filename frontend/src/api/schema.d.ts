@@ -1238,6 +1238,11 @@ export interface components {
              */
             shares?: string | null;
             /**
+             * Calls
+             * @description id of a node whose module this node calls again: no attribute, no state_dict key
+             */
+            calls?: string | null;
+            /**
              * Init
              * @description parameter name -> initializer
              */

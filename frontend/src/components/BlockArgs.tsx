@@ -10,6 +10,9 @@ import { formatValue } from '../lib/format'
 export function BlockArgs({ block }: { block: string }) {
   const args = useDesigner((s) => argsOf(s.design, block))
   const editDesign = useDesigner((s) => s.editDesign)
+  // what the server says about the declared arguments themselves (a reserved name, a default out of range)
+  const serverErrors = useDesigner((s) => s.rawValidation?.errors)
+  const argErrors = (serverErrors ?? []).filter((e) => e.block === block && e.field?.startsWith('args.'))
   const [error, setError] = useState<string | null>(null)
   const run = (fn: Parameters<typeof editDesign>[0], key?: string) => setError(editDesign(fn, key))
   const add = () => {
@@ -27,6 +30,7 @@ export function BlockArgs({ block }: { block: string }) {
           key={name}
           name={name}
           spec={spec}
+          problems={argErrors.filter((e) => e.field === `args.${name}`).map((e) => e.message)}
           onRename={(to) => run((d) => renameArg(d, block, name, to))}
           onSpec={(next, key) => run((d) => setArgSpec(d, block, name, next), key)}
           onRemove={() => run((d) => removeArg(d, block, name))}
@@ -44,9 +48,9 @@ export function BlockArgs({ block }: { block: string }) {
   )
 }
 
-type RowProps = { name: string; spec: JsonSchema; onRename: (to: string) => void; onSpec: (s: JsonSchema, key?: string) => void; onRemove: () => void }
+type RowProps = { name: string; spec: JsonSchema; problems: string[]; onRename: (to: string) => void; onSpec: (s: JsonSchema, key?: string) => void; onRemove: () => void }
 
-function ArgRow({ name, spec, onRename, onSpec, onRemove }: RowProps) {
+function ArgRow({ name, spec, problems, onRename, onSpec, onRemove }: RowProps) {
   const [nameText, setNameText] = useState(name)
   useEffect(() => setNameText(name), [name])
   const type = (ARG_TYPES as readonly string[]).includes(String(spec.type)) ? (spec.type as ArgType) : 'integer'
@@ -101,6 +105,11 @@ function ArgRow({ name, spec, onRename, onSpec, onRemove }: RowProps) {
           />
         )}
       </div>
+      {problems.map((m) => (
+        <div key={m} className="field-err arg-problem">
+          {m}
+        </div>
+      ))}
     </div>
   )
 }

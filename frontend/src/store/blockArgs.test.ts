@@ -90,7 +90,7 @@ describe('block arguments', () => {
   it('refuses names that clash or are not identifiers', () => {
     expect(renameArg(design(), 'Dense', 'units', 'use_bias')).toEqual({ error: 'Block Dense already has an argument use_bias.' })
     expect(renameArg(design(), 'Dense', 'units', '2x')).toHaveProperty('error')
-    expect(addArg(design(), 'Dense', 'i')).toHaveProperty('error', expect.stringContaining('copy index'))
+    expect(addArg(design(), 'Dense', 'lambda')).toHaveProperty('error', 'lambda is a Python word; pick another name.')
     expect(addArg(design(), 'Nope', 'a')).toHaveProperty('error')
   })
 

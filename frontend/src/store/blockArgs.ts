@@ -11,9 +11,8 @@ export type DesignEdit = { design: Design } | { error: string }
 export type ExprSite = { node: string; field: string; expr: string }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/
-// words of the expression language (Python's); names also may not be the copy index under `repeat`
+// Python's words, which are no names (the server also refuses the names its expressions reserve)
 const KEYWORDS = new Set(['and', 'or', 'not', 'if', 'else', 'in', 'is', 'True', 'False', 'None', 'lambda', 'for', 'while', 'def', 'class', 'return', 'import', 'from', 'as'])
-const RESERVED = new Set([...KEYWORDS, 'i'])
 /** the argument types a definition may declare (the form draws each like a built-in block's setting) */
 export const ARG_TYPES = ['integer', 'number', 'boolean', 'string'] as const
 export type ArgType = (typeof ARG_TYPES)[number]
@@ -112,7 +111,7 @@ function withArgs(d: Design, block: string, args: ArgMap): Design {
 
 export function checkArgName(d: Design, block: string, name: string, except?: string): string | null {
   if (!IDENT.test(name)) return 'An argument name starts with a letter or _ and uses only letters, digits and _.'
-  if (RESERVED.has(name)) return `${name} is a word of the expression language${name === 'i' ? ' (the copy index under repeat)' : ''}; pick another name.`
+  if (KEYWORDS.has(name)) return `${name} is a Python word; pick another name.`
   if (name !== except && name in argsOf(d, block)) return `Block ${block} already has an argument ${name}.`
   return null
 }

@@ -4,6 +4,9 @@
 import { useEffect, useState } from 'react'
 import type { BlockNodeData } from '../store/graph'
 
+// a node that calls another's module has no settings, initializers or tied weights of its own (the server refuses them)
+const OWN_MODULE_GONE: Partial<BlockNodeData> = { params: {}, init: undefined, shares: undefined, trainable: undefined }
+
 type Props = {
   id: string
   data: BlockNodeData
@@ -25,7 +28,7 @@ export function NodeExtras({ id, data, sameType, composite, args, update }: Prop
           <label className="field-label" htmlFor="calls">
             call the module of…
           </label>
-          <select id="calls" data-testid="calls" value={data.calls ?? ''} onChange={(e) => update({ calls: e.target.value || undefined })}>
+          <select id="calls" data-testid="calls" value={data.calls ?? ''} onChange={(e) => update(e.target.value ? { calls: e.target.value, ...OWN_MODULE_GONE } : { calls: undefined })}>
             <option value="">— its own module —</option>
             {sameType.map((n) => (
               <option key={n} value={n}>

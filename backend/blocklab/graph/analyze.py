@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from blocklab.blocks import REGISTRY
 from blocklab.blocks.base import In, Port, ShapeError
+from blocklab.graph import args as A
 from blocklab.graph import checks, memory, topology
 from blocklab.graph.document import Edge, GraphDoc, Node
 from blocklab.graph.types import Analysis, Error, Limits, PNode, Scope, capped
@@ -45,8 +46,8 @@ class _Analyzer:
         n_doc = len(doc.nodes) + sum(len(b.nodes) for b in doc.blocks.values())
         if n_doc > lim.max_nodes:
             return self._refuse(f"the design has {n_doc:,} nodes; the limit is {lim.max_nodes:,} (BLOCKLAB_MAX_NODES)")
-        self.bad_blocks = checks.bad_blocks(doc, self.errors)
-        root = self._scope(doc.nodes, doc.edges, None, None, self.errors)
+        self.bad_blocks = checks.bad_blocks(doc, self.errors) | A.check_defs(doc, self.errors)
+        root = self._scope(doc.nodes, doc.edges, None, None, self.errors, None)
         if root is None:
             return Analysis(capped(self.errors), None)
         if root.n_nodes > lim.max_nodes:  # no shapes: the report would list every expanded node
@@ -62,7 +63,7 @@ class _Analyzer:
     # ------------------------------------------------------------------ one scope
     def _scope(self, nodes: list[Node], edges: list[Edge], block: str | None,
                feed: dict[str, In] | None,  # inside a block: Input id -> incoming shape
-               errors: list[Error]) -> Scope | None:
+               errors: list[Error], env: A.Env | None) -> Scope | None:  # env: the block's args
         def err(node: str | None, fld: str | None, msg: str, severity: str = "error") -> None:
             errors.append(Error((node,) if node else (), fld, msg, block, severity))
 
@@ -82,7 +83,7 @@ class _Analyzer:
                     err(i, None, f"{pnodes[i].type} '{i}' is part of a cycle ({text}); a network must flow one way")
 
         for i in order:
-            self._node(pnodes[i], raw[i], pnodes, raw, feed, err, errors)
+            self._node(pnodes[i], raw[i], pnodes, raw, feed, err, errors, env)
         for i in order:
             checks.share(pnodes[i], pnodes, raw, err)
             checks.calls(pnodes[i], pnodes, raw, err)
@@ -95,11 +96,12 @@ class _Analyzer:
                 err(n.id, None, f"the output of {n.type} '{n.id}' is not used by anything that reaches an Output",
                     "warning")
 
-        scope = Scope(block, ordered, inputs, outputs, decl=[i for i in pnodes if i in ordered])
+        scope = Scope(block, ordered, inputs, outputs, decl=[i for i in pnodes if i in ordered], args=env or {},
+                      raw=raw, specs=(self.doc.blocks[block].args or {}) if block else {})
         held = [n for n in ordered.values() if not (n.shares or n.calls)]
         scope.n_params = sum(n.n_params for n in held)
         scope.n_buffers = sum(n.n_buffers for n in held)
-        scope.n_nodes = sum(n.scope.n_nodes if n.scope else 1 for n in ordered.values())
+        scope.n_nodes = sum(n.n_nodes for n in ordered.values())
         return scope
 
     def _resolve(self, nodes: list[Node], err) -> tuple[dict[str, PNode], dict[str, Node]]:
@@ -138,9 +140,19 @@ class _Analyzer:
         return self.block_ports[n.type]
 
     # ------------------------------------------------------------------ one node
-    def _node(self, n: PNode, raw: Node, pnodes, raws, feed, err, errors: list[Error]) -> None:
+    def _node(self, n: PNode, raw: Node, pnodes, raws, feed, err, errors: list[Error], env) -> None:
         label = f"{n.type} '{n.id}'"
         params = raw.params
+        present = A.when(raw, env, err)
+        if present is None:
+            return
+        if not present:
+            self._absent(n, pnodes, err)
+            return
+        if raw.repeat is not None and (n.kind is not None or raw.calls is not None):
+            what = "calls another node" if n.kind is None else "is a built-in block"
+            err(n.id, "repeat", f"{label} {what}; only block instances repeat (put it in a block)")
+            return
         if raw.shares is not None and not params and raw.shares in raws:
             params = raws[raw.shares].params  # a sharing node may leave its params out
         if raw.calls is not None and raw.calls in raws:
@@ -156,13 +168,14 @@ class _Analyzer:
             ins[p] = In(src.shape, s)
 
         if n.kind is None:  # composite block instance
-            if params:
-                err(n.id, "params", f"{label} is an instance of block '{n.type}', which takes no params")
             if raw.init:
                 err(n.id, "init", f"{label} is a block instance; set init on the nodes inside block '{n.type}'")
             if n.type in self.bad_blocks or ins is None or len(ins) < len(self._ports(n)):
                 return
-            self._instance(n, ins, errors)
+            self._instances(n, raw, params, ins, env, err, errors)
+            return
+        params = A.substitute(raw, params, env, err)
+        if params is None:
             return
 
         if n.role == "input":
@@ -206,24 +219,71 @@ class _Analyzer:
         n.n_buffers = memory.buffer_values(n.kind, n.params)
         return True
 
-    def _instance(self, n: PNode, ins: dict[str, In], errors: list[Error]) -> None:
-        key = (n.type, tuple((p, x.shape) for p, x in ins.items()))
+    def _absent(self, n: PNode, pnodes, err) -> None:
+        """A node whose `when` is false: its one input passes through."""
+        label = f"{n.type} '{n.id}'"
+        n.present, n.n_nodes = False, 0
+        if n.role is not None or len(n.inputs) != 1:
+            what = "a graph end" if n.role is not None else f"fed by {len(n.inputs)} inputs"
+            err(n.id, "when", f"{label} is {what}, so it cannot be left out: when it is false, "
+                              "a node's one input passes through in its place")
+            return
+        src = pnodes[next(iter(n.inputs.values()))]
+        n.shape = src.shape
+
+    def _instances(self, n: PNode, raw: Node, params: dict, ins: dict[str, In], env, err, errors) -> None:
+        """Specialise the block for each copy: copy k's args over i = k, fed copy k-1's output."""
+        b = self.doc.blocks[n.type]
+        count = A.repeat(raw, env, err)
+        if count is None:
+            return
+        if count > 1 and (len(ins) != 1 or len(self._ports(n)) != 1):
+            err(n.id, "repeat", f"{n.type} '{n.id}': repeat chains copies, so block '{n.type}' needs one Input "
+                                f"(it has {len(self._ports(n))})")
+            return
+        n.repeated = raw.repeat is not None
+        seen: set = set()
+        for k in range(count):
+            scope_env = env if not n.repeated else {**(env or {}), A.INDEX: k}
+            given = A.substitute(raw, params, scope_env, err)
+            bound = None if given is None else A.bind(raw, b.args or {}, given, err)
+            if bound is None:
+                return
+            sub = (str(k),) if n.repeated else ()
+            scope = self._instance(n.type, ins, bound, (n.id, *sub), errors, seen)
+            if scope is None:
+                return
+            n.copies.append(scope)
+            n.args.append(bound)
+            n.n_nodes = sum(c.n_nodes for c in n.copies)
+            if n.n_nodes + (count - k - 1) * scope.n_nodes > self.limits.max_nodes:
+                err(n.id, "repeat", f"{n.type} '{n.id}' expands to {n.n_nodes + (count - k - 1) * scope.n_nodes:,} "
+                                    f"nodes ({count:,} copies); the limit is {self.limits.max_nodes:,} (BLOCKLAB_MAX_NODES)")
+                return
+            port = next(iter(ins))
+            ins = {port: In(scope.nodes[scope.outputs[0]].shape, n.id)}
+        n.scope = n.copies[0]
+        n.shape = n.copies[-1].nodes[n.copies[-1].outputs[0]].shape
+        n.n_params = sum(c.n_params for c in n.copies)
+        n.n_buffers = sum(c.n_buffers for c in n.copies)
+
+    def _instance(self, block: str, ins: dict[str, In], bound: A.Env, path: tuple[str, ...], errors: list[Error],
+                  seen: set) -> Scope | None:
+        key = (block, tuple((p, x.shape) for p, x in ins.items()),
+               tuple((k, type(v).__name__, v) for k, v in bound.items()))
         if key not in self.cache:
-            b = self.doc.blocks[n.type]
+            b = self.doc.blocks[block]
             rel: list[Error] = []
             self.cache[key] = (None, rel)  # guards against re-entry
-            scope = self._scope(b.nodes, b.edges, n.type, ins, rel)
+            scope = self._scope(b.nodes, b.edges, block, ins, rel, bound)
             if scope is not None:
                 scope.key = key
             self.cache[key] = (scope if scope and not any(e.severity == "error" for e in rel) else None, rel)
         scope, rel = self.cache[key]
-        errors.extend(Error((n.id, *e.path), e.field, e.message, e.block, e.severity) for e in rel)
-        if scope is None:
-            return
-        n.scope = scope
-        n.shape = scope.nodes[scope.outputs[0]].shape
-        n.n_params = scope.n_params
-        n.n_buffers = scope.n_buffers
+        if key not in seen:  # copies alike report once
+            seen.add(key)
+            errors.extend(Error((*path, *e.path), e.field, e.message, e.block, e.severity) for e in rel)
+        return scope
 
 
 def _key(type_: str, params: dict, ins: dict[str, In] | None) -> tuple | None:

@@ -115,6 +115,9 @@ def share(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
             break
         root = nxt
     t = pnodes[root]
+    if not t.present or not n.present:
+        err(n.id, "shares", f"{label} shares '{t.id}', but one of them is absent here (its when is false)")
+        return
     if t.type != n.type:
         err(n.id, "shares", f"{label} cannot share parameters with {t.type} '{t.id}': the types differ")
         return
@@ -163,6 +166,11 @@ def calls(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
     t = pnodes[target]
     if t.type != n.type:
         err(n.id, "calls", f"{label} cannot call {t.type} '{t.id}': the types differ (set type to '{t.type}')")
+        return
+    if not n.present:
+        return
+    if not t.present:
+        err(n.id, "calls", f"{label} calls '{t.id}', which is absent here (its when is false)")
         return
     if not t.has_module or t.role is not None:
         err(n.id, "calls", f"{label} calls {t.type} '{t.id}', which has no module to call")

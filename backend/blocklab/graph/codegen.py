@@ -11,9 +11,9 @@ from __future__ import annotations
 import keyword
 import re
 
-from blocklab.blocks.base import module_class
-from blocklab.graph.types import Analysis, PNode, Scope
-from blocklab.graph.inits import render
+from blocklab.graph.classes import ClassInfo, write
+from blocklab.graph.slots import Unrenderable
+from blocklab.graph.types import Analysis, Scope
 
 RESERVED_NAMES = {"self", "torch", "nn", "F", "Model", "math", "getattr", "super"}
 
@@ -21,15 +21,74 @@ RESERVED_NAMES = {"self", "torch", "nn", "F", "Model", "math", "getattr", "super
 def generate(analysis: Analysis, title: str = "model") -> str:
     assert analysis.ok and analysis.root is not None, "generate() needs a valid analysis"
     scopes = analysis.scopes()
-    names = _class_names(scopes)
     extra: dict[str, str] = {}
     for s in scopes:
         for n in s.nodes.values():
-            if n.kind is not None and n.kind.classes is not None:
+            if n.kind is not None and n.kind.classes is not None and n.present:
                 extra |= n.kind.classes(n.params)
-    root = analysis.root
-    parts = [_header(title), *extra.values(), *(_scope_class(s, names) for s in scopes), _main(root)]
+    found: dict[str | None, list[Scope]] = {}
+    for s in scopes:
+        found.setdefault(s.block, []).append(s)
+    groups: dict[str | None, list[Scope]] = {}
+
+    def visit(block: str | None) -> None:  # a block after every block it uses (no cycles: analysis refused them)
+        if block in groups:
+            return
+        for s in found[block]:
+            for n in s.nodes.values():
+                if n.scope is not None:
+                    visit(n.type)
+        groups[block] = found[block]
+
+    for block in found:
+        visit(block)
+    infos: dict[str, ClassInfo] = {}
+    used: set[str] = set()
+    parts = [_header(title), *extra.values()]
+    for block, specs in groups.items():
+        parts += _classes(block, specs, infos, used)
+    parts.append(_main(analysis.root))
     return "\n\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+
+
+def _classes(block: str | None, specs: list[Scope], infos: dict[str, ClassInfo], used: set[str]) -> list[str]:
+    """ONE class for every specialisation of the block, or (when a constructor cannot be written
+    over its args) one class per specialisation, numbered, each with its own values."""
+    base = _class_base(block)
+    var = var_names(specs[0])
+    name = _fresh(base, used)
+    try:
+        source, info = write(name, specs, infos, var)
+        used.add(name)
+        if block is not None:
+            infos[block] = info
+        return [source]
+    except Unrenderable:
+        pass
+    out, merged = [], ClassInfo(generic=False)
+    for s in specs:
+        name = _fresh(base, used)
+        used.add(name)
+        source, info = write(name, [s], infos, var, concrete=True)
+        merged.names |= info.names
+        merged.calls |= info.calls
+        out.append(source)
+    if block is not None:
+        infos[block] = merged
+    return out
+
+
+def _class_base(block: str | None) -> str:
+    if block is None:
+        return "Model"
+    return f"{block}Block" if block in RESERVED_NAMES or keyword.iskeyword(block) else block
+
+
+def _fresh(base: str, used: set[str]) -> str:
+    name, k = base, 2
+    while name in used:
+        name, k = f"{base}_{k}", k + 1
+    return name
 
 
 def _header(title: str) -> str:
@@ -43,21 +102,6 @@ def _header(title: str) -> str:
         "import torch\n"
         "from torch import nn\n"
     )
-
-
-def _class_names(scopes: list[Scope]) -> dict[int, str]:
-    names: dict[int, str] = {}
-    used: set[str] = set()
-    for s in scopes:
-        base = "Model" if s.block is None else s.block
-        if s.block is not None and (base in RESERVED_NAMES or keyword.iskeyword(base)):
-            base = f"{base}Block"
-        name, k = base, 2
-        while name in used:
-            name, k = f"{base}_{k}", k + 1
-        used.add(name)
-        names[id(s)] = name
-    return names
 
 
 def _is_ident(s: str) -> bool:
@@ -82,51 +126,6 @@ def var_names(scope: Scope, reserved: frozenset[str] | set[str] = RESERVED_NAMES
         used.add(name)
         out[i] = name
     return out
-
-
-def _scope_class(s: Scope, names: dict[int, str]) -> str:
-    cls = names[id(s)]
-    var = var_names(s)
-    doc = "The whole network." if s.block is None else f"Block '{s.block}'."
-    init: list[str] = []
-    after: list[str] = []
-    built: dict[str, str] = {}  # root of a shares group -> the first node (document order) holding it
-    for n in s.declared():  # document order: the state_dict's
-        if not n.has_module or n.calls:
-            continue
-        root = n.shares or n.id
-        ctor = _attr(built[root]) if root in built else _ctor(s.nodes[root], names)
-        built.setdefault(root, n.id)
-        init.append(f"self.{n.id} = {ctor}" if _is_ident(n.id) else f'self.add_module("{n.id}", {ctor})')
-    for n in s.declared():
-        if n.has_module and not (n.shares or n.calls):
-            after += [render(c.init, c.args, f"{_attr(n.id)}.{c.param}") for c in n.inits]
-            if not n.trainable:
-                after.append(f"{_attr(n.id)}.requires_grad_(False)")
-    if after:
-        init += ["", "# Initialisation and frozen layers, as designed.", *after]
-
-    body: list[str] = []
-    for n in s.nodes.values():
-        if not n.live or n.role is not None:
-            continue
-        args = {p: var[src] for p, src in n.inputs.items()}
-        if n.scope is not None:
-            expr = f"{_attr(n.calls or n.id)}({', '.join(args.values())})"
-        else:
-            expr = n.kind.forward(n.params, args, _attr(n.calls or n.id) if n.has_module else None)
-        shape = ", ".join(["B", *map(str, n.shape)])
-        body.append(f"{var[n.id]} = {expr}  # [{shape}]")
-    outs = [var[s.nodes[o].inputs["x"]] for o in s.outputs]
-    body.append(f"return {', '.join(outs)}")
-
-    return module_class(cls, doc, init, [var[i] for i in s.inputs], body)
-
-
-def _ctor(n: PNode, names: dict[int, str]) -> str:
-    if n.scope is not None:
-        return f"{names[id(n.scope)]}()"
-    return n.kind.module(n.params)
 
 
 def _main(root: Scope) -> str:

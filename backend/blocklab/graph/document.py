@@ -31,6 +31,10 @@ class Node(BaseModel):
                               description="id of a node whose module this node calls again: no attribute, no state_dict key")
     init: dict[str, InitSpec] | None = Field(None, description="parameter name -> initializer")
     trainable: bool = True
+    when: str | None = Field(None, max_length=500, description="inside a block: an expression over its args; "
+                                                               "false: the node is absent, its input passes through")
+    repeat: int | dict[str, str] | None = Field(None, description="an instance: copies chained, each its own parameters; "
+                                                        "an int (1-1000) or {\"expr\": ...} over the args")
 
 
 class Edge(BaseModel):
@@ -41,9 +45,24 @@ class Edge(BaseModel):
     target_port: str | None = Field(None, max_length=64)
 
 
+class ArgSpec(BaseModel):
+    """One argument of a composite block, as a JSON-schema property: {"type": "integer", "default": 64}."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    type: Literal["integer", "number", "boolean", "string"]
+    default: int | float | bool | str
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    enum: list[str] | None = Field(None, max_length=100)
+    description: str | None = Field(None, max_length=1000)
+    title: str | None = Field(None, max_length=200)
+
+
 class BlockDef(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
+    args: dict[str, ArgSpec] | None = Field(None, max_length=64,
+                                     description="the block's arguments: name -> JSON-schema property with a default")
     nodes: list[Node] = Field(default_factory=list, max_length=100_000)
     edges: list[Edge] = Field(default_factory=list, max_length=200_000)
 

@@ -111,8 +111,8 @@ def _walk(root: Scope) -> Iterator[tuple[Scope, PNode, tuple[str, ...], bool]]:
         for n in scope.nodes.values():
             held = not (tied or n.shares or n.calls)  # a tied module's tensors belong to the node it shares
             if n.scope is not None:
-                stack.append((n.scope, (*prefix, n.id), not held))
-            else:
+                stack.extend((inner, (*prefix, n.id, *sub), not held) for sub, inner in n.parts())
+            elif n.present:
                 yield scope, n, prefix, held
 
 
@@ -133,7 +133,8 @@ def _per_batch(root: Scope, batch_size: int) -> int:
 
     def visit(scope: Scope) -> int:
         if id(scope) not in memo:
-            memo[id(scope)] = sum(visit(n.scope) if n.scope is not None else _batch_values(scope, n, batch_size)
+            memo[id(scope)] = sum(sum(visit(s) for _, s in n.parts()) if n.scope is not None
+                                  else _batch_values(scope, n, batch_size) if n.present else 0
                                   for n in scope.nodes.values())
         return memo[id(scope)]
 

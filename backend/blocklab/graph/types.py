@@ -81,10 +81,23 @@ class PNode:
     n_params: int = 0
     n_buffers: int = 0  # values in buffers (CustomLayer constants), nested blocks included
     live: bool = True  # False: nothing downstream reaches an Output
+    present: bool = True  # False: its `when` is false here, so its input passes through
+    copies: list["Scope"] = field(default_factory=list)  # an instance: one specialised block per copy
+    args: list[dict] = field(default_factory=list)  # an instance: each copy's bound arguments
+    repeated: bool = False  # an instance with `repeat`: an nn.Sequential of its copies
+    n_nodes: int = 1  # expanded: nested instances' nodes included
 
     @property
     def has_module(self) -> bool:
+        if not self.present:
+            return False
         return self.scope is not None or (self.kind is not None and self.kind.module is not None)
+
+    def parts(self) -> list[tuple[tuple[str, ...], "Scope"]]:
+        """(path below this node, scope) of each copy: ((), scope) unless repeated."""
+        if not self.repeated:
+            return [((), self.scope)] if self.scope is not None else []
+        return [((str(k),), s) for k, s in enumerate(self.copies)]
 
     @property
     def role(self) -> str | None:
@@ -104,6 +117,9 @@ class Scope:
     n_nodes: int = 0  # expanded: nodes of nested instances included
     key: tuple = ()
     decl: list[str] = field(default_factory=list)  # ids in document order: __init__ (state_dict) order
+    args: dict = field(default_factory=dict)  # a block's bound arguments (this specialisation's)
+    raw: dict = field(default_factory=dict)  # node id -> its document Node (expressions, when, repeat)
+    specs: dict = field(default_factory=dict)  # the block's declared args: name -> ArgSpec
 
     def declared(self) -> list[PNode]:
         """The nodes in document order (every scope's __init__ and state_dict order)."""
@@ -125,8 +141,9 @@ class Analysis:
 
         def visit(s: Scope) -> None:
             for n in s.nodes.values():
-                if n.scope is not None and id(n.scope) not in seen:
-                    visit(n.scope)
+                for _, inner in n.parts():
+                    if id(inner) not in seen:
+                        visit(inner)
             seen[id(s)] = s
 
         if self.root:
@@ -157,7 +174,14 @@ def _node_report(scope: Scope, dumps: dict[int, Any] | None = None) -> dict[str,
             if id(n.params) not in dumps:
                 dumps[id(n.params)] = n.params.model_dump(mode="json")
             info["resolved"] = dumps[id(n.params)]
+        if not n.present:
+            info["absent"] = True  # its when is false: its input passes through
         if n.scope is not None:
             info["inner"] = _node_report(n.scope, dumps)
+            if n.args and n.args[0]:
+                info["args"] = n.args[0]
+        if n.repeated:
+            info["copies"] = [{"output_shape": list(c.nodes[c.outputs[0]].shape), "params": c.n_params, "args": a}
+                              for c, a in zip(n.copies, n.args)]
         out[n.id] = info
     return out

@@ -61,8 +61,11 @@ export type DocNode = {
 
 export type DocEdge = { source: string; target: string; target_port?: string | null }
 
+/** a composite block's argument: a JSON-schema property with a default (the form draws it like a block's setting) */
+export type ArgSpec = Omit<JsonSchema, 'type' | 'default' | 'enum'> & { type: S['ArgSpec']['type']; default: S['ArgSpec']['default']; enum?: string[] }
+
 /** `args`: the block's arguments, name -> JSON-schema property with a default */
-export type BlockDef = { nodes: DocNode[]; edges: DocEdge[]; args?: Record<string, JsonSchema>; [k: string]: unknown }
+export type BlockDef = { nodes: DocNode[]; edges: DocEdge[]; args?: Record<string, ArgSpec>; [k: string]: unknown }
 
 export type GraphDoc = {
   version: 1
@@ -112,6 +115,7 @@ export type _Checks = [
   Check<Extends<S['PortInfo'], Port>>,
   Check<Extends<DocEdge, S['Edge']>>,
   Check<Extends<GraphDoc, S['GraphDoc']>>,
+  Check<Extends<ArgSpec, S['ArgSpec']>>,
 ]
 
 // ---- training

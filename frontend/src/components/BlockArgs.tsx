@@ -2,7 +2,7 @@
 // Each edit is one undo step and updates every instance (store/blockArgs.ts); inner nodes bind
 // their settings to the arguments with the ƒ toggle in the inspector.
 import { useEffect, useState } from 'react'
-import type { JsonSchema } from '../api/types'
+import type { ArgSpec } from '../api/types'
 import { ARG_TYPES, type ArgType, addArg, argsOf, defaultSpec, removeArg, renameArg, setArgSpec } from '../store/blockArgs'
 import { useDesigner } from '../store/designer'
 import { formatValue } from '../lib/format'
@@ -48,7 +48,7 @@ export function BlockArgs({ block }: { block: string }) {
   )
 }
 
-type RowProps = { name: string; spec: JsonSchema; problems: string[]; onRename: (to: string) => void; onSpec: (s: JsonSchema, key?: string) => void; onRemove: () => void }
+type RowProps = { name: string; spec: ArgSpec; problems: string[]; onRename: (to: string) => void; onSpec: (s: ArgSpec, key?: string) => void; onRemove: () => void }
 
 function ArgRow({ name, spec, problems, onRename, onSpec, onRemove }: RowProps) {
   const [nameText, setNameText] = useState(name)

@@ -2,7 +2,7 @@
 // defaults), its inner nodes refer to them in `{"expr": ...}` params and `when`, and each instance
 // gives its values in `params`. Adding, renaming or removing an argument updates every instance and
 // every expression that names it, or says which ones stand in the way. Pure functions over a Design.
-import type { JsonSchema } from '../api/types'
+import type { ArgSpec } from '../api/types'
 import { type ArgMap, type Design, type Graph, isExpr } from './graph'
 
 export type DesignEdit = { design: Design } | { error: string }
@@ -117,13 +117,13 @@ export function checkArgName(d: Design, block: string, name: string, except?: st
 }
 
 /** A default spec for a new argument of a type (every argument has a default). */
-export function defaultSpec(type: ArgType): JsonSchema {
+export function defaultSpec(type: ArgType): ArgSpec {
   const dflt = { integer: 1, number: 1.0, boolean: false, string: '' }[type]
   return type === 'integer' ? { type, default: dflt, minimum: 1 } : { type, default: dflt }
 }
 
 /** Add argument `name`; instances leave it out and get its default. */
-export function addArg(d: Design, block: string, name: string, spec: JsonSchema = defaultSpec('integer')): DesignEdit {
+export function addArg(d: Design, block: string, name: string, spec: ArgSpec = defaultSpec('integer')): DesignEdit {
   if (!d.blocks[block]) return { error: `There is no block ${block}.` }
   const err = checkArgName(d, block, name)
   if (err) return { error: err }
@@ -160,7 +160,7 @@ export function removeArg(d: Design, block: string, name: string): DesignEdit {
 }
 
 /** Change an argument's spec (type, default, bounds, choices). */
-export function setArgSpec(d: Design, block: string, name: string, spec: JsonSchema): DesignEdit {
+export function setArgSpec(d: Design, block: string, name: string, spec: ArgSpec): DesignEdit {
   const args = argsOf(d, block)
   if (!(name in args)) return { error: `Block ${block} has no argument ${name}.` }
   return { design: withArgs(d, block, { ...args, [name]: spec }) }

@@ -2,7 +2,7 @@
 // (ports, block definitions as blocks), edge ids, node ids and tied-weight links. The passes over
 // it live beside it: docFlow.ts (document <-> flow), edits.ts, layout.ts, makeBlock.ts.
 import type { Edge, Node } from '@xyflow/react'
-import type { BlockInfo, BlockRole, InitSpec, JsonSchema, Port } from '../api/types'
+import type { ArgSpec, BlockInfo, BlockRole, InitSpec, JsonSchema, Port } from '../api/types'
 
 export type BlockNodeData = {
   type: string
@@ -24,7 +24,7 @@ export type FlowEdge = Edge
 export type Graph = { nodes: FlowNode[]; edges: FlowEdge[] }
 export type Catalog = Record<string, BlockInfo>
 /** a block definition's arguments: name -> JSON-schema property (type, default, minimum, ...) */
-export type ArgMap = Record<string, JsonSchema>
+export type ArgMap = Record<string, ArgSpec>
 /** a block definition's fields besides its graph: `args`, and unknown ones kept for the round trip */
 export type BlockMeta = { args?: ArgMap; [k: string]: unknown }
 

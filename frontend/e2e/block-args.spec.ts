@@ -46,6 +46,7 @@ test('a block with an argument: two instances, different arguments, shapes and c
   await page.getByTestId('arg-name-arg1').fill('units')
   await page.getByTestId('arg-name-arg1').press('Enter')
   await page.getByTestId('arg-default-units').fill('64')
+  await shot(page, 'block-args-panel')
   await setWidthExpr(page, 'units')
   await expect(page.getByTestId('inspector-errors')).toHaveCount(0)
   await toDesign(page)
@@ -98,6 +99,13 @@ test('a block with an argument: two instances, different arguments, shapes and c
   await page.getByTestId('btn-undo').click() // units * 2
   await expect(page.getByTestId(`shape-${d2}-${Y}`)).toHaveText('32')
   await expect(params(page, d2)).toHaveAttribute('title', linear(16, 32))
+
+  // repeat: three chained copies of dense2, each its own parameters (16 -> 32 -> 32 -> 32)
+  await node(page, d2).locator('.bn-head').click()
+  await page.getByTestId('repeat').fill('3')
+  await expect(page.getByTestId(`repeat-${d2}`)).toHaveText('×3')
+  const three = 16 * 32 + 32 + 2 * (32 * 32 + 32)
+  await expect(params(page, d2)).toHaveAttribute('title', `${three.toLocaleString('en-US')} parameters`)
   await page.locator('.react-flow__pane').click({ position: { x: 700, y: 600 } })
   await shot(page, 'block-args-edited')
 })

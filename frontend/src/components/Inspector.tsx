@@ -64,6 +64,9 @@ function NodeInspector({ id }: { id: string }) {
   const nodeInfo = useDesigner((s) => s.validation?.nodes[node.id])
   const errors = useDesigner((s) => problemsOf(s.validation, node.id))
   const info = blockInfo(node.data.type, catalog, blocks, meta)
+  // what a setting's expression may name: the open block's arguments, and the copy index of a repeated instance
+  const repeated = !!blocks[node.data.type] && (node.data.repeat ?? 1) > 1
+  const exprNames = argNames || repeated ? [...(argNames ?? []), ...(repeated ? ['i'] : [])] : null
   const composite = !!blocks[node.data.type]
   const [idText, setIdText] = useState(node.id)
   const [idError, setIdError] = useState<string | null>(null)
@@ -163,7 +166,7 @@ function NodeInspector({ id }: { id: string }) {
             resolved={nodeInfo?.resolved ?? undefined}
             owner={{ node: node.id, field: '' }}
             onChange={(params) => update(node.id, { params }, `params:${node.id}`)}
-            renderField={argNames ? (p) => <ExprField {...p} args={argNames} /> : undefined}
+            renderField={exprNames ? (p) => <ExprField {...p} args={exprNames} /> : undefined}
           />
         </section>
       )}

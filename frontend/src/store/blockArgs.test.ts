@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { GraphDoc } from '../api/types'
+import type { DocNode, GraphDoc, Template } from '../api/types'
 import { CATALOG } from './fixtures'
 import { addArg, argRefs, exprNames, removeArg, renameArg, renameInExpr, setArgSpec, type DesignEdit } from './blockArgs'
 import { currentDoc, currentGraph, useDesigner } from './designer'
@@ -62,6 +63,21 @@ describe('block arguments', () => {
     expect(doc.blocks.Dense.nodes.find((n) => n.id === 'act')!.when).toBe(DENSE.blocks.Dense.nodes[2].when)
     expect(doc.blocks.Dense.nodes.find((n) => n.id === 'again')!.calls).toBe('act')
     expect(doc.nodes.find((n) => n.id === 'd2')!.repeat).toBe(2)
+  })
+
+  it('keeps every template\'s arguments, expressions, when, repeat and calls through the designer', () => {
+    const templates: Template[] = JSON.parse(readFileSync(new URL('../api/fixtures/templates.json', import.meta.url), 'utf8'))
+    const withArgs = templates.filter((t) => Object.values(t.graph.blocks ?? {}).some((b) => b.args))
+    expect(withArgs.length).toBeGreaterThan(0) // the server's own designs that use block arguments
+    const plain = (nodes: DocNode[]) => nodes.map(({ position: _p, ...n }) => ({ params: {}, ...n }))
+    for (const t of templates) {
+      const back = designToDoc(docToDesign(t.graph, catalog), catalog)
+      expect(plain(back.nodes)).toEqual(plain(t.graph.nodes))
+      for (const [name, b] of Object.entries(t.graph.blocks ?? {})) {
+        expect(back.blocks[name].args).toEqual(b.args)
+        expect(plain(back.blocks[name].nodes)).toEqual(plain(b.nodes))
+      }
+    }
   })
 
   it('gives an instance the same generated form as a built-in block: its definition\'s arguments', () => {

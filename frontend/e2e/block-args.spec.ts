@@ -129,3 +129,26 @@ test('a node calls another node\'s module again: no parameters of its own', asyn
   await expect(page.getByTestId('validity')).toHaveText(/✓ valid/)
   await expect(page.getByTestId('param-out_features')).toHaveCount(0)
 })
+
+test('the ResNet-18 template: one definition, each layer its arguments and repeat in the form', async ({ page }) => {
+  await openApp(page)
+  await page.getByTestId('btn-new').click()
+  await page.getByTestId('template-resnet18').click()
+  await expect(page.getByTestId('validity')).toHaveText(/✓ valid/)
+  await expect(page.getByTestId('library-BasicBlock')).toContainText('channels, stride, downsample')
+  await expect(node(page, 'layer2')).toContainText('×2')
+  await node(page, 'layer2').locator('.bn-head').click()
+  await expect(page.getByTestId('param-channels')).toHaveValue('128')
+  await expect(page.getByTestId('repeat')).toHaveValue('2')
+  // a repeated instance's settings may be expressions over the copy index i
+  await expect(page.getByTestId('param-stride-expr')).toHaveValue('2 if i == 0 else 1')
+  await expect(page.getByTestId('param-downsample-expr')).toHaveValue('i == 0')
+  // inside the definition, its settings are bound to the block's arguments
+  await page.getByTestId('open-block').click()
+  await expect(page.getByTestId('breadcrumb')).toContainText('BasicBlock')
+  await node(page, 'conv1').locator('.bn-head').click()
+  await expect(page.getByTestId('param-out_channels-expr')).toHaveValue('channels')
+  await page.locator('.react-flow__pane').click({ position: { x: 40, y: 40 } })
+  await expect(page.getByTestId('arg-name-downsample')).toBeVisible()
+  await shot(page, 'block-args-resnet18')
+})

@@ -19,6 +19,7 @@ from blocklab.blocks.base import In, Port, ShapeError
 from blocklab.graph import args as A
 from blocklab.graph import checks, memory, topology
 from blocklab.graph.document import Edge, GraphDoc, Node
+from blocklab.graph.instances import Specialiser
 from blocklab.graph.types import Analysis, Error, Limits, PNode, Scope, capped
 from blocklab.graph.wiring import wire
 
@@ -29,7 +30,7 @@ def analyze(doc: GraphDoc, limits: Limits = Limits()) -> Analysis:
     return _Analyzer(doc, limits).run()
 
 
-class _Analyzer:
+class _Analyzer(Specialiser):
     def __init__(self, doc: GraphDoc, limits: Limits):
         self.doc, self.limits = doc, limits
         self.errors: list[Error] = []
@@ -147,7 +148,7 @@ class _Analyzer:
         if present is None:
             return
         if not present:
-            self._absent(n, pnodes, err)
+            self._absent(n, raw, pnodes, env, err)
             return
         if raw.repeat is not None and (n.kind is not None or raw.calls is not None):
             what = "calls another node" if n.kind is None else "is a built-in block"
@@ -159,6 +160,8 @@ class _Analyzer:
             if params:
                 err(n.id, "params", f"{label} calls '{raw.calls}' again, so it has no params of its own; leave them out")
             params = raws[raw.calls].params  # the called node's module, hence its params
+            if raws[raw.calls].repeat is not None and raw.repeat is None:  # and its copies
+                raw = raw.model_copy(update={"repeat": raws[raw.calls].repeat})
         ins: dict[str, In] | None = {}
         for p, s in n.inputs.items():
             src = pnodes.get(s)
@@ -218,72 +221,6 @@ class _Analyzer:
         n.n_params = n.kind.count(n.params)
         n.n_buffers = memory.buffer_values(n.kind, n.params)
         return True
-
-    def _absent(self, n: PNode, pnodes, err) -> None:
-        """A node whose `when` is false: its one input passes through."""
-        label = f"{n.type} '{n.id}'"
-        n.present, n.n_nodes = False, 0
-        if n.role is not None or len(n.inputs) != 1:
-            what = "a graph end" if n.role is not None else f"fed by {len(n.inputs)} inputs"
-            err(n.id, "when", f"{label} is {what}, so it cannot be left out: when it is false, "
-                              "a node's one input passes through in its place")
-            return
-        src = pnodes[next(iter(n.inputs.values()))]
-        n.shape = src.shape
-
-    def _instances(self, n: PNode, raw: Node, params: dict, ins: dict[str, In], env, err, errors) -> None:
-        """Specialise the block for each copy: copy k's args over i = k, fed copy k-1's output."""
-        b = self.doc.blocks[n.type]
-        count = A.repeat(raw, env, err)
-        if count is None:
-            return
-        if count > 1 and (len(ins) != 1 or len(self._ports(n)) != 1):
-            err(n.id, "repeat", f"{n.type} '{n.id}': repeat chains copies, so block '{n.type}' needs one Input "
-                                f"(it has {len(self._ports(n))})")
-            return
-        n.repeated = raw.repeat is not None
-        seen: set = set()
-        for k in range(count):
-            scope_env = env if not n.repeated else {**(env or {}), A.INDEX: k}
-            given = A.substitute(raw, params, scope_env, err)
-            bound = None if given is None else A.bind(raw, b.args or {}, given, err)
-            if bound is None:
-                return
-            sub = (str(k),) if n.repeated else ()
-            scope = self._instance(n.type, ins, bound, (n.id, *sub), errors, seen)
-            if scope is None:
-                return
-            n.copies.append(scope)
-            n.args.append(bound)
-            n.n_nodes = sum(c.n_nodes for c in n.copies)
-            if n.n_nodes + (count - k - 1) * scope.n_nodes > self.limits.max_nodes:
-                err(n.id, "repeat", f"{n.type} '{n.id}' expands to {n.n_nodes + (count - k - 1) * scope.n_nodes:,} "
-                                    f"nodes ({count:,} copies); the limit is {self.limits.max_nodes:,} (BLOCKLAB_MAX_NODES)")
-                return
-            port = next(iter(ins))
-            ins = {port: In(scope.nodes[scope.outputs[0]].shape, n.id)}
-        n.scope = n.copies[0]
-        n.shape = n.copies[-1].nodes[n.copies[-1].outputs[0]].shape
-        n.n_params = sum(c.n_params for c in n.copies)
-        n.n_buffers = sum(c.n_buffers for c in n.copies)
-
-    def _instance(self, block: str, ins: dict[str, In], bound: A.Env, path: tuple[str, ...], errors: list[Error],
-                  seen: set) -> Scope | None:
-        key = (block, tuple((p, x.shape) for p, x in ins.items()),
-               tuple((k, type(v).__name__, v) for k, v in bound.items()))
-        if key not in self.cache:
-            b = self.doc.blocks[block]
-            rel: list[Error] = []
-            self.cache[key] = (None, rel)  # guards against re-entry
-            scope = self._scope(b.nodes, b.edges, block, ins, rel, bound)
-            if scope is not None:
-                scope.key = key
-            self.cache[key] = (scope if scope and not any(e.severity == "error" for e in rel) else None, rel)
-        scope, rel = self.cache[key]
-        if key not in seen:  # copies alike report once
-            seen.add(key)
-            errors.extend(Error((*path, *e.path), e.field, e.message, e.block, e.severity) for e in rel)
-        return scope
 
 
 def _key(type_: str, params: dict, ins: dict[str, In] | None) -> tuple | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from pydantic import ValidationError
 from torch import nn
@@ -127,8 +127,8 @@ def share(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
     if n.shape is None or t.shape is None:
         return  # the reason is reported on the node itself
     if n.scope is not None or t.scope is not None:
-        if n.scope is not t.scope:
-            err(n.id, "shares", f"{label} shares block instance '{t.id}', but their inputs have different shapes")
+        if not _same_copies(n, t):
+            err(n.id, "shares", f"{label} shares block instance '{t.id}', but their inputs, args or repeats differ")
             return
     elif n.params != t.params:
         a, b = n.params.model_dump(), t.params.model_dump()
@@ -184,8 +184,11 @@ def calls(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
     if n.shape is None or t.shape is None:
         return
     if n.scope is not None or t.scope is not None:
-        if n.scope is not t.scope:
+        if not _same_copies(n, t):
             err(n.id, "calls", f"{label} calls block instance '{t.id}', but their inputs have different shapes")
+            return
+        if n.args != t.args:
+            err(n.id, "params", f"{label} calls block instance '{t.id}', whose args it takes; leave params out")
             return
     elif n.params != t.params:
         a, b = n.params.model_dump(), t.params.model_dump()
@@ -193,6 +196,11 @@ def calls(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
         err(n.id, "calls", f"{label} cannot call '{t.id}' on its input: {diff} (the input shapes differ)")
         return
     n.calls = t.id
+
+
+def _same_copies(n: PNode, t: PNode) -> bool:
+    """The same specialised block(s): one module can serve both."""
+    return len(n.copies) == len(t.copies) and all(a is b for a, b in zip(n.copies, t.copies))
 
 
 def suggest(word: str, choices: list[str]) -> list[str]:

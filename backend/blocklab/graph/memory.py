@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from blocklab.blocks.base import BlockType
 from blocklab.graph.types import Error, Limits, PNode, Scope

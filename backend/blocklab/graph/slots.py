@@ -12,8 +12,9 @@ and the exporter falls back to one class per specialisation (`Unrenderable`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable
+from typing import Any
 
 from blocklab.graph import expr as E
 

@@ -71,7 +71,7 @@ class PNode:
     type: str
     kind: BlockType | None  # None for a composite block instance
     params: Any = None
-    scope: "Scope | None" = None  # the specialised block, for an instance
+    scope: Scope | None = None  # the specialised block, for an instance
     inputs: dict[str, str] = field(default_factory=dict)  # port -> source node id, in port order
     shape: Shape | None = None
     shares: str | None = None  # root node whose module this node reuses
@@ -82,7 +82,7 @@ class PNode:
     n_buffers: int = 0  # values in buffers (CustomLayer constants), nested blocks included
     live: bool = True  # False: nothing downstream reaches an Output
     present: bool = True  # False: its `when` is false here, so its input passes through
-    copies: list["Scope"] = field(default_factory=list)  # an instance: one specialised block per copy
+    copies: list[Scope] = field(default_factory=list)  # an instance: one specialised block per copy
     args: list[dict] = field(default_factory=list)  # an instance: each copy's bound arguments
     repeated: bool = False  # an instance with `repeat`: an nn.Sequential of its copies
     n_nodes: int = 1  # expanded: nested instances' nodes included
@@ -93,7 +93,7 @@ class PNode:
             return False
         return self.scope is not None or (self.kind is not None and self.kind.module is not None)
 
-    def parts(self) -> list[tuple[tuple[str, ...], "Scope"]]:
+    def parts(self) -> list[tuple[tuple[str, ...], Scope]]:
         """(path below this node, scope) of each copy: ((), scope) unless repeated."""
         if not self.repeated:
             return [((), self.scope)] if self.scope is not None else []

@@ -88,6 +88,9 @@ test('a block with an argument: two instances, different arguments, shapes and c
   // renaming the argument keeps each instance's value; undo steps back through the edits
   await page.getByTestId('library-open-Dense').click()
   await page.locator('.react-flow__pane').click({ position: { x: 40, y: 40 } })
+  // an argument an expression still uses cannot be removed; the panel says where it is used
+  await page.getByTestId('arg-remove-units').click()
+  await expect(page.getByTestId('arg-error')).toContainText('linear1.params.out_features')
   await page.getByTestId('arg-name-units').fill('width')
   await page.getByTestId('arg-name-units').press('Enter')
   await expect(page.getByTestId('arg-name-width')).toBeVisible()

@@ -14,7 +14,11 @@ export function BlockArgs({ block }: { block: string }) {
   const serverErrors = useDesigner((s) => s.rawValidation?.errors)
   const argErrors = (serverErrors ?? []).filter((e) => e.block === block && e.field?.startsWith('args.'))
   const [error, setError] = useState<string | null>(null)
-  const run = (fn: Parameters<typeof editDesign>[0], key?: string) => setError(editDesign(fn, key))
+  const run = (fn: Parameters<typeof editDesign>[0], key?: string) => {
+    const err = editDesign(fn, key)
+    setError(err)
+    return err
+  }
   const add = () => {
     const names = new Set(Object.keys(args))
     let i = 1
@@ -48,7 +52,7 @@ export function BlockArgs({ block }: { block: string }) {
   )
 }
 
-type RowProps = { name: string; spec: ArgSpec; problems: string[]; onRename: (to: string) => void; onSpec: (s: ArgSpec, key?: string) => void; onRemove: () => void }
+type RowProps = { name: string; spec: ArgSpec; problems: string[]; onRename: (to: string) => string | null; onSpec: (s: ArgSpec, key?: string) => void; onRemove: () => void }
 
 function ArgRow({ name, spec, problems, onRename, onSpec, onRemove }: RowProps) {
   const [nameText, setNameText] = useState(name)
@@ -70,7 +74,10 @@ function ArgRow({ name, spec, problems, onRename, onSpec, onRemove }: RowProps) 
         value={nameText}
         spellCheck={false}
         onChange={(e) => setNameText(e.target.value)}
-        onBlur={() => (nameText.trim() === name ? setNameText(name) : onRename(nameText.trim()))}
+        onBlur={() => {
+          // a refused name (the error shows below) goes back to the argument's own
+          if (nameText.trim() === name || onRename(nameText.trim())) setNameText(name)
+        }}
         onKeyDown={(e) => {
           if (e.key === 'Enter') (e.target as HTMLInputElement).blur()
           if (e.key === 'Escape') setNameText(name)

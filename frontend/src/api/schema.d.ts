@@ -595,6 +595,31 @@ export interface components {
             name: "adamw";
         };
         /**
+         * ArgSpec
+         * @description One argument of a composite block, as a JSON-schema property: {"type": "integer", "default": 64}.
+         */
+        ArgSpec: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "integer" | "number" | "boolean" | "string";
+            /** Default */
+            default: number | boolean | string;
+            /** Minimum */
+            minimum?: number | null;
+            /** Maximum */
+            maximum?: number | null;
+            /** Enum */
+            enum?: string[] | null;
+            /** Description */
+            description?: string | null;
+            /** Title */
+            title?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * BceWithLogitsLoss
          * @description binary cross-entropy on logits (sigmoid inside)
          */
@@ -607,6 +632,13 @@ export interface components {
         };
         /** BlockDef */
         BlockDef: {
+            /**
+             * Args
+             * @description the block's arguments: name -> JSON-schema property with a default
+             */
+            args?: {
+                [key: string]: components["schemas"]["ArgSpec"];
+            } | null;
             /** Nodes */
             nodes?: components["schemas"]["Node"][];
             /** Edges */
@@ -1238,6 +1270,11 @@ export interface components {
              */
             shares?: string | null;
             /**
+             * Calls
+             * @description id of a node whose module this node calls again: no attribute, no state_dict key
+             */
+            calls?: string | null;
+            /**
              * Init
              * @description parameter name -> initializer
              */
@@ -1249,6 +1286,18 @@ export interface components {
              * @default true
              */
             trainable?: boolean;
+            /**
+             * When
+             * @description inside a block: an expression over its args; false: the node is absent, its input passes through
+             */
+            when?: string | null;
+            /**
+             * Repeat
+             * @description an instance: copies chained, each its own parameters; an int (1-1000) or {"expr": ...} over the args
+             */
+            repeat?: number | {
+                [key: string]: string;
+            } | null;
         } & {
             [key: string]: unknown;
         };

@@ -50,12 +50,22 @@ export type DocNode = {
   init?: Record<string, InitSpec> | null
   trainable?: boolean
   position?: { x: number; y: number }
+  /** another node of the same scope whose module this node calls again */
+  calls?: string | null
+  /** an instance repeated N times in a chain */
+  repeat?: number | { expr: string } | null
+  /** inside a block: an expression over its arguments; false passes the input through */
+  when?: string | null
   [k: string]: unknown
 }
 
 export type DocEdge = { source: string; target: string; target_port?: string | null }
 
-export type BlockDef = { nodes: DocNode[]; edges: DocEdge[]; [k: string]: unknown }
+/** a composite block's argument: a JSON-schema property with a default (the form draws it like a block's setting) */
+export type ArgSpec = Omit<JsonSchema, 'type' | 'default' | 'enum'> & { type: S['ArgSpec']['type']; default: S['ArgSpec']['default']; enum?: string[] }
+
+/** `args`: the block's arguments, name -> JSON-schema property with a default */
+export type BlockDef = { nodes: DocNode[]; edges: DocEdge[]; args?: Record<string, ArgSpec>; [k: string]: unknown }
 
 export type GraphDoc = {
   version: 1
@@ -105,6 +115,7 @@ export type _Checks = [
   Check<Extends<S['PortInfo'], Port>>,
   Check<Extends<DocEdge, S['Edge']>>,
   Check<Extends<GraphDoc, S['GraphDoc']>>,
+  Check<Extends<ArgSpec, S['ArgSpec']>>,
 ]
 
 // ---- training

@@ -4,7 +4,7 @@ import { Handle, Position, useUpdateNodeInternals, type NodeProps } from '@xyflo
 import { memo, useEffect, useMemo, useRef } from 'react'
 import { currentGraph, useDesigner } from '../store/designer'
 import { useTuple } from '../store/useTuple'
-import { OUT_HANDLE, SHARE_SOURCE, SHARE_TARGET, blockInfo, hasOutput, shareLinks, type FlowNode } from '../store/graph'
+import { OUT_HANDLE, SHARE_SOURCE, SHARE_TARGET, blockInfo, hasOutput, isExpr, shareLinks, type FlowNode } from '../store/graph'
 import { problemsOf } from '../store/validationIndex'
 import { categoryColor, formatCount, formatShape, formatValue } from '../lib/format'
 import { NodeOverlay } from '../train/NodeOverlay'
@@ -42,7 +42,7 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
   const summary = useMemo(
     () =>
       Object.entries(data.params ?? {})
-        .filter(([, v]) => (v !== undefined && v !== null && typeof v !== 'object') || Array.isArray(v))
+        .filter(([, v]) => (v !== undefined && v !== null && typeof v !== 'object') || Array.isArray(v) || isExpr(v))
         .slice(0, 3),
     [data.params],
   )
@@ -86,6 +86,21 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
         <div className="bn-id">
           {id}
           {data.trainable === false && <span className="bn-tag" title="parameters frozen">frozen</span>}
+          {data.repeat !== undefined && data.repeat !== 1 && (
+            <span className="bn-tag" title={`${data.repeat} copies in a chain`} data-testid={`repeat-${id}`}>
+              ×{data.repeat}
+            </span>
+          )}
+          {data.calls && (
+            <span className="bn-tag share" title={`calls the module of ${data.calls} again`}>
+              ↻ {data.calls}
+            </span>
+          )}
+          {data.when && (
+            <span className="bn-tag" title={`present only when ${data.when}`}>
+              when {data.when}
+            </span>
+          )}
           {data.shares && (
             <span className="bn-tag share" title={`uses the parameters of ${data.shares}`}>
               ⇄ {data.shares}
@@ -96,7 +111,7 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
           <div className="bn-summary">
             {summary.map(([k, v]) => (
               <span key={k}>
-                {k}=<b>{formatValue(v)}</b>
+                {k}=<b className={isExpr(v) ? 'expr' : undefined}>{isExpr(v) ? v.expr : formatValue(v)}</b>
               </span>
             ))}
           </div>

@@ -6,6 +6,10 @@ import { problemsOf } from '../store/validationIndex'
 import { categoryColor, formatCount, formatShape } from '../lib/format'
 import { SchemaForm } from '../forms/SchemaForm'
 import { InitEditor } from './InitEditor'
+import { NodeExtras } from './NodeExtras'
+import { Overview } from './Overview'
+import { ExprField } from '../forms/ExprField'
+import { argsOf } from '../store/blockArgs'
 
 // The inspector selects only what it shows (ids, types, the one node's data), compared shallowly:
 // dragging a node makes new node objects on every mouse move, and must not render the inspector again.
@@ -37,56 +41,6 @@ export function Inspector({ onMakeBlock }: { onMakeBlock: () => void }) {
   return <Overview />
 }
 
-function Overview() {
-  const validation = useDesigner((s) => s.validation)
-  const validationError = useDesigner((s) => s.validationError)
-  const path = useDesigner((s) => s.path)
-  const name = useDesigner((s) => s.design.name)
-  return (
-    <div className="inspector">
-      <h2>{path.length ? `Block ${path[path.length - 1]}` : name}</h2>
-      <p className="muted">Select a node to edit its settings. Shift-drag to box-select several, then make a block.</p>
-      {validationError && <div className="err-box">{validationError}</div>}
-      {validation && (
-        <>
-          <div className="kv">
-            <span>Status</span>
-            <b className={validation.ok ? 'ok' : 'bad'}>{validation.ok ? 'valid' : `${validation.errors.filter((e) => e.severity !== 'warning').length} problem(s)`}</b>
-            <span>{path.length ? 'Design parameters' : 'Parameters'}</span>
-            <b>{validation.total_params.toLocaleString()}</b>
-          </div>
-          {validation.errors.length > 0 && (
-            <ul className="err-list">
-              {validation.errors.map((e, i) => (
-                <li key={i} className={e.severity === 'warning' ? 'warning' : undefined}>
-                  {e.node && <b>{e.node}</b>} {e.field && <i>{e.field}</i>} {e.message}
-                </li>
-              ))}
-            </ul>
-          )}
-        </>
-      )}
-      <h3>Shortcuts</h3>
-      <dl className="shortcuts">
-        <dt>Del</dt>
-        <dd>delete selection</dd>
-        <dt>Ctrl+Z / Ctrl+Y</dt>
-        <dd>undo / redo</dd>
-        <dt>Ctrl+C / Ctrl+V</dt>
-        <dd>copy / paste</dd>
-        <dt>Ctrl+A</dt>
-        <dd>select all</dd>
-        <dt>Ctrl+S</dt>
-        <dd>save design</dd>
-        <dt>Shift+drag</dt>
-        <dd>box select</dd>
-        <dt>Double-click</dt>
-        <dd>open a block instance</dd>
-      </dl>
-    </div>
-  )
-}
-
 const NO_DATA: BlockNodeData = { type: '', params: {} }
 
 function NodeInspector({ id }: { id: string }) {
@@ -98,13 +52,21 @@ function NodeInspector({ id }: { id: string }) {
   const catalog = useDesigner((s) => s.catalog)
   const categories = useDesigner((s) => s.categories)
   const blocks = useDesigner((s) => s.design.blocks)
+  const meta = useDesigner((s) => s.design.blockMeta)
+  // inside a block definition, settings may be bound to the block's arguments
+  const openName = useDesigner((s) => s.path[s.path.length - 1])
+  const openArgs = useDesigner((s) => (openName ? argsOf(s.design, openName) : null))
+  const argNames = useMemo(() => (openArgs ? Object.keys(openArgs) : null), [openArgs])
   const inits = useDesigner((s) => s.inits)
   const update = useDesigner((s) => s.updateNodeData)
   const rename = useDesigner((s) => s.renameNode)
   const openBlock = useDesigner((s) => s.openBlock)
   const nodeInfo = useDesigner((s) => s.validation?.nodes[node.id])
   const errors = useDesigner((s) => problemsOf(s.validation, node.id))
-  const info = blockInfo(node.data.type, catalog, blocks)
+  const info = blockInfo(node.data.type, catalog, blocks, meta)
+  // what a setting's expression may name: the open block's arguments, and the copy index of a repeated instance
+  const repeated = !!blocks[node.data.type] && (node.data.repeat ?? 1) > 1
+  const exprNames = argNames || repeated ? [...(argNames ?? []), ...(repeated ? ['i'] : [])] : null
   const composite = !!blocks[node.data.type]
   const [idText, setIdText] = useState(node.id)
   const [idError, setIdError] = useState<string | null>(null)
@@ -194,7 +156,8 @@ function NodeInspector({ id }: { id: string }) {
         </button>
       )}
 
-      {info && Object.keys(info.params_schema.properties ?? {}).length > 0 && (
+      {node.data.calls && <p className="muted small">Calls the module of {node.data.calls}: its settings and parameters are that node's.</p>}
+      {!node.data.calls && info && Object.keys(info.params_schema.properties ?? {}).length > 0 && (
         <section>
           <h3>Settings</h3>
           <SchemaForm
@@ -203,11 +166,21 @@ function NodeInspector({ id }: { id: string }) {
             resolved={nodeInfo?.resolved ?? undefined}
             owner={{ node: node.id, field: '' }}
             onChange={(params) => update(node.id, { params }, `params:${node.id}`)}
+            renderField={exprNames ? (p) => <ExprField {...p} args={exprNames} /> : undefined}
           />
         </section>
       )}
 
-      {(parameters.length > 0 || composite) && (
+      <NodeExtras
+        id={node.id}
+        data={node.data}
+        composite={composite}
+        args={argNames}
+        sameType={sameType.map((n) => n.id)}
+        update={(patch, key) => update(node.id, patch, key)}
+      />
+
+      {!node.data.calls && (parameters.length > 0 || composite) && (
         <section>
           <h3>Parameters</h3>
           <label className="check">

@@ -16,6 +16,7 @@ export function Palette() {
   const list = useDesigner((s) => s.catalogList)
   const categories = useDesigner((s) => s.categories)
   const blocks = useDesigner((s) => s.design.blocks)
+  const meta = useDesigner((s) => s.design.blockMeta)
   const path = useDesigner((s) => s.path)
   const addNode = useDesigner((s) => s.addNode)
   const openBlock = useDesigner((s) => s.openBlock)
@@ -90,7 +91,9 @@ export function Palette() {
               style={{ '--cat': categoryColor(DESIGN_BLOCKS, categories) } as React.CSSProperties}
             >
               <span className="pal-name">{name}</span>
-              <span className="pal-doc">{blocks[name].nodes.length} nodes</span>
+              <span className="pal-doc">
+                {blocks[name].nodes.length} nodes{meta?.[name]?.args && Object.keys(meta[name].args).length ? ` · (${Object.keys(meta[name].args).join(', ')})` : ''}
+              </span>
               <span className="lib-actions">
                 <button className="mini" title="Edit the block definition" onClick={() => openBlock(name)} data-testid={`library-open-${name}`}>
                   edit

@@ -1,7 +1,7 @@
 // A form generated from a JSON schema (pydantic's flavour): numbers, booleans, enums, strings,
 // lists of numbers (shapes, kernel sizes), nullable variants, and a JSON box for the rest.
 // Unset fields stay out of the value, so the server's defaults apply.
-import { useEffect, useState } from 'react'
+import { Fragment, useEffect, useState } from 'react'
 import type { JsonSchema } from '../api/types'
 import { formatValue } from '../lib/format'
 import { setProblems } from '../store/problems'
@@ -10,7 +10,7 @@ import { type Kind, compactJson, parseNumList, resolveField } from './schema'
 
 export { compactJson, parseNumList, resolveField }
 
-type FieldProps = {
+export type FieldProps = {
   /** the value the server resolved (inferred or default), shown as a placeholder */
   resolvedValue?: unknown
   name: string
@@ -225,8 +225,11 @@ export function SchemaForm({
   prefix,
   resolved,
   owner,
+  renderField = (p) => <SchemaField {...p} />,
 }: {
   owner?: Owner
+  /** draws one field (default: SchemaField); e.g. a field that may also be bound to an expression */
+  renderField?: (p: FieldProps) => React.ReactNode
   schema: JsonSchema
   resolved?: Record<string, unknown>
   value: Record<string, unknown>
@@ -240,23 +243,24 @@ export function SchemaForm({
   return (
     <div className="form">
       {props.map(([k, p]) => (
-        <SchemaField
-          key={k}
-          name={k}
-          prop={p}
-          root={schema}
-          value={value[k]}
-          resolvedValue={resolved?.[k]}
-          required={required.has(k)}
-          testid={prefix ? `${prefix}-${k}` : `param-${k}`}
-          owner={owner}
-          onChange={(v) => {
-            const next = { ...value }
-            if (v === undefined) delete next[k]
-            else next[k] = v
-            onChange(next)
-          }}
-        />
+        <Fragment key={k}>
+          {renderField({
+            name: k,
+            prop: p,
+            root: schema,
+            value: value[k],
+            resolvedValue: resolved?.[k],
+            required: required.has(k),
+            testid: prefix ? `${prefix}-${k}` : `param-${k}`,
+            owner,
+            onChange: (v) => {
+              const next = { ...value }
+              if (v === undefined) delete next[k]
+              else next[k] = v
+              onChange(next)
+            },
+          })}
+        </Fragment>
       ))}
     </div>
   )

@@ -13,6 +13,7 @@ import { designToDoc, docToDesign } from './docFlow'
 import { copySelection, deleteSelection, pasteClip, renameNode } from './edits'
 import { layoutGraph } from './layout'
 import { blockUses, makeBlock } from './makeBlock'
+import { withoutBlock } from './blockArgs'
 import { currentGraph, emptyDesign, fixPath, initialParams, withGraph, type Snapshot } from './design'
 import { useProblems, setRunProblems } from './problems'
 import { scopeView, withRunProblems } from './validationView'
@@ -244,9 +245,16 @@ export const useDesigner = create<Store>()((set, get) => {
       )
       if (users) return `Block ${name} is still used; delete its instances first.`
       checkpoint()
-      const { [name]: _gone, ...rest } = s.design.blocks
-      const design = { ...s.design, blocks: rest }
+      const design = withoutBlock(s.design, name)
       set({ design, path: fixPath(s.path, design) })
+      return null
+    },
+    editDesign: (fn, key) => {
+      const r = fn(get().design)
+      if ('error' in r) return r.error
+      if (r.design === get().design) return null
+      checkpoint(key)
+      set((s) => ({ design: r.design, path: fixPath(s.path, r.design) }))
       return null
     },
 

@@ -2,6 +2,7 @@
 // history, clipboard and the server's latest validation, and the actions on them.
 import type { Connection, EdgeChange, NodeChange } from '@xyflow/react'
 import type { BlockInfo, GraphDoc, InitInfo, Template, ValidateResult } from '../api/types'
+import type { DesignEdit } from './blockArgs'
 import type { Snapshot } from './design'
 import type { Clip } from './edits'
 import type { BlockNodeData, Catalog, Design, FlowNode } from './graph'
@@ -62,6 +63,8 @@ export type DesignerActions = {
   layout(): void
   makeBlock(name: string): string | null
   deleteBlockDef(name: string): string | null
+  /** one undoable edit of the whole design (e.g. a block's arguments); returns the error that refused it */
+  editDesign(fn: (d: Design) => DesignEdit, key?: string): string | null
   openBlock(name: string): void
   goTo(depth: number): void
   loadDoc(doc: GraphDoc, id?: string | null): void

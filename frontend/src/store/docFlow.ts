@@ -1,17 +1,21 @@
 // A graph document (the server's JSON) <-> the designer's React Flow graphs, losing nothing on a
 // round trip: unknown node fields ride along in `extra`, block definitions convert first.
 import type { BlockDef, DocEdge, DocNode, GraphDoc, Port } from '../api/types'
-import { type BlockNodeData, type Catalog, type Design, type FlowNode, type Graph, ROW_H, makeEdge, portsOf, roleOf } from './graph'
+import { type BlockMeta, type BlockNodeData, type Catalog, type Design, type FlowNode, type Graph, ROW_H, makeEdge, portsOf, roleOf } from './graph'
 import { layoutGraph, spreadIfCrowded } from './layout'
 
 // ---------------------------------------------------------------- document -> flow
 
 function nodeFromDoc(n: DocNode, i: number): FlowNode {
-  const { id, type, params, shares, init, trainable, position, ...extra } = n
+  const { id, type, params, shares, init, trainable, position, calls, repeat, when, ...extra } = n
   const data: BlockNodeData = { type, params: { ...(params ?? {}) } }
   if (init && Object.keys(init).length) data.init = structuredClone(init)
   if (trainable === false) data.trainable = false
   if (shares) data.shares = shares
+  if (typeof calls === 'string' && calls) data.calls = calls
+  if (typeof repeat === 'number') data.repeat = repeat
+  else if (repeat != null) extra.repeat = repeat
+  if (typeof when === 'string' && when) data.when = when
   if (Object.keys(extra).length) data.extra = extra
   return {
     id,
@@ -50,11 +54,17 @@ export function docToDesign(doc: GraphDoc, catalog: Catalog): Design {
     }
     return [{ name: 'x' }]
   }
-  for (const [bname, def] of Object.entries(rawBlocks)) blockGraphs[bname] = graphFromDoc(def.nodes ?? [], def.edges ?? [], portsFor)
+  const blockMeta: Record<string, BlockMeta> = {}
+  for (const [bname, def] of Object.entries(rawBlocks)) {
+    const { nodes: dn, edges: de, ...meta } = def
+    blockGraphs[bname] = graphFromDoc(dn ?? [], de ?? [], portsFor)
+    if (Object.keys(meta).length) blockMeta[bname] = structuredClone(meta)
+  }
   return {
     name: name ?? 'Untitled',
     root: graphFromDoc(nodes ?? [], edges ?? [], portsFor),
     blocks: blockGraphs,
+    ...(Object.keys(blockMeta).length ? { blockMeta } : {}),
     extra: Object.keys(extra).length ? extra : undefined,
   }
 }
@@ -67,6 +77,9 @@ function nodeToDoc(n: FlowNode): DocNode {
   if (d.shares) out.shares = d.shares
   if (d.init && Object.keys(d.init).length) out.init = structuredClone(d.init)
   if (d.trainable === false) out.trainable = false
+  if (d.calls) out.calls = d.calls
+  if (d.repeat !== undefined) out.repeat = d.repeat
+  if (d.when) out.when = d.when
   out.position = { x: Math.round(n.position.x), y: Math.round(n.position.y) }
   return out
 }
@@ -88,6 +101,6 @@ export function graphToDoc(g: Graph, catalog: Catalog, blocks: Record<string, Gr
 
 export function designToDoc(d: Design, catalog: Catalog): GraphDoc {
   const blocks: Record<string, BlockDef> = {}
-  for (const [name, g] of Object.entries(d.blocks)) blocks[name] = graphToDoc(g, catalog, d.blocks)
+  for (const [name, g] of Object.entries(d.blocks)) blocks[name] = { ...structuredClone(d.blockMeta?.[name] ?? {}), ...graphToDoc(g, catalog, d.blocks) }
   return { ...(d.extra ?? {}), version: 1, name: d.name, ...graphToDoc(d.root, catalog, d.blocks), blocks }
 }

@@ -26,6 +26,7 @@ export function pasteClip(g: Graph, clip: Clip, offset = { x: 40, y: 40 }): Grap
   const nodes: FlowNode[] = clip.nodes.map((n) => {
     const data = structuredClone(n.data)
     if (data.shares && rename.has(data.shares)) data.shares = rename.get(data.shares)
+    if (data.calls && rename.has(data.calls)) data.calls = rename.get(data.calls)
     return {
       id: rename.get(n.id)!,
       type: 'block',
@@ -48,8 +49,9 @@ export function renameNode(g: Graph, from: string, to: string): Graph {
   return {
     nodes: g.nodes.map((n) => {
       const shares = n.data.shares === from ? to : n.data.shares
-      if (n.id !== from && shares === n.data.shares) return n
-      return { ...n, id: r(n.id), data: { ...n.data, shares } }
+      const calls = n.data.calls === from ? to : n.data.calls
+      if (n.id !== from && shares === n.data.shares && calls === n.data.calls) return n
+      return { ...n, id: r(n.id), data: { ...n.data, shares, calls } }
     }),
     edges: g.edges.map((e) =>
       e.source === from || e.target === from ? { ...e, id: edgeId(r(e.source), r(e.target), e.targetHandle), source: r(e.source), target: r(e.target) } : e,
@@ -62,7 +64,11 @@ export function deleteSelection(g: Graph): Graph {
   return {
     nodes: g.nodes
       .filter((n) => !gone.has(n.id))
-      .map((n) => (n.data.shares && gone.has(n.data.shares) ? { ...n, data: { ...n.data, shares: undefined } } : n)),
+      .map((n) => {
+        const shares = n.data.shares && gone.has(n.data.shares) ? undefined : n.data.shares
+        const calls = n.data.calls && gone.has(n.data.calls) ? undefined : n.data.calls
+        return shares === n.data.shares && calls === n.data.calls ? n : { ...n, data: { ...n.data, shares, calls } }
+      }),
     edges: g.edges.filter((e) => !e.selected && !gone.has(e.source) && !gone.has(e.target)),
   }
 }
@@ -91,7 +97,7 @@ function sameGraphIgnoringLayout(a: Graph, b: Graph): boolean {
  */
 export function sameDesignIgnoringLayout(a: Design, b: Design): boolean {
   if (a === b) return true
-  if (a.name !== b.name || a.extra !== b.extra) return false
+  if (a.name !== b.name || a.extra !== b.extra || a.blockMeta !== b.blockMeta) return false
   if (!sameGraphIgnoringLayout(a.root, b.root)) return false
   if (a.blocks === b.blocks) return true
   const ka = Object.keys(a.blocks)

@@ -2,7 +2,7 @@
 // (ports, block definitions as blocks), edge ids, node ids and tied-weight links. The passes over
 // it live beside it: docFlow.ts (document <-> flow), edits.ts, layout.ts, makeBlock.ts.
 import type { Edge, Node } from '@xyflow/react'
-import type { BlockInfo, BlockRole, InitSpec, Port } from '../api/types'
+import type { ArgSpec, BlockInfo, BlockRole, InitSpec, JsonSchema, Port } from '../api/types'
 
 export type BlockNodeData = {
   type: string
@@ -10,6 +10,12 @@ export type BlockNodeData = {
   init?: Record<string, InitSpec>
   trainable?: boolean
   shares?: string
+  /** calls another node's module again (same scope, same type): no module or parameters of its own */
+  calls?: string
+  /** an instance repeated N times in a chain, each copy with its own parameters */
+  repeat?: number
+  /** inside a block: an expression over the block's arguments; when false the node passes its input through */
+  when?: string
   /** unknown fields of the document node, kept so a round trip loses nothing */
   extra?: Record<string, unknown>
 }
@@ -17,6 +23,10 @@ export type FlowNode = Node<BlockNodeData, 'block'>
 export type FlowEdge = Edge
 export type Graph = { nodes: FlowNode[]; edges: FlowEdge[] }
 export type Catalog = Record<string, BlockInfo>
+/** a block definition's arguments: name -> JSON-schema property (type, default, minimum, ...) */
+export type ArgMap = Record<string, ArgSpec>
+/** a block definition's fields besides its graph: `args`, and unknown ones kept for the round trip */
+export type BlockMeta = { args?: ArgMap; [k: string]: unknown }
 
 /** the palette group (and colour) of the blocks a design defines itself */
 export const DESIGN_BLOCKS = 'blocks in this design'
@@ -28,8 +38,11 @@ export const SHARE_TARGET = 'share-t'
 export const COL_W = 220 // horizontal distance between siblings
 export const ROW_H = 110 // vertical distance between layers
 
-/** The catalog entry for a type: a built-in block, or one derived from a block definition. */
-export function blockInfo(type: string, catalog: Catalog, blocks: Record<string, Graph>): BlockInfo | undefined {
+/**
+ * The catalog entry for a type: a built-in block, or one derived from a block definition, whose
+ * settings are the definition's arguments (so an instance gets the same generated form).
+ */
+export function blockInfo(type: string, catalog: Catalog, blocks: Record<string, Graph>, meta?: Record<string, BlockMeta>): BlockInfo | undefined {
   if (catalog[type]) return catalog[type]
   const def = blocks[type]
   if (!def) return undefined
@@ -37,11 +50,22 @@ export function blockInfo(type: string, catalog: Catalog, blocks: Record<string,
     type,
     category: DESIGN_BLOCKS,
     doc: `Block: ${def.nodes.length} nodes`,
-    params_schema: { type: 'object', properties: {} },
+    params_schema: argsSchema(meta?.[type]?.args),
     role: 'layer',
     ports: blockPorts(def, catalog),
     parameters: [],
   }
+}
+
+/** The JSON schema of a block's arguments, as SchemaForm draws a built-in block's params. */
+export function argsSchema(args: ArgMap | undefined): JsonSchema {
+  return { type: 'object', properties: args ?? {} }
+}
+
+/** An argument expression in a block definition: a param value `{"expr": "units * 2"}`. */
+export type Expr = { expr: string }
+export function isExpr(v: unknown): v is Expr {
+  return !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as Expr).expr === 'string' && Object.keys(v).length === 1
 }
 
 /** A block's role as the catalog gives it (undefined for unknown types and design blocks). */
@@ -86,7 +110,8 @@ export function makeEdge(source: string, target: string, port: string | null | u
   }
 }
 
-export type Design = { name: string; root: Graph; blocks: Record<string, Graph>; extra?: Record<string, unknown> }
+/** `blockMeta` holds each definition's arguments (and unknown definition fields), beside its graph in `blocks`. */
+export type Design = { name: string; root: Graph; blocks: Record<string, Graph>; blockMeta?: Record<string, BlockMeta>; extra?: Record<string, unknown> }
 
 // ---------------------------------------------------------------- ids
 

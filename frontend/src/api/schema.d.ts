@@ -736,6 +736,17 @@ export interface components {
             /** Choices */
             choices: (number | string | boolean | null)[];
         };
+        /** CopyInfo */
+        CopyInfo: {
+            /** Output Shape */
+            output_shape: number[];
+            /** Params */
+            params: number;
+            /** Args */
+            args: {
+                [key: string]: unknown;
+            };
+        };
         /**
          * CosineSchedule
          * @description CosineAnnealingLR: from lr down to min_lr over the run's epochs
@@ -1323,10 +1334,32 @@ export interface components {
             params: number;
             /** Shared With */
             shared_with?: string | null;
+            /**
+             * Calls
+             * @description the node whose module this node calls again
+             */
+            calls?: string | null;
+            /**
+             * Absent
+             * @description true: its when is false here, its input passes through
+             */
+            absent?: boolean | null;
             /** Resolved */
             resolved?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Args
+             * @description a block instance's bound arguments (copy 0 of a repeat)
+             */
+            args?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Copies
+             * @description a repeated instance: each copy's shape, params and args
+             */
+            copies?: components["schemas"]["CopyInfo"][] | null;
             /** Inner */
             inner?: {
                 [key: string]: components["schemas"]["NodeInfo"];

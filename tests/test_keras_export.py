@@ -16,7 +16,10 @@ from torch import nn  # noqa: E402
 from blocklab.graph.analyze import analyze  # noqa: E402
 from blocklab.graph.build import build  # noqa: E402
 from blocklab.graph.document import GraphDoc  # noqa: E402
+from blocklab.api.templates import load_templates  # noqa: E402
 from graphs import chain, template  # noqa: E402
+
+TEMPLATE_IDS = [t["id"] for t in load_templates()]
 
 keras = pytest.importorskip("keras")
 
@@ -46,10 +49,21 @@ def _compare(client, graph: dict, int_inputs: bool = False) -> str:
     return r.text
 
 
-@pytest.mark.parametrize("tid", ["lenet_digits", "resnet_digits", "d2l_tied", "d2l_nestmlp"])
-def test_templates_run_under_keras(client, tid):
+@pytest.mark.parametrize("tid", TEMPLATE_IDS)
+def test_templates_run_under_keras_or_name_what_cannot(client, tid):
+    """Every template: the same outputs under Keras, or a 422 naming each node without a Keras
+    counterpart (never a silently different model: repeats, `when` and `calls` included)."""
+    r = client.post("/api/export/keras", json={"graph": template(tid)})
+    if r.status_code == 422:
+        errors = r.json()["detail"]["errors"]
+        assert errors and all(e["node"] and "Keras" in e["message"] for e in errors), errors
+        assert tid not in KERAS_TEMPLATES, r.text
+        return
     src = _compare(client, template(tid))
     assert "class Model(keras.Model):" in src
+
+
+KERAS_TEMPLATES = {"lenet_digits", "resnet_digits", "d2l_tied", "d2l_nestmlp", "vgg_digits"}
 
 
 def test_recurrent_norms_and_embeddings(client):
@@ -68,3 +82,23 @@ def test_blocks_without_a_keras_counterpart_are_named(client):
     pool = chain((3, 8, 8), ("pool", "MaxPool2d", {"kernel_size": 3, "padding": 1}))
     r = client.post("/api/export/keras", json={"graph": pool})
     assert r.status_code == 422 and "pads" in r.json()["detail"]["errors"][0]["message"]
+
+
+def test_calls_and_when_under_keras(client):
+    """A Linear called again (one layer, its weights once) and a block whose optional
+    projection is left out by `when` in one instance and kept in the other."""
+    e = lambda a, b, port=None: {"source": a, "target": b, **({"target_port": port} if port else {})}  # noqa: E731
+    res = {"args": {"proj": {"type": "boolean", "default": False}},
+           "nodes": [{"id": "x", "type": "Input"}, {"id": "fc", "type": "Linear", "params": {"out_features": 6}},
+                     {"id": "skip", "type": "Linear", "params": {"out_features": 6}, "when": "proj"},
+                     {"id": "add", "type": "Add"}, {"id": "y", "type": "Output"}],
+           "edges": [e("x", "fc"), e("x", "skip"), e("fc", "add", "a"), e("skip", "add", "b"), e("add", "y")]}
+    graph = {"version": 1, "name": "t", "blocks": {"Res": res}, "nodes": [
+        {"id": "X", "type": "Input", "params": {"shape": [6]}},
+        {"id": "lin", "type": "Linear", "params": {"out_features": 6}}, {"id": "act", "type": "Tanh"},
+        {"id": "again", "type": "Linear", "calls": "lin"},
+        {"id": "r1", "type": "Res", "params": {"proj": False}}, {"id": "r2", "type": "Res", "params": {"proj": True}},
+        {"id": "Y", "type": "Output"}],
+        "edges": [e("X", "lin"), e("lin", "act"), e("act", "again"), e("again", "r1"), e("r1", "r2"), e("r2", "Y")]}
+    src = _compare(client, graph)
+    assert "self.again" not in src and "self.skip" in src

@@ -51,8 +51,9 @@ def _check(scope: Scope, path: tuple[str, ...], errors: list[dict]) -> None:
     for n in scope.nodes.values():
         where = ".".join((*path, n.id))
         if n.scope is not None:
-            _check(n.scope, (*path, n.id), errors)
-        elif n.role is None and n.live:
+            for sub, inner in n.parts():  # each copy of a repeat
+                _check(inner, (*path, n.id, *sub), errors)
+        elif n.role is None and n.live and n.present:
             op = OPS.get(n.type)
             reason = None if op else f"{n.type} '{where}' has no Keras counterpart"
             if op is not None:
@@ -72,11 +73,25 @@ def _scope_class(s: Scope, names: dict[int, str]) -> str:
     for n in s.nodes.values():
         if not n.live or n.role is not None:
             continue
-        ref = f"self.{_attr(n.id)}"
-        ctor = None if n.scope else OPS[n.type].ctor(n.params)
+        args = {port: var[src] for port, src in n.inputs.items()}
+        shape = f"  # [{', '.join(['B', *map(str, n.shape)])}]"
+        if not n.present:  # left out by its block's `when`: its input passes through
+            body.append(f"{var[n.id]} = {args['x']}{shape}")
+            continue
+        if n.repeated:  # copies chained, as the nn.Sequential of the PyTorch export
+            init.append(f"self.{_attr(n.id)} = [{', '.join(f'{names[id(c)]}()' for c in n.copies)}]")
+            h = args["x"]
+            for k in range(len(n.copies)):
+                load.append(f'self.{_attr(n.id)}[{k}].load_torch(sd, p + "{n.id}.{k}.")')
+                body.append(f"{var[n.id]} = self.{_attr(n.id)}[{k}]({h}, training=training)")
+                h = var[n.id]
+            body[-1] += shape
+            continue
+        ref = f"self.{_attr(n.calls or n.id)}"  # a node that calls another's module again has no layer of its own
+        ctor = None if n.scope or n.calls else OPS[n.type].ctor(n.params)
         if n.shares:
             init.append(f"{ref} = self.{_attr(n.shares)}  # shared: the same layer, the same weights")
-        elif n.scope is not None:
+        elif n.scope is not None and not n.calls:
             init.append(f"{ref} = {names[id(n.scope)]}()")
             load.append(f'{ref}.load_torch(sd, p + "{n.id}.")')
         elif ctor is not None:
@@ -85,12 +100,11 @@ def _scope_class(s: Scope, names: dict[int, str]) -> str:
                 ws = OPS[n.type].weights(n.params, lambda k, i=n.id: f'sd[p + "{i}.{k}"]')
                 if ws:
                     load.append(f"{ref}.set_weights([{', '.join(ws)}])")
-        args = {port: var[src] for port, src in n.inputs.items()}
         if n.scope is not None:
             expr = f"{ref}({', '.join(args.values())}, training=training)"
         else:
             expr = OPS[n.type].call(n.params, args, ref, n.shape)
-        body.append(f"{var[n.id]} = {expr}  # [{', '.join(['B', *map(str, n.shape)])}]")
+        body.append(f"{var[n.id]} = {expr}{shape}")
     outs = [var[s.nodes[o].inputs["x"]] for o in s.outputs]
     body.append(f"return {', '.join(outs)}")
     lines = [f"class {cls}({base}):", f'    """{"The whole network." if s.block is None else f"Block {s.block!r}."}"""', "",

@@ -77,6 +77,14 @@ class RunManager:
             raise QueueFull(retry_after=max(1, min(60, queued // max(1, self.settings.max_concurrent_runs))))
         self.runner.check(plan)
         rid = uuid.uuid4().hex
+        self.adopt(rid, plan)
+        self.runner.submit(rid, plan)
+        return rid
+
+    def adopt(self, rid: str, plan: Plan) -> None:
+        """Open run `rid` (row, channel, `queued`) without giving it to the runner: something else
+        trains it (a trial of a Ray Tune sweep, runs.sweep_tune) and reports through the sink
+        methods below, as a runner does."""
         self.hub.open(rid)  # before the row exists: a viewer never finds a row without a channel
         config = dump_cfg(plan.cfg) | ({"init_weights": "uploaded"} if plan.init is not None else {})
         store.insert(self.engine, {
@@ -85,8 +93,6 @@ class RunManager:
         })
         self._status(rid, "queued")
         self.tb_sources[rid] = (plan.doc, plan.source)
-        self.runner.submit(rid, plan)
-        return rid
 
     def stop(self, run_id: str) -> bool:
         """True when the run was live here (a local run stops within ~1 s: at its next check, or

@@ -82,11 +82,12 @@ class Define:
 
 
 def slots(job: dict) -> int:
-    """Trials that fit on the cluster at once: its GPUs for CUDA runs, else its CPUs."""
+    """Trials at once: as many as fit on the cluster (its GPUs for CUDA runs, else its CPUs),
+    or fewer when the sweep says `parallel`."""
     import ray
 
-    have = ray.cluster_resources()
-    return max(1, min(job["trials"], int(have.get("GPU" if job["cuda"] else "CPU", 1))))
+    have = int(ray.cluster_resources().get("GPU" if job["cuda"] else "CPU", 1))
+    return max(1, min(job["trials"], have, job.get("parallel") or have))
 
 
 def tune_sweep(job: dict, emit, out, stop: threading.Event) -> tuple[str, str | None]:

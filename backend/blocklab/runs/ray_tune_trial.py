@@ -8,10 +8,11 @@ Printer of its own, through the driver's Relay actor (ray_train.Relay: calls fro
 arrive in order); the driver prints each as `@run <run id> <line>` and the server feeds it to
 that run's protocol.Follower.
 
-Each Tune iteration is one epoch: `step` waits for the run's next epoch summary and hands Tune
-the sweep's metric as `value` (so ASHA can prune on it); the last one comes with `done`.
-Tune stops a trial (ASHA pruned it, or the sweep is stopping) through `cleanup`, which asks
-the run to stop and waits until its weights and `end` are on their way.
+Each Tune iteration is one epoch: `step` lets the run train its next epoch, waits for its
+summary and hands Tune the sweep's metric as `value` (so ASHA can prune on it); the last one
+comes with `done`. Tune stops a trial (ASHA pruned it, or the sweep is stopping) through
+`cleanup`, or `reset_config` when it reuses the actor for the next trial: both ask the run to
+stop and wait until its weights and `end` are on their way.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class Trial(tune.Trainable):
         self.metric = job["metric"]
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.stop_asked = threading.Event()
+        self.resume = threading.Event()  # Tune asked for the next epoch (see `step`)
         self.summary: dict = {}
         params = dict(config)
         try:
@@ -104,8 +106,10 @@ class Trial(tune.Trainable):
 
         def emit(kind: str, event: dict) -> None:
             self.emit(kind, event)
-            if kind == "progress":
+            if kind == "progress":  # an epoch ended: wait for Tune's verdict before the next one
+                self.resume.clear()
                 self.inbox.put(("progress", event["summary"]))
+                self.resume.wait()
 
         status = "failed"
         try:
@@ -115,7 +119,10 @@ class Trial(tune.Trainable):
         self.inbox.put(("end", status))
 
     def step(self) -> dict:
+        """One epoch. The run pauses after each epoch until Tune asks for the next one, so a
+        trial Tune stops (ASHA) trains no further; `_end` then stops it for good."""
         while True:
+            self.resume.set()
             kind, v = self.inbox.get()
             if kind == "end":
                 return {VALUE: score(self.summary, self.metric), "done": True}
@@ -133,6 +140,7 @@ class Trial(tune.Trainable):
         if self.thread is None:
             return
         self.stop_asked.set()
+        self.resume.set()
         self.thread.join()
         self.thread = None
         ray.get(self.relay.put.remote("flush", {}))

@@ -59,7 +59,7 @@ def entry_arg(sweep_id: str, req: SweepCreate, body: dict, owner) -> str:
     payload = encode_payload({
         "v": 1, "sweep_id": sweep_id, "body": {k: v for k, v in body.items() if k != "init_weights"}, "init": init,
         "space": {k: d.model_dump(exclude_none=True) for k, d in req.space.items()}, "trials": req.trials,
-        "metric": req.metric, "direction": req.goal(), "prune": req.prune, "seed": req.seed,
+        "metric": req.metric, "direction": req.goal(), "prune": req.prune, "seed": req.seed, "parallel": req.parallel,
         "epochs": base.cfg.epochs, "cuda": base.device == "cuda", "limits": dataclasses.asdict(owner.limits),
         "data_dir": str(data_dir), "checkpoint_interval": settings.checkpoint_interval,
         "shared": settings.ray_shared_data_dir,

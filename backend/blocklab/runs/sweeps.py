@@ -74,7 +74,7 @@ class Sweep(threading.Thread):
         study = optuna.create_study(direction=r.goal(), sampler=sampler, pruner=pruner)
         launched = 0
         while True:
-            while not self.stop_asked.is_set() and launched < r.trials and len(self.live) < r.parallel:
+            while not self.stop_asked.is_set() and launched < r.trials and len(self.live) < (r.parallel or 1):
                 error = self._launch(study, launched)
                 if error:
                     return "failed", error

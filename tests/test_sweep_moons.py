@@ -47,7 +47,8 @@ def check_sweep(client, timeout: float) -> dict:
     top = max(runs.values())
     assert runs[best["run_id"]] == top  # the best trial's run has the best result of all the runs
     assert best["value"] == max(t["value"] for t in trials)  # and the table's best accuracy
-    assert client.get(f"/api/runs/{best['run_id']}/state_dict").status_code == 200
+    assert client.get(f"/api/runs/{best['run_id']}/state_dict").status_code == 200  # its weights
+    assert client.get(f"/api/runs/{best['run_id']}/tensorboard").status_code == 200  # its event files
 
     # "start a run from the best trial": the body the sweep offers trains the best's point
     body = s["best_run"]

@@ -1,6 +1,7 @@
 """Sweeps with Ray Tune on the loopback Ray cluster (`ray_url`): ASHA prunes on epoch metrics,
-stopping a sweep stops its trials (which keep their weights), and a server that stops mid-sweep
-leaves it interrupted with its Tune job stopped."""
+a trial's run stops on its own and the sweep goes on, stopping a sweep stops its trials (which
+keep their weights), and a server that stops mid-sweep leaves it interrupted with its Tune job
+stopped."""
 
 from __future__ import annotations
 
@@ -57,7 +58,15 @@ def test_asha_prunes_trials_that_fall_behind(ray_client):  # noqa: F811
 def test_stopping_a_tune_sweep_stops_its_trials(ray_client, ray_url):  # noqa: F811
     body = {"run": long_run(), "trials": 5, "prune": False, "space": {"lr": {"low": 0.01, "high": 0.1}}}
     sid = ray_client.post("/api/sweeps", json=body).json()["id"]
-    live = _live_trials(ray_client, sid, 2)  # the cluster's 2 CPUs: two trials at once
+    first, _ = _live_trials(ray_client, sid, 2)  # the cluster's 2 CPUs: two trials at once
+    # One trial's run stopped from its own page: it ends `stopped`, the sweep goes on with the next.
+    assert ray_client.post(f"/api/runs/{first['run_id']}/stop").status_code == 200
+    run = wait(ray_client, first["run_id"], timeout=60)
+    assert run["status"] == "stopped" and run["metrics"]["steps"] > 0
+    assert ray_client.get(f"/api/runs/{first['run_id']}/state_dict").status_code == 200  # its weights came back
+    live = _live_trials(ray_client, sid, 3)
+    assert ray_client.get(f"/api/sweeps/{sid}").json()["status"] == "running"
+
     assert ray_client.post(f"/api/sweeps/{sid}/stop").json()["status"] == "stopping"
     s = wait_sweep(ray_client, sid, 60)
     assert s["status"] == "stopped"

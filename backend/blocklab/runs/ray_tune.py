@@ -13,7 +13,8 @@ It prints protocol lines (runs/protocol.py) of its own: "trial" (a trial's run i
 of the space, before any line of that run), "end" (the sweep's status); and each trial's run
 lines as `@run <run id> <the run's own line>`, which the server routes to that run.
 SIGTERM (the server stopping the sweep: stop_job) stops Tune; its trials stop through their
-`cleanup` and still send their weights and end.
+`cleanup` and still send their weights and end. One trial's run is stopped by a small job,
+`--stop-run <sweep id> <run id>`, that tells the driver's named relay actor; the trial sees it.
 """
 
 from __future__ import annotations
@@ -28,8 +29,40 @@ import traceback
 from ray.tune import Stopper
 
 from blocklab.runs.ray_job import decode_payload, stdout_printer
+from blocklab.runs.ray_train import Relay
 
 RUN_TAG = "@run "
+NAMESPACE = "blocklab"
+
+
+def relay_name(sweep_id: str) -> str:
+    return f"blocklab-sweep-{sweep_id}"
+
+
+class SweepRelay(Relay):
+    """ray_train.Relay (the trials' lines, in order, for the driver to print), plus the runs the
+    server asked to stop one by one (`--stop-run`); a named actor, so a small job can reach it."""
+
+    def __init__(self):
+        super().__init__()
+        self.halted: set[str] = set()
+
+    def stop_run(self, run_id: str) -> None:
+        self.halted.add(run_id)
+
+    def run_stopped(self, run_id: str) -> bool:
+        return run_id in self.halted
+
+
+def stop_run(sweep_id: str, run_id: str) -> int:
+    """`python -m blocklab.runs.ray_tune --stop-run <sweep id> <run id>` (a job the server submits
+    to stop one trial's run: Blocklab never joins the cluster itself)."""
+    import ray
+
+    ray.init(log_to_driver=False)
+    relay = ray.get_actor(relay_name(sweep_id), namespace=NAMESPACE)
+    ray.get(relay.stop_run.remote(run_id))
+    return 0
 
 
 def relay_lines(relay, emit, out, done: threading.Event) -> None:
@@ -98,7 +131,6 @@ def tune_sweep(job: dict, emit, out, stop: threading.Event) -> tuple[str, str | 
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
     from ray.tune.search.optuna import OptunaSearch
 
-    from blocklab.runs.ray_train import Relay
     from blocklab.runs.ray_tune_trial import VALUE, Trial
     from blocklab.runs.sweep_space import Choices, Range
 
@@ -112,7 +144,7 @@ def tune_sweep(job: dict, emit, out, stop: threading.Event) -> tuple[str, str | 
     scheduler = (ASHAScheduler(max_t=max(1, job["epochs"]), grace_period=1, reduction_factor=2) if job["prune"]
                  else FIFOScheduler())
 
-    relay = ray.remote(num_cpus=0)(Relay).remote()
+    relay = ray.remote(num_cpus=0)(SweepRelay).options(name=relay_name(job["sweep_id"]), namespace=NAMESPACE).remote()
     need = {"cpu": 1} | ({"gpu": 1} if job["cuda"] else {})
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(Trial, job=job, relay=relay), need),
@@ -134,8 +166,11 @@ def tune_sweep(job: dict, emit, out, stop: threading.Event) -> tuple[str, str | 
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "--stop-run":
+        return stop_run(argv[1], argv[2])
     if len(argv) != 1:
-        print("usage: python -m blocklab.runs.ray_tune <payload | @file>", file=sys.stderr)
+        print("usage: python -m blocklab.runs.ray_tune <payload | @file> | --stop-run <sweep id> <run id>",
+              file=sys.stderr)
         return 2
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -95,6 +95,20 @@ class Trial(tune.Trainable):
         self.emit = Printer(lambda line: relay.put.remote("line", {"run_id": rid, "text": line}))
         self.thread = threading.Thread(target=self._train, args=(plan,), daemon=True, name="blocklab-trial")
         self.thread.start()
+        threading.Thread(target=self._watch, args=(rid, self.stop_asked, self.resume), daemon=True,
+                         name="blocklab-trial-stop").start()
+
+    def _watch(self, rid: str, stop_asked: threading.Event, resume: threading.Event) -> None:
+        """Stop the run when the server asked to (POST /api/runs/{id}/stop on this trial's run)."""
+        import ray
+
+        while not stop_asked.wait(1.0):
+            try:
+                if ray.get(self.relay.run_stopped.remote(rid), timeout=10):
+                    stop_asked.set()
+                    resume.set()
+            except Exception:
+                pass
 
     def _train(self, plan) -> None:
         from pathlib import Path
@@ -124,8 +138,8 @@ class Trial(tune.Trainable):
         while True:
             self.resume.set()
             kind, v = self.inbox.get()
-            if kind == "end":
-                return {VALUE: score(self.summary, self.metric), "done": True}
+            if kind == "end":  # a run that did not complete tells the searcher nothing (NaN)
+                return {VALUE: score(self.summary, self.metric) if v == "completed" else float("nan"), "done": True}
             self.summary = v
             if v.get("epoch", 0) < self.epochs:  # the last epoch is reported with the end, as `done`
                 return {VALUE: score(v, self.metric)}

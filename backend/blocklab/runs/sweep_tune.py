@@ -90,6 +90,7 @@ class TuneSweep(threading.Thread):
         self.stop_asked = threading.Event()
         self.shutdown = False
         self.trials: dict[str, TrialRun] = {}  # run id -> its trial
+        self.halted: set[str] = set()  # trials' runs stopped one by one (POST /api/runs/{id}/stop)
         self.count = 0  # trials announced (their numbers, in the order the driver printed them)
         self.last = 0  # the driver's own seq (a replayed tail repeats lines)
         self.end: dict | None = None
@@ -170,7 +171,7 @@ class TuneSweep(threading.Thread):
             sweep_store.put_trial(engine, self.id, number, params=text, state="failed", error=str(error)[:2000])
             return
         plan.name = f"{self.req.name or 'sweep'} #{number}"
-        self.owner.runs.adopt(rid, plan)
+        self.owner.runs.adopt(rid, plan, cancel=lambda: self._stop_run(rid))
         if self.body.get("graph_id"):
             store.link_design(engine, rid, self.body["graph_id"])
         data_dir = self.owner.runs.settings.data_dir
@@ -202,7 +203,7 @@ class TuneSweep(threading.Thread):
         value, epoch = finite(summary.get(self.req.metric)), summary.get("epoch")
         if status == "completed":
             state = "completed" if value is not None else "failed"
-        elif status == "stopped" and not self.stop_asked.is_set():
+        elif status == "stopped" and not self.stop_asked.is_set() and rid not in self.halted:
             state = "pruned"  # Tune (ASHA) stopped it, not the user
         else:
             state = status
@@ -216,6 +217,24 @@ class TuneSweep(threading.Thread):
         self.shutdown = self.shutdown or shutdown
         self.stop_asked.set()
         threading.Thread(target=self._stop_job, daemon=True).start()
+
+    def _stop_run(self, rid: str) -> bool:
+        """Stop one trial's run (the sweep goes on): a small job tells the Tune driver."""
+        t = self.trials.get(rid)
+        if t is None or t.done:
+            return False
+        self.halted.add(rid)
+        threading.Thread(target=self._stop_run_job, args=(rid,), daemon=True).start()
+        return True
+
+    def _stop_run_job(self, rid: str) -> None:
+        settings = self.owner.runs.settings
+        try:
+            self.owner.runs.runner.client().submit_job(
+                entrypoint=f"{settings.ray_python} -m blocklab.runs.ray_tune --stop-run {self.id} {rid}",
+                submission_id=f"stop-{rid}", entrypoint_num_cpus=0, metadata={"blocklab_sweep": self.id})
+        except Exception as e:  # asked before (the id exists), or the cluster is gone
+            log.warning("stopping run %s of sweep %s failed: %s", rid, self.id, _short(e))
 
     def _stop_job(self) -> None:
         try:

@@ -57,10 +57,13 @@ def entry_arg(sweep_id: str, req: SweepCreate, body: dict, owner) -> str:
         init = base64.b64encode(st_save({k: v.contiguous() for k, v in base.init.items()})).decode()
     data_dir = Path(settings.data_dir).resolve()
     payload = encode_payload({
-        "v": 1, "sweep_id": sweep_id, "body": {k: v for k, v in body.items() if k != "init_weights"}, "init": init,
+        "v": 1, "sweep_id": sweep_id, "init": init,
+        # the device as resolved here against the cluster ("auto" -> cuda only if it has GPUs), so
+        # every trial trains on what Tune reserved for it; the weights travel inline
+        "body": {k: v for k, v in body.items() if k != "init_weights"} | {"device": base.device},
         "space": {k: d.model_dump(exclude_none=True) for k, d in req.space.items()}, "trials": req.trials,
         "metric": req.metric, "direction": req.goal(), "prune": req.prune, "seed": req.seed, "parallel": req.parallel,
-        "epochs": base.cfg.epochs, "cuda": base.device == "cuda", "limits": dataclasses.asdict(owner.limits),
+        "epochs": most_epochs(req, base.cfg.epochs), "cuda": base.device == "cuda", "limits": dataclasses.asdict(owner.limits),
         "data_dir": str(data_dir), "checkpoint_interval": settings.checkpoint_interval,
         "shared": settings.ray_shared_data_dir,
     })
@@ -74,6 +77,13 @@ def entry_arg(sweep_id: str, req: SweepCreate, body: dict, owner) -> str:
     f.parent.mkdir(parents=True, exist_ok=True)
     f.write_text(payload)
     return f"@{f}"
+
+
+def most_epochs(req: SweepCreate, epochs: int) -> int:
+    """The longest trial's epochs (ASHA's max_t), when the space varies them."""
+    dim = req.space.get("epochs")
+    corners = dim.corners() if dim is not None else []
+    return max([epochs] + [int(v) for v in corners if isinstance(v, (int, float)) and not isinstance(v, bool)])
 
 
 @dataclasses.dataclass

@@ -91,6 +91,7 @@ class TrialRun:
     number: int
     follow: Follower
     done: bool = False
+    epoch: int | None = None  # the last epoch written to its trial row
 
 
 class TuneSweep(threading.Thread):
@@ -199,7 +200,8 @@ class TuneSweep(threading.Thread):
             return
         epoch = t.follow.summary.get("epoch")
         value = finite(t.follow.summary.get(self.req.metric))
-        if isinstance(epoch, int) and value is not None:
+        if isinstance(epoch, int) and value is not None and epoch != t.epoch:  # a new epoch summary
+            t.epoch = epoch
             sweep_store.put_trial(self.owner.engine, self.id, t.number, value=value, epoch=epoch)
 
     def _finish(self, rid: str, t: TrialRun, end: dict) -> None:

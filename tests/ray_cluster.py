@@ -1,6 +1,6 @@
 """A real Ray cluster on loopback, started once per test session for every test that asks for
-`ray_url` (a head node with 2 CPUs and its dashboard, which serves the Jobs API); registered in
-conftest.py. Tests that use it are skipped where Ray is not installed: pip install -e '.[ray]'."""
+`ray_url` (a head node with 2 CPUs and its dashboard, which serves the Jobs API), and
+`ray_client`, a TestClient of an app whose runner is that cluster; registered in conftest.py. Tests that use it are skipped where Ray is not installed: pip install -e '.[ray]'."""
 
 from __future__ import annotations
 
@@ -86,3 +86,15 @@ def ray_url():
         yield url
     finally:
         _stop_cluster(temp_dir)
+
+
+@pytest.fixture
+def ray_client(ray_url, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from blocklab.app import create_app
+    from blocklab.settings import Settings
+
+    s = Settings(data_dir=tmp_path / "data", runner=ray_url, ray_python=sys.executable, ray_lost_after=10)
+    with TestClient(create_app(s)) as c:
+        yield c

@@ -25,13 +25,6 @@ from blocklab.settings import Settings  # noqa: E402
 from ray_cluster import free_ports  # noqa: E402
 from runs_fixtures import assert_gapless, create, exported_model, long_run, read_stream, run_body, wait  # noqa: E402
 
-@pytest.fixture
-def ray_client(ray_url, tmp_path):
-    s = Settings(data_dir=tmp_path / "data", runner=ray_url, ray_python=sys.executable, ray_lost_after=10)
-    with TestClient(create_app(s)) as c:
-        yield c
-
-
 def _weights(client, rid: str) -> dict[str, torch.Tensor]:
     r = client.get(f"/api/runs/{rid}/state_dict?format=pt")
     assert r.status_code == 200, r.text

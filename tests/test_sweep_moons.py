@@ -4,13 +4,8 @@ trial is the best of the runs' own results."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-from fastapi.testclient import TestClient
 
-from blocklab.app import create_app
-from blocklab.settings import Settings
 from test_sweeps_api import moons_run, wait_sweep
 
 WIDTH = "nodes.hidden.out_features"
@@ -63,13 +58,6 @@ def check_sweep(client, timeout: float) -> dict:
 
 def test_a_moons_sweep_of_8_trials_finishes_locally(client):
     check_sweep(client, timeout=120)
-
-
-@pytest.fixture
-def ray_client(ray_url, tmp_path):
-    s = Settings(data_dir=tmp_path / "data", runner=ray_url, ray_python=sys.executable, ray_lost_after=10)
-    with TestClient(create_app(s)) as c:
-        yield c
 
 
 def test_the_same_sweep_runs_with_ray_tune_on_the_cluster(ray_client, ray_url):

@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 
 from blocklab.app import create_app
 from runs_fixtures import long_run, wait
-from test_sweep_moons import ray_client  # noqa: F401  (the fixture)
 from test_sweeps_api import moons_run, wait_sweep
 
 
@@ -33,7 +32,7 @@ def _live_trials(client, sid: str, n: int, timeout: float = 90) -> list[dict]:
         time.sleep(0.2)
 
 
-def test_asha_prunes_trials_that_fall_behind(ray_client):  # noqa: F811
+def test_asha_prunes_trials_that_fall_behind(ray_client):
     # One trial at a time, so the order is TPE's with seed 6, as in the local pruning test:
     # lr 0.5 twice (they set the rungs), then 1e-6, whose val_loss after epoch 1 is far worse.
     body = {"run": moons_run(epochs=12, optimizer={"name": "sgd", "lr": 0.01}), "trials": 4, "seed": 6,
@@ -55,7 +54,7 @@ def test_asha_prunes_trials_that_fall_behind(ray_client):  # noqa: F811
     assert s["best"]["params"]["lr"] == 0.5
 
 
-def test_stopping_a_tune_sweep_stops_its_trials(ray_client, ray_url):  # noqa: F811
+def test_stopping_a_tune_sweep_stops_its_trials(ray_client, ray_url):
     body = {"run": long_run(), "trials": 5, "prune": False, "space": {"lr": {"low": 0.01, "high": 0.1}}}
     sid = ray_client.post("/api/sweeps", json=body).json()["id"]
     first, _ = _live_trials(ray_client, sid, 2)  # the cluster's 2 CPUs: two trials at once
@@ -77,7 +76,7 @@ def test_stopping_a_tune_sweep_stops_its_trials(ray_client, ray_url):  # noqa: F
     assert _job_status(ray_url, sid) in ("STOPPED", "SUCCEEDED")
 
 
-def test_a_server_stopping_mid_tune_sweep_leaves_it_interrupted(ray_client, ray_url):  # noqa: F811
+def test_a_server_stopping_mid_tune_sweep_leaves_it_interrupted(ray_client, ray_url):
     settings = ray_client.app.state.settings
     body = {"run": long_run(), "trials": 3, "prune": False, "space": {"lr": {"low": 0.01, "high": 0.1}}}
     sid = ray_client.post("/api/sweeps", json=body).json()["id"]

@@ -12,9 +12,11 @@ each, or 1 GPU on CUDA). Each trial trains one Blocklab run (runs/ray_tune_trial
 It prints protocol lines (runs/protocol.py) of its own: "trial" (a trial's run id and point
 of the space, before any line of that run), "end" (the sweep's status); and each trial's run
 lines as `@run <run id> <the run's own line>`, which the server routes to that run.
-SIGTERM (the server stopping the sweep: stop_job) stops Tune; its trials stop through their
-`cleanup` and still send their weights and end. One trial's run is stopped by a small job,
-`--stop-run <sweep id> <run id>`, that tells the driver's named relay actor; the trial sees it.
+The server stops the sweep with a small job, `--stop-sweep <sweep id>`, that tells the driver's
+named relay actor: every trial stops at its next check and still sends its weights and end,
+Tune starts no more, and the driver exits. `--stop-run <sweep id> <run id>` stops one trial's
+run the same way. SIGTERM (stop_job: a server shutting down, or the fallback when the job does
+not end) stops Tune too, but Ray kills the job a few seconds later, weights sent or not.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ def relay_name(sweep_id: str) -> str:
 
 
 class SweepRelay(Relay):
-    """ray_train.Relay (the trials' lines, in order, for the driver to print), plus the runs the
-    server asked to stop one by one (`--stop-run`); a named actor, so a small job can reach it."""
+    """ray_train.Relay (the trials' lines, in order, for the driver to print; `set_stop` for the
+    whole sweep), plus the runs the server asked to stop one by one. A named actor, so that a
+    small job (`--stop-run`, `--stop-sweep`) can reach it: the server never joins the cluster."""
 
     def __init__(self):
         super().__init__()
@@ -51,27 +54,34 @@ class SweepRelay(Relay):
         self.halted.add(run_id)
 
     def run_stopped(self, run_id: str) -> bool:
-        return run_id in self.halted
+        return self.stop or run_id in self.halted
+
+    def poll(self) -> tuple[list, bool]:
+        return self.take(), self.stop
 
 
-def stop_run(sweep_id: str, run_id: str) -> int:
-    """`python -m blocklab.runs.ray_tune --stop-run <sweep id> <run id>` (a job the server submits
-    to stop one trial's run: Blocklab never joins the cluster itself)."""
+def tell(sweep_id: str, run_id: str | None) -> int:
+    """`python -m blocklab.runs.ray_tune --stop-run <sweep id> <run id>` or `--stop-sweep <sweep id>`:
+    the trial's run, or every trial, stops at its next check and sends its weights and end."""
     import ray
 
     ray.init(log_to_driver=False)
     relay = ray.get_actor(relay_name(sweep_id), namespace=NAMESPACE)
-    ray.get(relay.stop_run.remote(run_id))
+    ray.get(relay.stop_run.remote(run_id) if run_id else relay.set_stop.remote())
     return 0
 
 
-def relay_lines(relay, emit, out, done: threading.Event) -> None:
-    """Print what the trials put on the relay, in order, until `done` and the relay is empty."""
+def relay_lines(relay, emit, out, done: threading.Event, stop: threading.Event) -> None:
+    """Print what the trials put on the relay, in order, until `done` and the relay is empty;
+    set `stop` when the sweep was told to stop through the relay."""
     import ray
 
     while True:
         finished = done.is_set()
-        for kind, event in ray.get(relay.take.remote()):
+        items, stopping = ray.get(relay.poll.remote())
+        if stopping:
+            stop.set()
+        for kind, event in items:
             if kind == "trial":
                 emit("trial", event)
             elif kind == "line":
@@ -155,7 +165,7 @@ def tune_sweep(job: dict, emit, out, stop: threading.Event) -> tuple[str, str | 
                                   failure_config=tune.FailureConfig(max_failures=0),
                                   checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False)))  # runs keep theirs
     done = threading.Event()
-    printer = threading.Thread(target=relay_lines, args=(relay, emit, out, done), daemon=True, name="blocklab-relay")
+    printer = threading.Thread(target=relay_lines, args=(relay, emit, out, done, stop), daemon=True, name="blocklab-relay")
     printer.start()
     try:
         tuner.fit()  # a trial that fails is one failed trial, not the sweep's failure
@@ -167,10 +177,12 @@ def tune_sweep(job: dict, emit, out, stop: threading.Event) -> tuple[str, str | 
 
 def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "--stop-run":
-        return stop_run(argv[1], argv[2])
+        return tell(argv[1], argv[2])
+    if len(argv) == 2 and argv[0] == "--stop-sweep":
+        return tell(argv[1], None)
     if len(argv) != 1:
-        print("usage: python -m blocklab.runs.ray_tune <payload | @file> | --stop-run <sweep id> <run id>",
-              file=sys.stderr)
+        print("usage: python -m blocklab.runs.ray_tune <payload | @file> | --stop-run <sweep id> <run id> | "
+              "--stop-sweep <sweep id>", file=sys.stderr)
         return 2
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -22,6 +22,7 @@ import queue
 import threading
 import uuid
 
+import ray
 from ray import tune
 
 VALUE = "value"  # the key Tune's searcher and scheduler read
@@ -82,6 +83,8 @@ class Trial(tune.Trainable):
         self.resume = threading.Event()  # Tune asked for the next epoch (see `step`)
         self.summary: dict = {}
         params = dict(config)
+        if ray.get(relay.stopping.remote()):  # the sweep is stopping: Tune may still start one
+            raise RuntimeError("the sweep was stopped")
         try:
             plan = trial_plan(job, params)
         except (ValidationError, PlanError) as e:
@@ -99,9 +102,7 @@ class Trial(tune.Trainable):
                          name="blocklab-trial-stop").start()
 
     def _watch(self, rid: str, stop_asked: threading.Event, resume: threading.Event) -> None:
-        """Stop the run when the server asked to (POST /api/runs/{id}/stop on this trial's run)."""
-        import ray
-
+        """Stop the run when the server asked to (the sweep's stop, or POST /api/runs/{id}/stop)."""
         while not stop_asked.wait(1.0):
             try:
                 if ray.get(self.relay.run_stopped.remote(rid), timeout=10):
@@ -149,8 +150,6 @@ class Trial(tune.Trainable):
 
     def _end(self) -> None:
         """Stop this trial's run (if it still trains) and wait until its last lines are on the relay."""
-        import ray
-
         if self.thread is None:
             return
         self.stop_asked.set()

@@ -10,8 +10,8 @@ run's (runners/ray_logs.follow_job) and routes what it prints:
   stream, metrics, checkpoints and end are stored exactly as a Ray job's run;
 - "end": the sweep's status.
 A trial whose run Tune stopped while the sweep was not stopping was pruned (ASHA). Stopping
-the sweep stops the job (its trials stop and still send their weights); a run still live when
-the job ends is ended here.
+the sweep tells the job through a small job (`ray_tune --stop-sweep`): its trials stop and still
+send their weights; a run still live when the job ends is ended here.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import threading
+import time
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -38,6 +39,7 @@ from blocklab.runs.sweep_space import SweepCreate, apply, make_plan
 from blocklab.runs.sweep_store import finite
 
 log = logging.getLogger("blocklab.sweeps")
+STOP_GRACE_S = 30.0  # a stopped sweep's job may take this long to end on its own (then: stop_job)
 RUN_LINE = re.compile(r"@run ([0-9a-f]{32}) (.*)$")
 
 
@@ -224,11 +226,19 @@ class TuneSweep(threading.Thread):
 
     # ------------------------------------------------------------------ control
     def stop(self, shutdown: bool = False) -> None:
-        """Stop the driver job: Tune stops its trials, which report `stopped` (or, at shutdown,
-        end `interrupted` here)."""
+        """Stop the sweep: a small job tells the Tune driver, whose trials stop and still send
+        their weights (stop_job after STOP_GRACE_S if it has not ended). At shutdown the job is
+        stopped at once and its live runs end `interrupted`."""
         self.shutdown = self.shutdown or shutdown
         self.stop_asked.set()
-        threading.Thread(target=self._stop_job, daemon=True).start()
+        target = self._stop_job if shutdown else self._stop_gently
+        threading.Thread(target=target, daemon=True).start()
+
+    def _stop_gently(self) -> None:
+        told = self._tell(f"--stop-sweep {self.id}", f"stop-{self.id}")
+        self.join(STOP_GRACE_S if told else 0)  # told: the driver ends on its own
+        if self.is_alive():
+            self._stop_job()
 
     def _stop_run(self, rid: str) -> bool:
         """Stop one trial's run (the sweep goes on): a small job tells the Tune driver."""
@@ -236,17 +246,28 @@ class TuneSweep(threading.Thread):
         if t is None or t.done:
             return False
         self.halted.add(rid)
-        threading.Thread(target=self._stop_run_job, args=(rid,), daemon=True).start()
+        threading.Thread(target=self._tell, args=(f"--stop-run {self.id} {rid}", f"stop-{rid}"), daemon=True).start()
         return True
 
-    def _stop_run_job(self, rid: str) -> None:
+    def _tell(self, args: str, submission_id: str) -> bool:
+        """Run `python -m blocklab.runs.ray_tune <args>`, a small job that tells this sweep's
+        driver (through its named relay); whether it did."""
+        from blocklab.runs.runners.ray_cluster import TERMINAL, _status_name
+
         settings = self.owner.runs.settings
         try:
-            self.owner.runs.runner.client().submit_job(
-                entrypoint=f"{settings.ray_python} -m blocklab.runs.ray_tune --stop-run {self.id} {rid}",
-                submission_id=f"stop-{rid}", entrypoint_num_cpus=0, metadata={"blocklab_sweep": self.id})
-        except Exception as e:  # asked before (the id exists), or the cluster is gone
-            log.warning("stopping run %s of sweep %s failed: %s", rid, self.id, _short(e))
+            client = self.owner.runs.runner.client()
+            client.submit_job(entrypoint=f"{settings.ray_python} -m blocklab.runs.ray_tune {args}",
+                              submission_id=submission_id, entrypoint_num_cpus=0, metadata={"blocklab_sweep": self.id})
+            deadline = time.monotonic() + STOP_GRACE_S
+            while (status := _status_name(client.get_job_status(submission_id))) not in TERMINAL:
+                if time.monotonic() > deadline or not self.is_alive():
+                    return False
+                time.sleep(0.25)
+            return status == "SUCCEEDED"
+        except Exception as e:  # asked before (the id exists), the driver has no relay yet, the cluster is gone
+            log.warning("telling sweep %s's Ray job (%s) failed: %s", self.id, args, _short(e))
+            return False
 
     def _stop_job(self) -> None:
         try:

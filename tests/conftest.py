@@ -18,3 +18,6 @@ def settings(tmp_path) -> Settings:
 def client(settings):
     with TestClient(create_app(settings)) as c:
         yield c
+
+
+pytest_plugins = ["ray_cluster"]  # the session's loopback Ray cluster (`ray_url`), for test_ray*.py and sweeps

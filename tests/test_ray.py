@@ -1,5 +1,5 @@
-"""The Ray runner against a real Ray cluster started on loopback for this module (a head
-node with 2 CPUs and its dashboard, which serves the Jobs API), through the REST API.
+"""The Ray runner against a real Ray cluster started on loopback (`ray_url`, tests/ray_cluster.py:
+a head node with 2 CPUs and its dashboard, which serves the Jobs API), through the REST API.
 
 Skipped where Ray is not installed: pip install -e '.[ray]'.
 """
@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,86 +22,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 from blocklab.app import create_app  # noqa: E402
 from blocklab.runs.runners import Refused  # noqa: E402
 from blocklab.settings import Settings  # noqa: E402
+from ray_cluster import free_ports  # noqa: E402
 from runs_fixtures import assert_gapless, create, exported_model, long_run, read_stream, run_body, wait  # noqa: E402
-
-RAY = str(Path(sys.executable).parent / "ray")
-MARKER = "BLOCKLAB_TEST_RAY_CLUSTER"
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def _pids_of(marker: str) -> list[int]:
-    """The processes of our cluster only: each inherits the marker in its environment from
-    `ray start` (Ray's daemons, workers and the jobs' entry points)."""
-    pids = []
-    needle = f"{MARKER}={marker}".encode()
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit() and int(p.name) != os.getpid():
-            try:
-                if needle in (p / "environ").read_bytes().split(b"\0"):
-                    pids.append(int(p.name))
-            except OSError:
-                pass
-    return pids
-
-
-def _stop_cluster(marker: str) -> None:
-    # `ray stop` would stop every Ray on this machine; end only the processes we started.
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in _pids_of(marker):
-            try:
-                os.kill(pid, sig)
-            except OSError:
-                pass
-        deadline = time.monotonic() + 5
-        while _pids_of(marker) and time.monotonic() < deadline:
-            time.sleep(0.1)
-
-
-@pytest.fixture(scope="module")
-def ray_url():
-    gcs, dash, client, agent_http, agent_grpc, metrics, env_agent = _free_ports(7)
-    temp_dir = tempfile.mkdtemp(prefix="rt", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
-    env = os.environ | {MARKER: temp_dir, "RAY_USAGE_STATS_ENABLED": "0", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    cmd = [RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={gcs}", "--dashboard-host=127.0.0.1",
-           f"--dashboard-port={dash}", "--num-cpus=2", "--num-gpus=0", "--include-dashboard=true",
-           f"--ray-client-server-port={client}", f"--dashboard-agent-listen-port={agent_http}",
-           f"--dashboard-agent-grpc-port={agent_grpc}", f"--metrics-export-port={metrics}",
-           f"--runtime-env-agent-port={env_agent}", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
-    try:
-        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-        if r.returncode != 0:
-            pytest.fail(f"ray start failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
-        url = f"http://127.0.0.1:{dash}"
-        from ray.job_submission import JobSubmissionClient
-
-        deadline = time.monotonic() + 60
-        while True:  # the Jobs API answers a little after `ray start` returns
-            try:
-                JobSubmissionClient(url).list_jobs()
-                break
-            except Exception:
-                assert time.monotonic() < deadline, "the Ray dashboard never came up"
-                time.sleep(0.5)
-        yield url
-    finally:
-        _stop_cluster(temp_dir)
-
-
-@pytest.fixture
-def ray_client(ray_url, tmp_path):
-    s = Settings(data_dir=tmp_path / "data", runner=ray_url, ray_python=sys.executable, ray_lost_after=10)
-    with TestClient(create_app(s)) as c:
-        yield c
-
 
 def _weights(client, rid: str) -> dict[str, torch.Tensor]:
     r = client.get(f"/api/runs/{rid}/state_dict?format=pt")
@@ -181,7 +98,7 @@ def test_a_run_the_cluster_cannot_host_is_refused(ray_client):
 
 
 def test_an_unreachable_cluster_fails_the_run_clearly(tmp_path):
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     s = Settings(data_dir=tmp_path / "data", runner=f"http://127.0.0.1:{port}", ray_lost_after=1)
     with TestClient(create_app(s)) as c:
         rid = create(c, run_body("linear_regression"))
@@ -225,21 +142,3 @@ def test_more_workers_than_the_cluster_has_are_refused(ray_client):
     assert r.status_code == 422, r.text
     (e,) = r.json()["detail"]["errors"]
     assert e["field"] == "num_workers" and "room for 2" in e["message"]
-
-
-def test_a_sweep_trains_its_trials_on_the_cluster(ray_client):
-    # Trials are runs: they train here as Ray jobs, and Optuna sees their epochs and ends as locally.
-    from test_sweeps_api import moons_run, wait_sweep
-
-    # Two trials at once (the cluster's 2 CPUs): each Ray job costs seconds to start.
-    body = {"run": moons_run(epochs=3), "trials": 2, "parallel": 2, "metric": "val_accuracy", "prune": False,
-            "space": {"lr": {"low": 1e-3, "high": 0.1, "log": True}, "nodes.hidden.out_features": {"low": 4, "high": 32}}}
-    r = ray_client.post("/api/sweeps", json=body)
-    assert r.status_code == 201, r.text
-    s = wait_sweep(ray_client, r.json()["id"], timeout=300)
-    assert s["status"] == "completed" and [t["state"] for t in s["trials"]] == ["completed"] * 2, s
-    for t in s["trials"]:
-        run = ray_client.get(f"/api/runs/{t['run_id']}").json()
-        assert run["status"] == "completed" and t["value"] == pytest.approx(run["metrics"]["val_accuracy"])
-        assert run["config"]["optimizer"]["lr"] == pytest.approx(t["params"]["lr"])
-    assert s["best"]["value"] == max(t["value"] for t in s["trials"])

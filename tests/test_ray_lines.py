@@ -10,6 +10,7 @@ import json
 from blocklab.runs.protocol import PREFIX, parse_line
 from blocklab.runs.ray_job import decode_payload, encode_payload, stdout_printer
 from blocklab.runs.runners.ray import RayRun, RayRunner, dashboard_url
+from blocklab.runs.runners.ray_logs import _tail_once
 from blocklab.settings import Settings
 
 
@@ -57,7 +58,7 @@ def test_chunked_and_replayed_tails_report_each_event_once(tmp_path):
     r, state = RayRun("r1", plan=None), {"last": 0, "summary": {}, "end": None}
     log = _job_log()
     for chunk in (7, 1, len(log)):  # lines split across chunks, then the whole log replayed twice
-        asyncio.run(runner._tail_once(FakeClient(log, chunk), r, state))
+        asyncio.run(_tail_once(FakeClient(log, chunk), r.id, lambda line: runner._line(r, state, line)))
     assert sink.got == [("started",)] + [("step", {"step": s, "epoch": 1, "loss": 1.0 / s}) for s in range(1, 6)] \
         + [("progress", {"steps": 5})]
     assert state["end"] == {"status": "completed", "error": None, "summary": {"steps": 5}}

@@ -1,7 +1,8 @@
 """Sweeps: POST/GET /api/sweeps, GET /api/sweeps/{id}, POST /api/sweeps/{id}/stop.
 
-A sweep is Optuna over a run body's fields (runs.sweeps); each trial is an ordinary run, so it
-has its own stream, metrics and weights under /api/runs/{run_id}.
+A sweep is Optuna over a run body's fields (runs.sweeps; on a Ray cluster Ray Tune with Optuna's
+searcher, runs.sweep_tune); each trial is an ordinary run, so it has its own stream, metrics and
+weights under /api/runs/{run_id}.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from blocklab.api.deps import Engine, GraphLimits, fetch_or_404, get_limits
 from blocklab.api.errors import responses
 from blocklab.api.run_deps import manager_for
 from blocklab.runs import sweep_store
+from blocklab.runs.runners import Refused
 from blocklab.runs.sweep_space import SweepCreate, apply, check
 from blocklab.runs.sweeps import SweepManager, TooMany
 from blocklab.store import designs
@@ -109,6 +111,8 @@ def create_sweep(req: SweepCreate, engine: Engine, limits: GraphLimits, sweeps: 
         sid = sweeps.create(req, body)
     except TooMany as e:
         raise HTTPException(429, str(e), headers={"Retry-After": "30"}) from None
+    except Refused as e:
+        raise HTTPException(422, {"message": e.message, "errors": e.errors}) from None
     response.headers["Location"] = f"/api/sweeps/{sid}"
     return {"id": sid, "status": "running"}
 

@@ -55,6 +55,7 @@ class RunManager:
         # and what a queued run's writer starts with (the design and its generated source).
         self.tb: dict[str, TBWriter] = {}
         self.tb_sources: dict[str, tuple] = {}
+        self.cancels: dict[str, Callable[[], bool]] = {}  # adopted runs: how to stop each
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -77,6 +78,16 @@ class RunManager:
             raise QueueFull(retry_after=max(1, min(60, queued // max(1, self.settings.max_concurrent_runs))))
         self.runner.check(plan)
         rid = uuid.uuid4().hex
+        self.adopt(rid, plan)
+        self.runner.submit(rid, plan)
+        return rid
+
+    def adopt(self, rid: str, plan: Plan, cancel: Callable[[], bool] | None = None) -> None:
+        """Open run `rid` (row, channel, `queued`) without giving it to the runner: something else
+        trains it (a trial of a Ray Tune sweep, runs.sweep_tune) and reports through the sink
+        methods below, as a runner does; `stop` then calls `cancel`."""
+        if cancel is not None:
+            self.cancels[rid] = cancel
         self.hub.open(rid)  # before the row exists: a viewer never finds a row without a channel
         config = dump_cfg(plan.cfg) | ({"init_weights": "uploaded"} if plan.init is not None else {})
         store.insert(self.engine, {
@@ -85,13 +96,12 @@ class RunManager:
         })
         self._status(rid, "queued")
         self.tb_sources[rid] = (plan.doc, plan.source)
-        self.runner.submit(rid, plan)
-        return rid
 
     def stop(self, run_id: str) -> bool:
         """True when the run was live here (a local run stops within ~1 s: at its next check, or
         its worker process is killed)."""
-        return self.runner.cancel(run_id)
+        cancel = self.cancels.get(run_id)
+        return cancel() if cancel is not None else self.runner.cancel(run_id)
 
     def delete(self, run_id: str) -> bool:
         """Remove a finished run: its row, stream messages and checkpoint folder. False when there
@@ -146,6 +156,7 @@ class RunManager:
     def finished(self, run_id: str, status: str, error: str | None, summary: dict) -> None:
         self._status(run_id, status, error, final=True, finished_at=store.now(), summary=_json(summary))
         self.tb_sources.pop(run_id, None)
+        self.cancels.pop(run_id, None)
         tb = self.tb.pop(run_id, None)
         if tb is not None:
             tb.close()

@@ -71,8 +71,10 @@ class SweepCreate(_Strict):
     metric: Metric = Field("val_loss", description="the final epoch's value of this is optimized")
     direction: Literal["minimize", "maximize"] | None = Field(None, description="default: maximize accuracy, "
                                                                               "minimize losses")
-    parallel: int = Field(1, ge=1, le=16, description="trials queued at once")
-    prune: bool = Field(True, description="stop trials whose epoch metrics fall behind the median (Optuna)")
+    parallel: int | None = Field(None, ge=1, le=16, description="trials at once (default: 1 locally; on a Ray "
+                                                                 "cluster every slot it has, and never more)")
+    prune: bool = Field(True, description="stop trials whose epoch metrics fall behind the median (Optuna; "
+                                          "ASHA on a Ray cluster)")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of the sampler (TPE)")
     name: str | None = Field(None, max_length=200)
 

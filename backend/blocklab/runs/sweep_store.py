@@ -7,6 +7,7 @@ its finished trials kept; trials still running then are `interrupted` like their
 from __future__ import annotations
 
 import json
+import math
 
 import sqlalchemy as sa
 
@@ -42,6 +43,11 @@ sweep_trials = sa.Table(
 LIVE = "running"
 FINAL = ("completed", "stopped", "failed", "interrupted")
 INTERRUPTED = "the server stopped while the sweep was running"
+
+
+def finite(v) -> float | None:
+    """A metric value as stored: a finite number, else None."""
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
 
 
 def insert(engine: sa.Engine, values: dict) -> None:

@@ -4,14 +4,16 @@ and the run's epoch summaries and final status, which the manager reports to its
 are told back to Optuna.
 
 One thread per live sweep; it alone touches its Optuna study. The manager's observer only
-puts (run id, status, summary) on that sweep's queue. Ray Tune is not used: trials are runs,
-so on a Ray cluster they train there through the Ray runner like any run.
+puts (run id, status, summary) on that sweep's queue.
+
+With the Ray runner a sweep runs with Ray Tune instead (runs/sweep_tune.py: one Ray job is
+Tune's driver, each trial one run this server follows); the rest of this module (creating,
+stopping, listing at shutdown) is the same for both.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import threading
 import time
@@ -22,7 +24,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from blocklab.graph.analyze import Limits
-from blocklab.runs import store, sweep_store
+from blocklab.runs import store, sweep_store, sweep_tune
 from blocklab.runs.manager import QueueFull, Refused, RunManager
 from blocklab.runs.plan import PlanError
 from blocklab.runs.sweep_space import SweepCreate, apply, make_plan, suggest
@@ -72,7 +74,7 @@ class Sweep(threading.Thread):
         study = optuna.create_study(direction=r.goal(), sampler=sampler, pruner=pruner)
         launched = 0
         while True:
-            while not self.stop_asked.is_set() and launched < r.trials and len(self.live) < r.parallel:
+            while not self.stop_asked.is_set() and launched < r.trials and len(self.live) < (r.parallel or 1):
                 error = self._launch(study, launched)
                 if error:
                     return "failed", error
@@ -122,7 +124,7 @@ class Sweep(threading.Thread):
         if entry is None:
             return
         trial, params = entry
-        value = _finite(summary.get(self.req.metric))
+        value = sweep_store.finite(summary.get(self.req.metric))
         epoch = summary.get("epoch")
         if status == "running":  # an epoch ended
             if value is None or not isinstance(epoch, int) or trial.number in self.pruned:
@@ -171,19 +173,28 @@ class SweepManager:
         left = sweep_store.mark_interrupted(self.engine)
         if left:
             log.warning("%d sweep(s) were left running by the previous server: now interrupted", len(left))
+            if self.tune:  # their Tune drivers may still be training with nobody listening
+                self.runs.runner.reconcile([sweep_tune.job_id(s) for s in left])
+
+    @property
+    def tune(self) -> bool:
+        """Whether sweeps run with Ray Tune (the runner is a Ray cluster) rather than local Optuna."""
+        return self.runs.runner.name == "ray"
 
     def create(self, req: SweepCreate, body: dict) -> str:
-        """The new sweep's id; TooMany while MAX_LIVE sweeps run (one thread each)."""
+        """The new sweep's id; TooMany while MAX_LIVE sweeps run (one thread each), Refused
+        when the Ray cluster cannot take it."""
         with self.lock:
             if len(self.active) >= MAX_LIVE:
                 raise TooMany(f"{MAX_LIVE} sweeps are running; stop one or retry when one ends")
         sid = uuid.uuid4().hex
+        arg = sweep_tune.entry_arg(sid, req, body, self) if self.tune else None
         sweep_store.insert(self.engine, {
             "id": sid, "name": req.name or f"sweep of {body.get('name') or body['graph'].get('name', 'a design')}"[:200],
             "status": sweep_store.LIVE, "request": req.model_dump_json(), "direction": req.goal(),
             "created_at": store.now(),
         })
-        s = Sweep(sid, req, body, self)
+        s = sweep_tune.TuneSweep(sid, req, body, self, arg) if self.tune else Sweep(sid, req, body, self)
         with self.lock:
             self.active[sid] = s
         s.start()
@@ -218,10 +229,6 @@ def optuna_state(name: str):
     from optuna.trial import TrialState
 
     return TrialState[name]
-
-
-def _finite(v) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
 
 
 def _json(v) -> str:

@@ -14,7 +14,6 @@ node, e.g. one machine or NFS) the job writes them into the data dir itself.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -33,6 +32,7 @@ from blocklab.runs.ray_job import encode_payload
 from blocklab.runs.runners.ray_cluster import (TERMINAL, ClusterDown, _job_message, _short, _status_name, _tensors,
                                                dashboard_url)  # noqa: F401  (re-exported)
 from blocklab.runs.runners import Refused, Sink
+from blocklab.runs.runners.ray_logs import Lost, follow_job
 from blocklab.train.config import dump as dump_cfg
 
 log = logging.getLogger("blocklab.runs")
@@ -243,43 +243,15 @@ class RayRunner:
 
     def _tail(self, r: RayRun, state: dict) -> None:
         client = self.client()
-        lost_since = None
-        while True:
-            try:
-                asyncio.run(self._tail_once(client, r, state))
-                status = _status_name(client.get_job_status(r.id))
-                lost_since = None
-            except Exception as e:
-                lost_since = lost_since or time.monotonic()
-                if time.monotonic() - lost_since > self.settings.ray_lost_after:
-                    state["end"] = state["end"] or {
-                        "status": "failed",
-                        "error": f"lost contact with the Ray cluster at {self.url}: {_short(e)}"}
-                    return
-                time.sleep(1.0)
-                continue
-            if status in TERMINAL:
-                try:  # everything the job printed, in case the tail missed its last chunk
-                    for line in client.get_job_logs(r.id).splitlines():
-                        self._line(r, state, line)
-                except Exception:
-                    pass
-                if state["end"] is None:
-                    msg = "" if status == "STOPPED" else _job_message(client, r.id)
-                    state["end"] = ({"status": "stopped"} if status == "STOPPED" or r.stop.is_set() else
-                                    {"status": "failed", "error": f"the Ray job ended ({status}) without a result{msg}"})
-                return
-            time.sleep(0.5)  # the tail closed early (e.g. the job is still PENDING): tail again
-
-    async def _tail_once(self, client, r: RayRun, state: dict) -> None:
-        buf = ""
-        async for chunk in client.tail_job_logs(r.id):
-            buf += chunk
-            *lines, buf = buf.split("\n")
-            for line in lines:
-                self._line(r, state, line)
-        if buf:
-            self._line(r, state, buf)
+        try:
+            status = follow_job(client, r.id, lambda line: self._line(r, state, line), self.settings.ray_lost_after)
+        except Lost as e:
+            state["end"] = state["end"] or {"status": "failed", "error": f"lost contact with the Ray cluster at {self.url}: {e}"}
+            return
+        if state["end"] is None:
+            msg = "" if status == "STOPPED" else _job_message(client, r.id)
+            state["end"] = ({"status": "stopped"} if status == "STOPPED" or r.stop.is_set() else
+                            {"status": "failed", "error": f"the Ray job ended ({status}) without a result{msg}"})
 
     def _line(self, r: RayRun, state: dict, line: str) -> None:
         if "follow" not in state:  # the job's lines, each seq once (a replayed tail repeats them)

@@ -1840,13 +1840,12 @@ export interface components {
             direction?: ("minimize" | "maximize") | null;
             /**
              * Parallel
-             * @description trials queued at once
-             * @default 1
+             * @description trials at once (default: 1 locally; on a Ray cluster every slot it has, and never more)
              */
-            parallel?: number;
+            parallel?: number | null;
             /**
              * Prune
-             * @description stop trials whose epoch metrics fall behind the median (Optuna)
+             * @description stop trials whose epoch metrics fall behind the median (Optuna; ASHA on a Ray cluster)
              * @default true
              */
             prune?: boolean;

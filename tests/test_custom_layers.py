@@ -264,7 +264,7 @@ def test_every_function_matches_torch():
         ("().__class__.__bases__", "is not allowed"),
         ("x.shape", "attribute access '.shape' is not allowed at column 2; the allowed methods are .abs(), .sum(), .mean(), .norm()"),
         ("x.exp()", "method '.exp()' is not allowed"),
-        ("x[0]", "indexing ([...]) is not allowed in an expression at column 1"),
+        ("x[0]", "indexing would index the batch dimension (dim 0) at column 1"),
         ("lambda: x", "lambda is not allowed"),
         ("[v for v in x]", "a comprehension is not allowed"),
         ("x + 'abc'", "strings are not allowed at column 5"),

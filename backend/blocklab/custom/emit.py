@@ -9,7 +9,8 @@ import ast
 import math
 
 from blocklab.custom import language as L
-from blocklab.custom.tree import Assign, BinOp, Call, Expr, If, Ints, Logic, Method, Num, Program, Stmt, Unary, Var, While
+from blocklab.custom.tree import (Assign, BinOp, Call, Expr, If, Index, Ints, Logic, Method, Num, Program, Stmt, Unary,
+                                  Var, While)
 
 _BINOP = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "//": ast.FloorDiv, "%": ast.Mod,
           "**": ast.Pow, "@": ast.MatMult}
@@ -82,7 +83,16 @@ def _expr(e: Expr) -> ast.expr:
         return ast.UnaryOp(_UNARY[e.op](), _expr(e.operand))
     if isinstance(e, Logic):
         return ast.BoolOp(ast.And() if e.op == "and" else ast.Or(), [_expr(v) for v in e.values])
+    if isinstance(e, Index):
+        items = [_index_item(i) for i in e.items]
+        return ast.Subscript(_expr(e.obj), items[0] if len(items) == 1 else ast.Tuple(items, ast.Load()), ast.Load())
     raise TypeError(f"not a tree node: {type(e).__name__}")
+
+
+def _index_item(i) -> ast.expr:
+    if isinstance(i, tuple):
+        return ast.Slice(*(None if b is None else _num(b) for b in i))
+    return ast.Constant(Ellipsis if i == "..." else None) if i is None or i == "..." else _num(i)
 
 
 def _num(v: int | float | bool) -> ast.expr:

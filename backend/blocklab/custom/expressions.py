@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from blocklab.custom import language as L
 from blocklab.custom.numbers import fold as _fold, number as _number
 from blocklab.custom.syntax import pos as _pos
-from blocklab.custom.tree import BinOp, Call, ExprError, Expr, Ints, Logic, Method, Num, Pos, Unary, Var
+from blocklab.custom.tree import BinOp, Call, ExprError, Expr, Index, Ints, Logic, Method, Num, Pos, Unary, Var
 
 BINOP_NAMES = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
           ast.Pow: "**", ast.MatMult: "@"}
@@ -19,11 +19,12 @@ _CMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", as
 # Friendly names for what the language leaves out.
 _NOT_ALLOWED = {
     ast.Lambda: "lambda", ast.ListComp: "a comprehension", ast.SetComp: "a comprehension",
-    ast.DictComp: "a comprehension", ast.GeneratorExp: "a generator", ast.Subscript: "indexing ([...])",
+    ast.DictComp: "a comprehension", ast.GeneratorExp: "a generator",
     ast.IfExp: "'a if c else b' (use where(c, a, b))", ast.NamedExpr: "':='", ast.Starred: "'*'",
     ast.JoinedStr: "a string", ast.Dict: "a dict", ast.Set: "a set", ast.Await: "await",
-    ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "a slice",
+    ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "a slice outside [...]",
 }
+MAX_INDEX_ITEMS = 8
 
 @dataclass
 class Expressions:
@@ -74,12 +75,43 @@ class Expressions:
             return Logic("and" if isinstance(node.op, ast.And) else "or", tuple(self.expr(v, cond) for v in node.values), pos)
         if isinstance(node, ast.Call):
             return self.call(node)
+        if isinstance(node, ast.Subscript):
+            return self.subscript(node)
         if isinstance(node, ast.Attribute):
             raise ExprError(f"attribute access '.{safe_name(node.attr)}' is not allowed", _attr_pos(node), _methods_hint())
         if isinstance(node, (ast.Tuple, ast.List)):
             raise ExprError("a tuple or list is only allowed as a shape or dims, e.g. reshape(x, (-1, 4))", pos)
         what = _NOT_ALLOWED.get(type(node), type(node).__name__)
         raise ExprError(f"{what} is not allowed in an expression", pos)
+
+    def subscript(self, node: ast.Subscript) -> Index:
+        """x[:, 0], x[..., :k], x[:, None]: each entry a literal int, a slice of literal ints,
+        `...` or None. The tracer checks the entry against the shape (and the batch dim)."""
+        pos = _pos(node)
+        obj = self.expr(node.value)
+        if isinstance(obj, Num):
+            raise ExprError("indexing applies to a tensor, not a number", pos)
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if len(parts) > MAX_INDEX_ITEMS:
+            raise ExprError(f"indexing takes at most {MAX_INDEX_ITEMS} entries", pos)
+        items = []
+        for p in parts:
+            if isinstance(p, ast.Constant) and (p.value is Ellipsis or p.value is None):
+                items.append("..." if p.value is Ellipsis else None)
+            elif isinstance(p, ast.Slice):
+                items.append(tuple(None if b is None else self._index_int(b) for b in (p.lower, p.upper, p.step)))
+            else:
+                items.append(self._index_int(p))
+        if items.count("...") > 1:
+            raise ExprError("indexing takes at most one '...'", pos)
+        return Index(obj, tuple(items), pos)
+
+    def _index_int(self, node: ast.expr) -> int:
+        v = self.expr(node) if not isinstance(node, (ast.Tuple, ast.List, ast.Slice)) else None
+        if not isinstance(v, Num) or isinstance(v.value, bool) or not isinstance(v.value, int):
+            raise ExprError("an index is a literal integer, a slice of literal integers (1:3, ::2, :-1), '...' or None",
+                            _pos(node), "a tensor as an index (x[mask]) is not allowed; use where()")
+        return v.value
 
     def name(self, node: ast.Name) -> Var:
         n, pos = node.id, _pos(node)

@@ -19,7 +19,7 @@ import torch
 
 from blocklab.custom import language as L
 from blocklab.custom.tree import (
-    Assign, BinOp, Call, Expr, ExprError, If, Ints, Logic, Method, Num, Pos, Program, Stmt, Unary, Var, While,
+    Assign, BinOp, Call, Expr, ExprError, If, Index, Ints, Logic, Method, Num, Pos, Program, Stmt, Unary, Var, While,
 )
 
 Env = dict[str, Any]  # name -> meta tensor or plain number
@@ -110,6 +110,13 @@ class Tracer:
                 raise ExprError(f".{e.name}() applies to a tensor, not a number", e.pos)
             opts = {k: self.eval(v, env) for k, v in e.opts}
             return self.checked(f".{e.name}()", [obj], e.pos, lambda: getattr(obj, e.name)(**opts))
+        if isinstance(e, Index):
+            obj = self.eval(e.obj, env)
+            if not isinstance(obj, torch.Tensor):
+                raise ExprError("indexing applies to a tensor, not a number", e.pos)
+            _keeps_batch(e, obj.dim())
+            idx = tuple(slice(*i) if isinstance(i, tuple) else Ellipsis if i == "..." else i for i in e.items)
+            return self.checked("indexing", [obj], e.pos, lambda: obj[idx])
         if isinstance(e, BinOp):
             a, b = self.eval(e.left, env), self.eval(e.right, env)
             f = L.BINOPS.get(e.op) or L.COMPARE[e.op]
@@ -146,6 +153,19 @@ class Tracer:
         elif isinstance(out, (tuple, list)):  # no allow-listed call returns one; refuse rather than guess
             raise ExprError(f"{what} gives several values, not one tensor", pos)
         return out
+
+
+def _keeps_batch(e: Index, ndim: int) -> None:
+    """Indexing may not touch dim 0, the batch: the first entry is a full slice, or a '...'
+    that leaves dim 0 alone (the entries after it take the last dims)."""
+    first = e.items[0]
+    if first == (None, None, None):
+        return
+    taken = sum(1 for i in e.items if i is not None and i != "...")
+    if first == "..." and taken <= ndim - 1:
+        return
+    raise ExprError("indexing would index the batch dimension (dim 0)", e.pos,
+                    "start with ':' (x[:, 0]) or '...' (x[..., :4]); the batch is dim 0 of every tensor here")
 
 
 def shape_text(v: Any) -> str:

@@ -101,7 +101,17 @@ class Logic:
     pos: Pos
 
 
-Expr = Union[Num, Ints, Var, Call, Method, BinOp, Unary, Logic]
+@dataclass(frozen=True)
+class Index:
+    """`x[:, 0]`, `x[..., :k]`, `x[:, None]`: literal ints, slices, `...` and None (a new
+    axis) only, never touching the batch dimension (dim 0)."""
+
+    obj: "Expr"
+    items: tuple["int | None | str | tuple[int | None, int | None, int | None]", ...]  # "..." = Ellipsis; a tuple = a slice
+    pos: Pos
+
+
+Expr = Union[Num, Ints, Var, Call, Method, BinOp, Unary, Logic, Index]
 
 
 # ---------------------------------------------------------------- statements

@@ -131,9 +131,7 @@ def share(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
             err(n.id, "shares", f"{label} shares block instance '{t.id}', but their inputs, args or repeats differ")
             return
     elif n.params != t.params:
-        a, b = n.params.model_dump(), t.params.model_dump()
-        diff = ", ".join(f"{k}={a[k]!r} here but {b[k]!r} in '{t.id}'" for k in a if a[k] != b[k])
-        err(n.id, "shares", f"{label} cannot share parameters with '{t.id}': {diff}")
+        err(n.id, "shares", f"{label} cannot share parameters with '{t.id}': {_param_diff(n, t)}")
         return
     if n.trainable != t.trainable:
         err(n.id, "trainable", f"{label} shares '{t.id}'; set trainable on '{t.id}' only")
@@ -191,9 +189,7 @@ def calls(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
             err(n.id, "params", f"{label} calls block instance '{t.id}', whose args it takes; leave params out")
             return
     elif n.params != t.params:
-        a, b = n.params.model_dump(), t.params.model_dump()
-        diff = ", ".join(f"{k}={a[k]!r} here but {b[k]!r} in '{t.id}'" for k in a if a[k] != b[k])
-        err(n.id, "calls", f"{label} cannot call '{t.id}' on its input: {diff} (the input shapes differ)")
+        err(n.id, "calls", f"{label} cannot call '{t.id}' on its input: {_param_diff(n, t)} (the input shapes differ)")
         return
     n.calls = t.id
 
@@ -219,3 +215,9 @@ def pydantic_msg(d: dict) -> str:
     msg = msg.removeprefix("Input ").removeprefix("Value error, ")
     got = repr(d.get("input"))
     return f"{msg}, got {got[:40]}" if len(got) <= 40 else msg
+
+
+def _param_diff(n: PNode, t: PNode) -> str:
+    """k=<n's> here but <t's> in 't', for each resolved param where the two nodes differ."""
+    a, b = n.params.model_dump(), t.params.model_dump()
+    return ", ".join(f"{k}={a[k]!r} here but {b[k]!r} in '{t.id}'" for k in a if a[k] != b[k])

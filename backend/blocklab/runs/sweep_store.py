@@ -7,7 +7,9 @@ its finished trials kept; trials still running then are `interrupted` like their
 from __future__ import annotations
 
 import json
+import logging
 import math
+from typing import Callable
 
 import sqlalchemy as sa
 
@@ -43,6 +45,21 @@ sweep_trials = sa.Table(
 LIVE = "running"
 FINAL = ("completed", "stopped", "failed", "interrupted")
 INTERRUPTED = "the server stopped while the sweep was running"
+log = logging.getLogger("blocklab.runs")
+
+
+def ending(sweep_id: str, drive: Callable[[], tuple[str, str | None]],
+           shutting_down: Callable[[], bool]) -> tuple[str, str | None]:
+    """A sweep thread's (status, error): its driver's, or `failed` with the reason when the
+    driver itself raised (the server goes on), or `interrupted` when the server is stopping."""
+    try:
+        status, error = drive()
+    except Exception as e:
+        log.exception("sweep %s failed", sweep_id)
+        status, error = "failed", f"{type(e).__name__}: {e}"[:2000]
+    if shutting_down():
+        status, error = "interrupted", INTERRUPTED
+    return status, error
 
 
 def finite(v) -> float | None:

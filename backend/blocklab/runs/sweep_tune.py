@@ -110,13 +110,7 @@ class TuneSweep(threading.Thread):
 
     # ------------------------------------------------------------------ the thread
     def run(self) -> None:
-        try:
-            status, error = self._drive()
-        except Exception as e:  # the sweep's own failure: record it, keep the server going
-            log.exception("sweep %s failed", self.id)
-            status, error = "failed", f"{type(e).__name__}: {e}"[:2000]
-        if self.shutdown:
-            status, error = "interrupted", sweep_store.INTERRUPTED
+        status, error = sweep_store.ending(self.id, self._drive, lambda: self.shutdown)
         run_status = "interrupted" if self.shutdown else "stopped" if self.stop_asked.is_set() else "failed"
         for rid, t in self.trials.items():  # runs the job left without an end
             if not t.done:

@@ -50,14 +50,8 @@ class Sweep(threading.Thread):
 
     # ------------------------------------------------------------------ the thread
     def run(self) -> None:
-        try:
-            status, error = self._drive()
-        except Exception as e:  # the sweep's own failure: record it, keep the server going
-            log.exception("sweep %s failed", self.id)
-            status, error = "failed", f"{type(e).__name__}: {e}"[:2000]
-        if self.shutdown:
-            status, error = "interrupted", sweep_store.INTERRUPTED
-        elif self.live:  # a failed sweep stops what it started
+        status, error = sweep_store.ending(self.id, self._drive, lambda: self.shutdown)
+        if not self.shutdown and self.live:  # a failed sweep stops what it started
             for rid in list(self.live):
                 self.owner.runs.stop(rid)
         sweep_store.finish(self.owner.engine, self.id, status, error)

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test'
-import { connect, drop, node, openApp, setParam, settle, shot } from './util'
+import { connect, drop, dropChain, node, openApp, setParam, settle, shot } from './util'
 
 // Dense(units) = Linear(out_features = <expression over units>) on an 8-wide input, used twice in a
 // chain X -> dense1 -> dense2 -> Y. Linear(a -> b) holds a*b + b parameters.
@@ -24,13 +24,7 @@ async function setWidthExpr(page: Page, expr: string) {
 test('a block with an argument: two instances, different arguments, shapes and counts; edit the definition once, both change', async ({ page }) => {
   await openApp(page)
   // X -> linear1 -> linear2 -> Y; linear1 becomes the block, linear2 makes room for its second instance
-  const X = await drop(page, 'Input', 260, 50)
-  const l1 = await drop(page, 'Linear', 480, 190)
-  const l2 = await drop(page, 'Linear', 260, 330)
-  const Y = await drop(page, 'Output', 480, 610)
-  await connect(page, X, l1)
-  await connect(page, l1, l2)
-  await connect(page, l2, Y)
+  const [X, l1, l2, Y] = await dropChain(page, [['Input', 260, 50], ['Linear', 480, 190], ['Linear', 260, 330], ['Output', 480, 610]])
   await setParam(page, X, 'shape', '8')
   await node(page, l1).locator('.bn-head').click()
   await page.getByTestId('btn-make-block').click()
@@ -115,13 +109,7 @@ test('a block with an argument: two instances, different arguments, shapes and c
 
 test('a node calls another node\'s module again: no parameters of its own', async ({ page }) => {
   await openApp(page)
-  const X = await drop(page, 'Input', 260, 50)
-  const a = await drop(page, 'Linear', 480, 190)
-  const b = await drop(page, 'Linear', 260, 330)
-  const Y = await drop(page, 'Output', 480, 470)
-  await connect(page, X, a)
-  await connect(page, a, b)
-  await connect(page, b, Y)
+  const [X, a, b] = await dropChain(page, [['Input', 260, 50], ['Linear', 480, 190], ['Linear', 260, 330], ['Output', 480, 470]])
   await setParam(page, X, 'shape', '8')
   await setParam(page, a, 'out_features', '8')
   await setParam(page, b, 'out_features', '8')

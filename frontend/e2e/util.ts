@@ -45,6 +45,14 @@ export async function connect(page: Page, source: string, target: string, port =
   await page.mouse.up()
 }
 
+/** Drop these blocks at their positions and wire each to the next (Input -> ... -> Output); their ids. */
+export async function dropChain(page: Page, blocks: [string, number, number][]): Promise<string[]> {
+  const ids: string[] = []
+  for (const [type, x, y] of blocks) ids.push(await drop(page, type, x, y))
+  for (let i = 1; i < ids.length; i++) await connect(page, ids[i - 1], ids[i])
+  return ids
+}
+
 export function node(page: Page, id: string) {
   return page.locator(`.react-flow__node[data-id="${id}"]`)
 }

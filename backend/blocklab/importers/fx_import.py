@@ -28,6 +28,7 @@ from blocklab.importers.fx_custom import to_custom
 from blocklab.importers.fx_graph import live as _live, tensors_in as _tensors_in
 from blocklab.importers.layers import Mismatch, block_for, doc_params, params_for
 from blocklab.importers.layout import layout
+from blocklab.importers.stacks import traceable
 
 BAD, STATIC = object(), object()  # refs: an unmapped value (reported once), a non-tensor value
 
@@ -233,6 +234,7 @@ class Scope:
 
     def _container(self, sub: nn.Module, target: str, args: tuple) -> Spec | None:
         """A composite block for a container; a CustomLayer for tensor code over its own parameters."""
+        sub = traceable(sub)  # nn.TransformerEncoder: its layers in order, the same modules
         cls = type(sub).__name__
         own = [k for k, v in [*sub._parameters.items(), *sub._buffers.items()] if v is not None]
         if own:

@@ -21,6 +21,7 @@ from blocklab.blocks import REGISTRY
 from blocklab.graph.checks import RESERVED_IDS
 from blocklab.importers.layout import layout
 from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped, match_gelu
+from blocklab.importers.onnx_scopes import where
 
 MAX_ONNX_NODES = 100_000
 
@@ -171,6 +172,7 @@ class _Reader:
             rec = handler(op)
         except Exception as e:  # Unmapped, or attributes a hand-made file got wrong (the checker is not exhaustive)
             reason = str(e) if isinstance(e, Unmapped) else f"cannot be read: {type(e).__name__}: {str(e)[:200]}"
+            reason += where(n)
             self.unsupported.append({"node": label, "op": n.op_type, "reason": reason})
             rec = Rec(f"onnx.{n.op_type}", {}, [i for i in n.input if i in self.refs])
         if rec == PASS:

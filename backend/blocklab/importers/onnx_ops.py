@@ -105,7 +105,7 @@ def _binary(op) -> Rec | str:
         fused = op.fuse_bias(x, c) if op.node.op_type == "Add" else None
         if fused is not None:
             return fused
-        raise Unmapped(f"combines a tensor with a constant of shape {list(c.shape)}; only numbers can be constants")
+        return _with_tensor(op, sym, ci, c, x)
     v = float(c.reshape(()))
     if not np.isfinite(v):
         raise Unmapped(f"uses the constant {v}")
@@ -114,6 +114,34 @@ def _binary(op) -> Rec | str:
     lit = repr(v) if v >= 0 else f"({v!r})"
     expr = f"x {sym} {lit}" if ci == 1 else f"{lit} {sym} x"
     return Rec("CustomLayer", {"expr": expr, "name": op.node.op_type}, [x])
+
+
+def _tensor_name(onnx_name: str) -> str:
+    """The parameter's name in the CustomLayer: the initializer's own ('position.pos' -> 'pos')
+    where the language takes it as a name, else 'c'."""
+    from blocklab.blocks.custom import CustomP, program
+
+    name = onnx_name.rpartition(".")[2]
+    try:
+        program(CustomP.model_validate({"expr": f"x + {name}", "parameters": {name: {"shape": [1]}}}))
+    except Exception:  # ValidationError, ExprError: a reserved or malformed name
+        return "c"
+    return name
+
+
+def _with_tensor(op, sym: str, ci: int, c: np.ndarray, x: str) -> Rec:
+    """x + pos with pos [L, d] (a learned position), x * mask, ...: a CustomLayer holding the
+    tensor as its parameter, where it is the same for every sample of the batch."""
+    rank = op.rank(x)
+    shape = list(c.shape)
+    if rank is not None and len(shape) == rank and shape[0] == 1:
+        shape = shape[1:]  # [1, L, d]: broadcast over the batch, the same as [L, d]
+    if rank is None or len(shape) >= rank or not shape:
+        raise Unmapped(f"combines a tensor with a constant of shape {list(c.shape)} that differs along the batch")
+    name = _tensor_name(op.node.input[ci])
+    expr = f"x {sym} {name}" if ci == 1 else f"{name} {sym} x"
+    return Rec("CustomLayer", {"expr": expr, "name": op.node.op_type, "parameters": {name: {"shape": shape}}}, [x],
+               {name: c.reshape(shape)})
 
 
 def _pool(block: str) -> Callable:

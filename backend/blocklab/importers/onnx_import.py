@@ -20,7 +20,8 @@ import torch
 from blocklab.blocks import REGISTRY
 from blocklab.graph.checks import RESERVED_IDS
 from blocklab.importers.layout import layout
-from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped, match_gelu
+from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped
+from blocklab.importers.onnx_patterns import match_gelu
 from blocklab.importers.onnx_scopes import where
 
 MAX_ONNX_NODES = 100_000

@@ -34,3 +34,21 @@ def constructor_args(module: nn.Module) -> dict[str, Any]:
     """The arguments READERS recovers for this module's exact class ({} for the rest)."""
     reader = READERS.get(type(module))
     return reader(module) if reader is not None else {}
+
+
+# Keyword arguments of a layer's call that change nothing in the output its block gives
+# (output 0): MultiheadAttention(q, k, v, need_weights=False)[0] is the block's own call.
+CALL_KEYWORDS: dict[type[nn.Module], frozenset[str]] = {
+    nn.MultiheadAttention: frozenset({"need_weights", "average_attn_weights"}),
+}
+
+
+def harmless_keywords(module: nn.Module, kwargs: dict[str, Any]) -> bool:
+    allowed = CALL_KEYWORDS.get(type(module), frozenset())
+    return all(k in allowed and isinstance(v, bool) for k, v in kwargs.items())
+
+
+def takes_state(module: nn.Module) -> bool:
+    """torch's RNN, LSTM and GRU take their initial state batch-second, [layers, B, H], where the
+    blocks' h0/c0 ports take [B, layers, H]: `h0.transpose(0, 1)` feeding them is that convention."""
+    return isinstance(module, nn.RNNBase)

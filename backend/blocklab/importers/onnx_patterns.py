@@ -1,0 +1,50 @@
+"""Operator chains exporters write for one layer, recognised as that layer before the
+operators are mapped one by one (read by importers.onnx_import)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def match_gelu(nodes, consts: dict[str, np.ndarray]) -> dict[str, tuple[str, str, set[str]]]:
+    """Exact GELU as exporters decompose it at opset < 20: x * 0.5 * (1 + erf(x / sqrt(2))).
+
+    Returns {first node's output: (x, last node's output, the outputs of the nodes it covers)}."""
+    producer = {o: n for n in nodes for o in n.output}
+    users: dict[str, list] = {}
+    for n in nodes:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
+
+    def const_of(n, value: float) -> str | None:  # the non-constant input, if the other is `value`
+        a, b = n.input
+        for c, other in ((a, b), (b, a)):
+            if c in consts and consts[c].size == 1 and abs(float(consts[c].reshape(())) - value) < 1e-6:
+                return other
+        return None
+
+    def only_user(value: str):
+        u = users.get(value, [])
+        return u[0] if len(u) == 1 else None
+
+    found = {}
+    for erf in (n for n in nodes if n.op_type == "Erf"):
+        scale = producer.get(erf.input[0])
+        if scale is None or len(users.get(scale.output[0], [])) != 1:
+            continue
+        x = const_of(scale, math.sqrt(2)) if scale.op_type == "Div" else (
+            const_of(scale, 1 / math.sqrt(2)) if scale.op_type == "Mul" else None)
+        add = only_user(erf.output[0])
+        if x is None or add is None or add.op_type != "Add" or const_of(add, 1.0) != erf.output[0]:
+            continue
+        m1 = only_user(add.output[0])
+        m2 = only_user(m1.output[0]) if m1 is not None and m1.op_type == "Mul" else None
+        if m2 is None or m2.op_type != "Mul":
+            continue
+        rest = {i for i in (*m1.input, *m2.input) if i not in (add.output[0], m1.output[0])}
+        halves = [i for i in rest if i in consts and consts[i].size == 1 and float(consts[i].reshape(())) == 0.5]
+        if halves and rest - set(halves) == {x}:
+            found[scale.output[0]] = (x, m2.output[0], {o for n in (scale, erf, add, m1, m2) for o in n.output})
+    return found

@@ -70,3 +70,37 @@ def structure(doc: dict) -> dict:
     for name, b in doc.get("blocks", {}).items():
         out[name] = graph(b["nodes"], b["edges"], None)
     return out
+
+
+def combined(cases: list[str]) -> tuple[dict, dict[str, list[str]]]:
+    """One document holding every case side by side (node ids and block names prefixed with
+    the case), so one ONNX export covers them all; and each case's Output ids."""
+    nodes, edges, blocks, outputs = [], [], {}, {}
+    for k, case in enumerate(cases):
+        doc, p = model_doc(case), f"m{k}_"
+        names = {b: f"{p}{b}" for b in doc.get("blocks", {})}
+
+        def moved(n: dict) -> dict:
+            out = {**n, "id": p + n["id"] if n["id"] else n["id"], "type": names.get(n["type"], n["type"])}
+            return out | ({"shares": p + n["shares"]} if n.get("shares") else {})
+
+        nodes += [moved(n) for n in doc["nodes"]]
+        edges += [{**e, "source": p + e["source"], "target": p + e["target"]} for e in doc["edges"]]
+        for b, body in doc.get("blocks", {}).items():
+            blocks[names[b]] = {**body, "nodes": [{**n, "type": names.get(n["type"], n["type"])} for n in body["nodes"]]}
+        outputs[case] = [p + n["id"] for n in doc["nodes"] if n["type"] == "Output"]
+    return {"version": 1, "name": "all", "nodes": nodes, "edges": edges, "blocks": blocks}, outputs
+
+
+def feeding(doc: dict, outputs: list[str]) -> set[str]:
+    """The ids of the nodes these outputs are computed from, themselves included."""
+    into: dict[str, list[str]] = {}
+    for e in doc["edges"]:
+        into.setdefault(e["target"], []).append(e["source"])
+    seen, stack = set(), list(outputs)
+    while stack:
+        n = stack.pop()
+        if n not in seen:
+            seen.add(n)
+            stack += into.get(n, [])
+    return seen

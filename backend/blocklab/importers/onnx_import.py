@@ -20,6 +20,7 @@ import torch
 from blocklab.blocks import REGISTRY
 from blocklab.graph.checks import RESERVED_IDS
 from blocklab.importers.layout import layout
+from blocklab.importers.onnx_layers import HANDLERS as MORE
 from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped
 from blocklab.importers.onnx_patterns import match_gelu
 from blocklab.importers.onnx_scopes import where
@@ -167,7 +168,7 @@ class _Reader:
         try:
             if n.domain not in ("", "ai.onnx"):
                 raise Unmapped(f"is from the operator set '{n.domain}'")
-            handler = HANDLERS.get(n.op_type)
+            handler = MORE.get(n.op_type) or HANDLERS.get(n.op_type)
             if handler is None:
                 raise Unmapped("has no block")
             rec = handler(op)
@@ -180,7 +181,9 @@ class _Reader:
             self.refs[n.output[0]] = self.refs[next(i for i in n.input if i in self.refs)]
             return
         rec.hint = rec.hint or _hint(n.input, self.consts) or re.sub(r"^node_|^/", "", n.name) or n.op_type.lower()
-        self._add(rec, [n.output[0]])
+        # A kept onnx.<Op> node stands for all its outputs (a Loop's carried values), so what
+        # they feed stays in the design, listed, rather than making the file unreadable.
+        self._add(rec, [o for o in n.output if o] if rec.type.startswith("onnx.") else [n.output[0]])
 
     def _add(self, rec: Rec, outputs: list[str]) -> None:
         self.recs.append(rec)

@@ -51,7 +51,7 @@ def _conv(op) -> Rec:
     w = op.const(1, "weight")
     nd = w.ndim - 2
     transposed = op.node.op_type == "ConvTranspose"
-    block = {(1, False): "Conv1d", (2, False): "Conv2d", (2, True): "ConvTranspose2d"}.get((nd, transposed))
+    block = {(1, False): "Conv1d", (2, False): "Conv2d", (3, False): "Conv3d", (2, True): "ConvTranspose2d"}.get((nd, transposed))
     if block is None:
         raise Unmapped(f"is a {nd}-d {'transposed ' if transposed else ''}convolution; no block computes it")
     if op.attr("auto_pad", "NOTSET") not in ("NOTSET", "VALID") or op.attr("output_shape") is not None:

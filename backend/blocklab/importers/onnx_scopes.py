@@ -24,7 +24,7 @@ def where(node) -> str:
     blocks = {_qualified(c): b.name for c, b in module_blocks().items()}
     for path, cls in scopes:  # the outermost module that is a registry layer: the unit a user knows
         if cls in blocks:
-            return (f" (in {path}, a torch.nn.{cls.rpartition('.')[2]}, which torch.onnx.export writes as separate "
-                    f"operators; `blocklab import` on the PyTorch module maps it to the {blocks[cls]} block)")
+            return (f" (in {path}, a torch.nn.{cls.rpartition('.')[2]}: `blocklab import` on the PyTorch module "
+                    f"maps it to the {blocks[cls]} block)")
     path, cls = scopes[-1]
     return f" (in {path}, a {cls})"

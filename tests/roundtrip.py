@@ -8,6 +8,8 @@ import torch
 
 from blocklab.api.templates import load_templates
 from blocklab.blocks import REGISTRY
+from blocklab.blocks.custom import CustomP, program
+from blocklab.custom.emit import forward_body
 from blocklab.graph.analyze import analyze
 from blocklab.graph.document import GraphDoc
 from test_registry import BLOCK_TYPES, single_block_doc
@@ -34,13 +36,16 @@ def _meaning(type_name: str, resolved: dict | None) -> object:
     """Params as what they compute: the torch module they build where there is one
     (AvgPool2d stride=None and stride=2 are the same layer), else the resolved params. A
     CustomLayer's `init` says how fresh weights are drawn, which an import cannot know
-    (it carries the weights themselves): left out."""
+    (it carries the weights themselves): left out. The text is compared as the forward()
+    it generates, so `x /= 2` and `x = x / 2` are the same layer."""
     kind = REGISTRY.get(type_name)
     if resolved is None or kind is None:
         return resolved
-    if type_name == "CustomLayer":
+    if type_name == "CustomLayer":  # its text as the forward it generates: `x /= 2` is `x = x / 2`
+        p = CustomP.model_validate(resolved)
         return {k: ({n: {a: b for a, b in spec.items() if a != "init"} for n, spec in v.items()}
-                    if k in ("parameters", "constants") else v) for k, v in resolved.items()}
+                    if k in ("parameters", "constants") else v) for k, v in resolved.items() if k != "expr"} | {
+            "forward": forward_body(program(p), p.max_iter)}
     if kind.module is not None and kind.role == "layer":
         with torch.device("meta"):
             return repr(eval(kind.module(kind.params.model_validate(resolved)), {"nn": torch.nn, "torch": torch}))

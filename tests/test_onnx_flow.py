@@ -87,3 +87,21 @@ def test_a_name_made_in_one_branch_only_is_refused_naming_the_node():
     with pytest.raises(ExportFailed) as e:
         to_onnx(analysis, doc.name)
     assert e.value.node == "flow" and "y2" in str(e.value)
+
+
+def test_loop_and_branch_bodies_read_names_made_before_them():
+    # `h` and `k` are read inside the loop and the branch without being carried (closures in
+    # while_loop / torch.cond), and a name made inside the loop stays a loop local.
+    expr = ("h = x.abs().sum(dim=1, keepdim=True) + 1\n"
+            "k = h * 0 + 2\n"
+            "while x.abs().sum() > 1:\n"
+            "    t = x / k\n"
+            "    x = t\n"
+            "if x.sum() > 0:\n"
+            "    x = x * h\n"
+            "x + k")
+    run, _ = _export(expr, max_iter=50)
+    for scale in (0.01, 5.0, 500.0):
+        for sign in (1, -1):
+            got, want = run(torch.linspace(0.1, 1, 8).reshape(2, 4) * scale * sign)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -23,12 +23,10 @@ ort = pytest.importorskip("onnxruntime")
 # Cases whose export holds operators no block maps back (the import names each of them).
 SEQUENCE_FIRST = "torch.onnx.export writes it sequence-first (Transpose/Reshape across the batch)"
 NOT_BACK: dict[str, str] = {
-    "block:Chunk": "one Split with several outputs; a Chunk block is one piece",
     "block:RNN": SEQUENCE_FIRST, "block:LSTM": SEQUENCE_FIRST, "block:GRU": SEQUENCE_FIRST,
     "block:MultiheadAttention": SEQUENCE_FIRST, "block:TransformerEncoderLayer": SEQUENCE_FIRST,
     "block:TransformerDecoderLayer": SEQUENCE_FIRST, "template:transformer_digits": SEQUENCE_FIRST,
     "block:GroupNorm": "written as Reshape -> InstanceNormalization over groups -> Reshape -> Mul -> Add",
-    "block:Softplus": "written as Where(x > threshold, x, Softplus(x))",
     # A reduction over the whole batch (D2L's CenteredLayer: X - X.mean()) has no per-sample block.
     "block:CustomLayer": "x - x.mean() reduces over the batch", "template:d2l_centered": "X - X.mean()",
     # A CustomLayer's while/if is exported as ONNX Loop/If; no block reads a Loop body back.

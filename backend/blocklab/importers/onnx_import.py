@@ -22,7 +22,7 @@ from blocklab.graph.checks import RESERVED_IDS
 from blocklab.importers.layout import layout
 from blocklab.importers.onnx_layers import HANDLERS as MORE
 from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped
-from blocklab.importers.onnx_patterns import match_gelu
+from blocklab.importers.onnx_patterns import match_gelu, match_softplus
 from blocklab.importers.onnx_scopes import where
 
 MAX_ONNX_NODES = 100_000
@@ -138,14 +138,16 @@ class _Reader:
             if not dims or len(dims) < 2 or not all(isinstance(d, int) and d > 0 for d in dims[1:]):
                 raise OnnxInvalid(f"input '{v.name}' has shape {dims}; it needs a batch dim and fixed sizes after it")
             self._add(Rec("Input", {"shape": dims[1:]}, hint=v.name), [v.name])
-        gelus = match_gelu(self.graph.node, self.consts)
-        skip: set[str] = set()  # outputs of the nodes an emitted GELU stands for
+        # Chains that stand for one layer: {first node's output: (x, last output, covered, block, params)}
+        chains = {k: (x, out, cov, "GELU", {}) for k, (x, out, cov) in match_gelu(self.graph.node, self.consts).items()}
+        chains |= {k: (x, out, cov, "Softplus", p) for k, (x, out, cov, p) in match_softplus(self.graph.node, self.consts).items()}
+        skip: set[str] = set()  # outputs of the nodes an emitted chain stands for
         for n in self.graph.node:
             if n.output and n.output[0] in skip:
                 continue
-            if n.output and n.output[0] in gelus and gelus[n.output[0]][0] in self.refs:
-                x, out, covered = gelus[n.output[0]]
-                self._add(Rec("GELU", {}, [x], hint="gelu"), [out])
+            if n.output and n.output[0] in chains and chains[n.output[0]][0] in self.refs:
+                x, out, covered, block, params = chains[n.output[0]]
+                self._add(Rec(block, params, [x], hint=block.lower()), [out])
                 skip |= covered
                 continue
             if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
@@ -179,6 +181,11 @@ class _Reader:
             rec = Rec(f"onnx.{n.op_type}", {}, [i for i in n.input if i in self.refs])
         if rec == PASS:
             self.refs[n.output[0]] = self.refs[next(i for i in n.input if i in self.refs)]
+            return
+        if isinstance(rec, dict):  # one node per used output (Split -> one Chunk per piece)
+            for out, piece in rec.items():
+                piece.hint = f"{re.sub(r'^node_|^/', '', n.name) or 'chunk'}_{piece.params['index']}"
+                self._add(piece, [out])
             return
         rec.hint = rec.hint or _hint(n.input, self.consts) or re.sub(r"^node_|^/", "", n.name) or n.op_type.lower()
         # A kept onnx.<Op> node stands for all its outputs (a Loop's carried values), so what

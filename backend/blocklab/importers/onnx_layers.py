@@ -125,7 +125,24 @@ def _cast(op) -> str:
     return PASS
 
 
+def _split(op) -> dict[str, Rec]:
+    """Split into torch.chunk's pieces -> a Chunk block for each piece that is used."""
+    shape, axis = op.shape(op.node.input[0]), op.attr("axis", 0)
+    if shape is None or axis % len(shape) == 0 or not isinstance(shape[axis], int):
+        raise Unmapped("splits along the batch, or a dim of unknown size")
+    size, n = shape[axis], len(op.node.output)
+    sizes = op.const(1, "split").tolist() if op.has(1) else None
+    each = -(-size // n)
+    chunked = [min(each, size - i * each) for i in range(n)]  # torch.chunk(x, n): ceil-sized pieces, the last smaller
+    if (sizes is not None and sizes != chunked) or any(s <= 0 for s in chunked):
+        raise Unmapped(f"splits into sizes {sizes}; a Chunk block cuts torch.chunk's equal pieces")
+    x = op.data(0)
+    return {o: Rec("Chunk", {"chunks": n, "dim": int(axis), "index": i}, [x])
+            for i, o in enumerate(op.node.output) if o and op.g.consumers.get(o, 0)}
+
+
 HANDLERS: dict[str, Callable] = {
+    "Split": _split,
     "MaxPool": _pool, "AveragePool": _pool, "ReduceMax": _reduce_max, "Pad": _pad, "Resize": _resize,
     "InstanceNormalization": _instance_norm, "PRelu": _prelu, "Gather": _gather, "Cast": _cast,
     "Mish": lambda op: Rec("Mish", {}, [op.data(0)]), "HardSwish": lambda op: Rec("Hardswish", {}, [op.data(0)]),

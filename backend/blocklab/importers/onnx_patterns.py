@@ -48,3 +48,40 @@ def match_gelu(nodes, consts: dict[str, np.ndarray]) -> dict[str, tuple[str, str
         if halves and rest - set(halves) == {x}:
             found[scale.output[0]] = (x, m2.output[0], {o for n in (scale, erf, add, m1, m2) for o in n.output})
     return found
+
+
+def match_softplus(nodes, consts: dict[str, np.ndarray]) -> dict[str, tuple[str, str, set[str], dict]]:
+    """Softplus(beta, threshold) as torch exports it: Where(z > threshold, x, Softplus(z) / beta)
+    with z = x * beta (beta = 1: z = x, no Div).
+
+    Returns {first node's output: (x, Where's output, the outputs it covers, the block params)}."""
+    producer = {o: n for n in nodes for o in n.output}
+    order = {id(n): i for i, n in enumerate(nodes)}
+
+    def scalar(name: str) -> float | None:
+        c = consts.get(name)
+        return float(c.reshape(())) if c is not None and c.size == 1 else None
+
+    found = {}
+    for where in (n for n in nodes if n.op_type == "Where" and len(n.input) == 3):
+        cond, x, soft = producer.get(where.input[0]), where.input[1], producer.get(where.input[2])
+        if cond is None or cond.op_type != "Greater" or soft is None or scalar(cond.input[1]) is None:
+            continue
+        z, covered, beta = cond.input[0], [cond, where], 1.0
+        if soft.op_type == "Div":  # Softplus(z) / beta
+            beta, div, soft = scalar(soft.input[1]), soft, producer.get(soft.input[0])
+            covered.append(div)
+        if beta is None or soft is None or soft.op_type != "Softplus" or soft.input[0] != z:
+            continue
+        covered.append(soft)
+        if z != x:  # z = x * beta
+            mul = producer.get(z)
+            if mul is None or mul.op_type != "Mul" or x not in mul.input or scalar(next(i for i in mul.input if i != x)) != beta:
+                continue
+            covered.append(mul)
+        elif beta != 1.0:
+            continue
+        first = min(covered, key=lambda n: order[id(n)])
+        params = {"beta": float(f"{beta:.7g}"), "threshold": float(f"{scalar(cond.input[1]):.7g}")}
+        found[first.output[0]] = (x, where.output[0], {o for n in covered for o in n.output}, params)
+    return found

@@ -24,8 +24,9 @@ ort = pytest.importorskip("onnxruntime")
 SEQUENCE_FIRST = "torch.onnx.export writes it sequence-first (Transpose/Reshape across the batch)"
 NOT_BACK: dict[str, str] = {
     "block:RNN": SEQUENCE_FIRST, "block:LSTM": SEQUENCE_FIRST, "block:GRU": SEQUENCE_FIRST,
-    "block:MultiheadAttention": SEQUENCE_FIRST, "block:TransformerEncoderLayer": SEQUENCE_FIRST,
-    "block:TransformerDecoderLayer": SEQUENCE_FIRST, "template:transformer_digits": SEQUENCE_FIRST,
+    # Read back as one block only for one input (self-attention; importers.onnx_modules).
+    "block:MultiheadAttention": SEQUENCE_FIRST + "; query, key and value differ here",
+    "block:TransformerDecoderLayer": SEQUENCE_FIRST + "; two inputs (x, memory)",
     "block:GroupNorm": "written as Reshape -> InstanceNormalization over groups -> Reshape -> Mul -> Add",
     # A reduction over the whole batch (D2L's CenteredLayer: X - X.mean()) has no per-sample block.
     "block:CustomLayer": "x - x.mean() reduces over the batch", "template:d2l_centered": "X - X.mean()",

@@ -21,6 +21,7 @@ from blocklab.blocks import REGISTRY
 from blocklab.graph.checks import RESERVED_IDS
 from blocklab.importers.layout import layout
 from blocklab.importers.onnx_layers import HANDLERS as MORE
+from blocklab.importers.onnx_modules import match_layers
 from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped
 from blocklab.importers.onnx_patterns import match_gelu, match_softplus
 from blocklab.importers.onnx_scopes import where
@@ -139,15 +140,18 @@ class _Reader:
                 raise OnnxInvalid(f"input '{v.name}' has shape {dims}; it needs a batch dim and fixed sizes after it")
             self._add(Rec("Input", {"shape": dims[1:]}, hint=v.name), [v.name])
         # Chains that stand for one layer: {first node's output: (x, last output, covered, block, params)}
-        chains = {k: (x, out, cov, "GELU", {}) for k, (x, out, cov) in match_gelu(self.graph.node, self.consts).items()}
-        chains |= {k: (x, out, cov, "Softplus", p) for k, (x, out, cov, p) in match_softplus(self.graph.node, self.consts).items()}
+        chains = {k: (x, out, cov, "GELU", {}, {}, "gelu")
+                  for k, (x, out, cov) in match_gelu(self.graph.node, self.consts).items()}
+        chains |= {k: (x, out, cov, "Softplus", p, {}, "softplus")
+                   for k, (x, out, cov, p) in match_softplus(self.graph.node, self.consts).items()}
+        chains |= match_layers(self.graph, self.consts, self.shapes)
         skip: set[str] = set()  # outputs of the nodes an emitted chain stands for
         for n in self.graph.node:
             if n.output and n.output[0] in skip:
                 continue
             if n.output and n.output[0] in chains and chains[n.output[0]][0] in self.refs:
-                x, out, covered, block, params = chains[n.output[0]]
-                self._add(Rec(block, params, [x], hint=block.lower()), [out])
+                x, out, covered, block, params, weights, hint = chains[n.output[0]]
+                self._add(Rec(block, params, [x], weights, hint=hint), [out])
                 skip |= covered
                 continue
             if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):

@@ -1,0 +1,140 @@
+"""torch's Transformer layers in a torch-exported .onnx file -> their blocks.
+
+torch.onnx.export writes nn.TransformerEncoderLayer (and a self-attention
+nn.MultiheadAttention) as dozens of operators that work sequence-first, which no per-sample
+block computes one by one. The file's metadata says which module each operator came from
+(`namespace`) and which parameters it reads (`pkg.torch.onnx.fx_node`: %p_encoder_layers_0_
+linear1_weight): the operators of one such module become that block, its tensors read from
+the constants those operators hold (a MatMul's weight is stored transposed, an all-zero bias
+the exporter dropped is zeros), and its params from them: d_model and dim_feedforward from
+the weights, nhead from the per-head reshape, the activation, eps and norm_first from the
+operators. Nothing is run. Anything else in the module's operators (a mask, another layout)
+leaves it to the per-operator path, which lists it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from blocklab.blocks import REGISTRY
+
+_LAYERS = {"torch.nn.modules.transformer.TransformerEncoderLayer": "TransformerEncoderLayer",
+           "torch.nn.modules.activation.MultiheadAttention": "MultiheadAttention"}
+# What the exporter writes for these layers without a mask; anything else: not recognised.
+_OPS = {"Transpose", "MatMul", "Add", "Reshape", "Unsqueeze", "Squeeze", "Gather", "Shape", "Slice", "Concat", "Mul",
+        "Softmax", "Gemm", "LayerNormalization", "Relu", "Gelu", "Erf", "Div", "Split", "Identity", "Cast", "Sqrt",
+        "Constant", "Expand"}
+
+
+class _NotIt(Exception):
+    pass
+
+
+def _meta(n) -> dict[str, str]:
+    return {p.key: p.value for p in n.metadata_props}
+
+
+def _scope(n) -> tuple[str, str] | None:
+    """(path, block) of the outermost Transformer layer the node belongs to."""
+    for part in _meta(n).get("namespace", "").split("/")[1:-1]:
+        path, _, cls = part.partition(": ")
+        if cls in _LAYERS:
+            return path, _LAYERS[cls]
+    return None
+
+
+def _sub(n, path: str) -> str:
+    """The node's module path below `path` ('' for the layer itself, 'linear1', 'self_attn')."""
+    parts = [p.partition(": ")[0] for p in _meta(n).get("namespace", "").split("/")[1:-1]]
+    inner = parts[-1] if parts else ""
+    return inner[len(path) + 1:] if inner.startswith(path + ".") else ""
+
+
+def _tokens(n) -> list[str]:
+    return re.findall(r"%p_(\w+)", _meta(n).get("pkg.torch.onnx.fx_node", ""))
+
+
+def _weights(nodes, path: str, consts: dict[str, np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
+    key = {f"{path}.{k}".replace(".", "_"): k for k in names}
+    out: dict[str, np.ndarray] = {}
+    for n in nodes:
+        mine = [key[t] for t in _tokens(n) if t in key]
+        c = [consts[i] for i in n.input if i in consts and consts[i].size > 1]
+        weight = next((k for k in mine if k.endswith("weight")), None)
+        bias = next((k for k in mine if k.endswith("bias")), None)
+        if n.op_type == "MatMul" and c and weight:
+            out[weight] = c[0].T
+        elif n.op_type == "Gemm" and c and weight:
+            out[weight] = c[0] if any(a.name == "transB" and a.i for a in n.attribute) else c[0].T
+            if bias:
+                out[bias] = c[1] if len(c) > 1 else np.zeros(c[0].shape[0], np.float32)  # a zero bias is dropped
+        elif n.op_type == "Add" and c and bias:
+            out[bias] = c[0]
+        elif n.op_type == "LayerNormalization" and weight:
+            out[weight] = consts[n.input[1]]
+            if bias:
+                out[bias] = consts[n.input[2]]
+    return out
+
+
+def _layer(nodes, path: str, block: str, x: str, shapes: dict, consts: dict) -> tuple[dict, dict[str, np.ndarray]]:
+    ops = {n.op_type for n in nodes}
+    if ops - _OPS:
+        raise _NotIt(f"has {sorted(ops - _OPS)}")
+    d = (shapes.get(x) or [None])[-1]
+    attn = [n for n in nodes if _sub(n, path).endswith("self_attn") or block == "MultiheadAttention"]
+    heads = {d // int(c[-1]) for n in attn if n.op_type == "Reshape" and n.input[1] in consts
+             for c in [consts[n.input[1]].tolist()] if len(c) == 3 and 0 < c[-1] < d and d % c[-1] == 0}
+    if not isinstance(d, int) or len(heads) != 1:
+        raise _NotIt(f"no single head count ({sorted(heads)})")
+    kind = REGISTRY[block]
+    if block == "MultiheadAttention":
+        p: dict[str, Any] = {"num_heads": heads.pop(), "bias": any(t.endswith("in_proj_bias") for n in nodes for t in _tokens(n))}
+        names = list(kind.param_shapes(kind.params.model_validate({**p, "embed_dim": d, "kdim": d, "vdim": d})))
+    else:
+        norms = [n for n in nodes if n.op_type == "LayerNormalization"]
+        ff = next((consts[i] for n in nodes if _sub(n, path) == "linear1" and n.op_type in ("MatMul", "Gemm")
+                   for i in n.input if i in consts and consts[i].ndim == 2), None)
+        if len(norms) != 2 or ff is None:
+            raise _NotIt("not two LayerNorms and a feed-forward net")
+        act = "gelu" if ops & {"Gelu", "Erf"} else "relu"
+        p = {"nhead": heads.pop(), "dim_feedforward": int(max(ff.shape)), "activation": act,
+             "layer_norm_eps": float(f"{next((a.f for a in norms[0].attribute if a.name == 'epsilon'), 1e-5):.7g}"),
+             "norm_first": norms[0].input[0] == x, "bias": any(t.endswith("linear1_bias") for n in nodes for t in _tokens(n))}
+        names = list(kind.param_shapes(kind.params.model_validate({**p, "d_model": d})))
+    w = _weights(nodes, path, consts, names)
+    want = kind.param_shapes(kind.params.model_validate({**p, ("embed_dim" if block == "MultiheadAttention" else "d_model"): d,
+                                                        **({"kdim": d, "vdim": d} if block == "MultiheadAttention" else {})}))
+    if set(w) != set(want) or any(tuple(w[k].shape) != tuple(s) for k, s in want.items()):
+        raise _NotIt(f"tensors {sorted(set(want) ^ set(w))} not found, or of other shapes")
+    if block == "TransformerEncoderLayer" and p["activation"] == "relu":
+        p.pop("activation")
+    return {k: v for k, v in p.items() if not (k == "bias" and v)}, {k: np.asarray(v, np.float32) for k, v in w.items()}
+
+
+def match_layers(graph, consts: dict[str, np.ndarray], shapes: dict) -> dict[str, tuple]:
+    """{first node's output: (x, last output, covered outputs, block, params, weights)}."""
+    groups: dict[str, list] = {}
+    kinds: dict[str, str] = {}
+    for n in graph.node:
+        s = _scope(n)
+        if s is not None:
+            groups.setdefault(s[0], []).append(n)
+            kinds[s[0]] = s[1]
+    found = {}
+    for path, nodes in groups.items():
+        made = {o for n in nodes for o in n.output}
+        ins = {i for n in nodes for i in n.input if i and i not in made and i not in consts}
+        outs = {o for o in made if any(o in m.input for m in graph.node if m not in nodes) or o in {v.name for v in graph.output}}
+        if len(ins) != 1 or len(outs) != 1:
+            continue
+        x, out = ins.pop(), outs.pop()
+        try:
+            params, weights = _layer(nodes, path, kinds[path], x, shapes, consts)
+        except (_NotIt, ValueError, KeyError, IndexError):
+            continue  # the operators stay, each mapped or listed on its own
+        found[nodes[0].output[0]] = (x, out, made, kinds[path], params, weights, path)
+    return found

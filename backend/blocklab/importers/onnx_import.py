@@ -119,9 +119,12 @@ class _Reader:
             if t.HasField("shape"):
                 self.shapes[v.name] = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in t.shape.dim]
         self.consumers: dict[str, int] = {}
+        self.users: dict[str, list] = {}  # value -> the nodes reading it
         for n in g.node:
             for i in n.input:
                 self.consumers[i] = self.consumers.get(i, 0) + 1
+                self.users.setdefault(i, []).append(n)
+        self.graph_inputs = {v.name for v in g.input}
         for o in g.output:
             self.consumers[o.name] = self.consumers.get(o.name, 0) + 1
         self.refs: dict[str, Rec] = {}

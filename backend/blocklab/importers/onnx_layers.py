@@ -118,9 +118,10 @@ def _gather(op) -> Rec:
 
 def _cast(op) -> str:
     """An Input cast to integers for an embedding lookup: the Embedding block takes the Input itself."""
-    src = op.node.input[0]
-    if src not in {v.name for v in op.g.graph.input} or not all(n.op_type == "Gather" and n.input[1] == op.node.output[0]
-                                                                   for n in op.g.graph.node if op.node.output[0] in n.input):
+    src, out = op.node.input[0], op.node.output[0]
+    readers = op.g.users.get(out, [])
+    if src not in op.g.graph_inputs or not readers or not all(n.op_type == "Gather" and list(n.input[1:]) == [out]
+                                                             for n in readers):
         raise Unmapped("converts a value's type other than an Input's indices fed to an embedding")
     return PASS
 

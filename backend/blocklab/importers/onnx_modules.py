@@ -84,6 +84,8 @@ def _layer(nodes, path: str, block: str, x: str, shapes: dict, consts: dict) -> 
     ops = {n.op_type for n in nodes}
     if ops - _OPS:
         raise _NotIt(f"has {sorted(ops - _OPS)}")
+    if sum(n.op_type == "Softmax" for n in nodes) != 1:  # one attention, no other normalisation
+        raise _NotIt("not one attention")
     d = (shapes.get(x) or [None])[-1]
     attn = [n for n in nodes if _sub(n, path).endswith("self_attn") or block == "MultiheadAttention"]
     heads = {d // int(c[-1]) for n in attn if n.op_type == "Reshape" and n.input[1] in consts
@@ -124,11 +126,18 @@ def match_layers(graph, consts: dict[str, np.ndarray], shapes: dict) -> dict[str
         if s is not None:
             groups.setdefault(s[0], []).append(n)
             kinds[s[0]] = s[1]
+    users: dict[str, set[int]] = {}  # value -> the nodes reading it (by position), built once
+    for k, n in enumerate(graph.node):
+        for i in n.input:
+            users.setdefault(i, set()).add(k)
+    at = {id(n): k for k, n in enumerate(graph.node)}
+    results = {v.name for v in graph.output}
     found = {}
     for path, nodes in groups.items():
         made = {o for n in nodes for o in n.output}
+        mine = {at[id(n)] for n in nodes}
         ins = {i for n in nodes for i in n.input if i and i not in made and i not in consts}
-        outs = {o for o in made if any(o in m.input for m in graph.node if m not in nodes) or o in {v.name for v in graph.output}}
+        outs = {o for o in made if users.get(o, set()) - mine or o in results}
         if len(ins) != 1 or len(outs) != 1:
             continue
         x, out = ins.pop(), outs.pop()

@@ -8,6 +8,8 @@ reference."""
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 
@@ -19,9 +21,14 @@ from test_onnx_interchange import _torch_onnx
 pytest.importorskip("onnxruntime")
 
 
+@functools.lru_cache(maxsize=None)
+def _file(name: str) -> bytes:
+    """The user's own torch.onnx.export of the model (made once per model: it takes a second)."""
+    return _torch_onnx(original(name), CASES[name][3]())
+
+
 def _import(client, name: str) -> dict:
-    module = original(name)
-    r = client.post("/api/import/onnx", files={"file": (f"{name}.onnx", _torch_onnx(module, CASES[name][3]()))})
+    r = client.post("/api/import/onnx", files={"file": (f"{name}.onnx", _file(name))})
     assert r.status_code == 200, r.text
     return r.json()
 

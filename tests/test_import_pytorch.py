@@ -294,3 +294,29 @@ def test_a_loop_beside_layers_in_one_forward_is_named():
         from_module(FixedHiddenMLP(), torch.randn(2, 20))
     assert [u["node"] for u in e.value.unsupported] == ["FixedHiddenMLP"]
     assert "control flow" in e.value.unsupported[0]["reason"]
+
+
+class EncoderDecoder(nn.Module):
+    """torch's own stacks, with final norms, and a self-attention on top: src [B, 5, 8], tgt [B, 4, 8]."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 1,
+                                         norm=nn.LayerNorm(8), enable_nested_tensor=False)
+        self.dec = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, batch_first=True), 2, norm=nn.LayerNorm(8))
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, src, tgt):
+        h = self.dec(tgt, self.enc(src))
+        return self.attn(h, h, h, need_weights=False)[0]
+
+
+def test_torchs_transformer_stacks_keep_their_keys():
+    torch.manual_seed(0)
+    module = EncoderDecoder()
+    doc = _roundtrip(module, (torch.randn(2, 5, 8), torch.randn(2, 4, 8)))
+    assert [(n["id"], n["type"]) for n in doc["nodes"]][2:5] == [
+        ("enc", "TransformerEncoder"), ("dec", "TransformerDecoder"), ("attn", "MultiheadAttention")]
+    layers = doc["blocks"]["TransformerDecoderLayers"]
+    assert [n["id"] for n in layers["nodes"] if n["type"] == "TransformerDecoderLayer"] == ["0", "1"]
+    assert "dec.layers.1.multihead_attn.in_proj_weight" in module.state_dict()  # the keys _roundtrip loaded strictly

@@ -23,7 +23,7 @@ from blocklab.importers.layout import layout
 from blocklab.importers.onnx_layers import HANDLERS as MORE
 from blocklab.importers.onnx_modules import match_layers
 from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped
-from blocklab.importers.onnx_patterns import match_gelu, match_softplus
+from blocklab.importers.onnx_patterns import match_gelu, match_groupnorm, match_softplus
 from blocklab.importers.onnx_scopes import where
 
 MAX_ONNX_NODES = 100_000
@@ -147,6 +147,8 @@ class _Reader:
                   for k, (x, out, cov) in match_gelu(self.graph.node, self.consts).items()}
         chains |= {k: (x, out, cov, "Softplus", p, {}, "softplus")
                    for k, (x, out, cov, p) in match_softplus(self.graph.node, self.consts).items()}
+        chains |= {k: (x, out, cov, "GroupNorm", p, w, "groupnorm")
+                   for k, (x, out, cov, p, w) in match_groupnorm(self.graph.node, self.consts).items()}
         chains |= match_layers(self.graph, self.consts, self.shapes)
         skip: set[str] = set()  # outputs of the nodes an emitted chain stands for
         for n in self.graph.node:

@@ -85,3 +85,45 @@ def match_softplus(nodes, consts: dict[str, np.ndarray]) -> dict[str, tuple[str,
         params = {"beta": float(f"{beta:.7g}"), "threshold": float(f"{scalar(cond.input[1]):.7g}")}
         found[first.output[0]] = (x, where.output[0], {o for n in covered for o in n.output}, params)
     return found
+
+
+def match_groupnorm(nodes, consts: dict[str, np.ndarray]) -> dict[str, tuple[str, str, set[str], dict, dict]]:
+    """GroupNorm as torch exports it: Reshape(x, [0, G, -1]) -> InstanceNormalization(ones, zeros)
+    -> Reshape back (to Shape(x)) -> Mul(gamma [C, 1, ...]) -> Add(beta [C, 1, ...]).
+
+    Returns {Reshape's output: (x, Add's output, the outputs it covers, params, weights)}."""
+    users: dict[str, list] = {}
+    for n in nodes:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
+
+    def only(value: str, op: str):
+        u = users.get(value, [])
+        return u[0] if len(u) == 1 and u[0].op_type == op else None
+
+    def const(n, skip: str) -> np.ndarray | None:
+        other = [i for i in n.input if i != skip]
+        return consts.get(other[0]) if len(other) == 1 else None
+
+    found = {}
+    for first in (n for n in nodes if n.op_type == "Reshape" and n.input[1] in consts):
+        target = consts[first.input[1]].tolist()
+        norm = only(first.output[0], "InstanceNormalization")
+        if len(target) != 3 or target[0] != 0 or target[2] != -1 or norm is None or target[1] < 1:
+            continue
+        scale, bias = consts.get(norm.input[1]), consts.get(norm.input[2])
+        back = only(norm.output[0], "Reshape")
+        mul = only(back.output[0], "Mul") if back is not None else None
+        add = only(mul.output[0], "Add") if mul is not None else None
+        if scale is None or bias is None or not (np.all(scale == 1) and np.all(bias == 0)) or add is None:
+            continue
+        gamma, beta = const(mul, back.output[0]), const(add, mul.output[0])
+        if gamma is None or beta is None or gamma.shape != beta.shape or gamma.ndim < 2 or any(d != 1 for d in gamma.shape[1:]):
+            continue
+        eps = next((a.f for a in norm.attribute if a.name == "epsilon"), 1e-5)
+        plain = bool(np.all(gamma == 1) and np.all(beta == 0))  # affine=False writes ones and zeros too
+        params = {"num_groups": int(target[1]), "eps": float(f"{eps:.7g}"), **({"affine": False} if plain else {})}
+        weights = {} if plain else {"weight": gamma.reshape(-1), "bias": beta.reshape(-1)}
+        covered = {o for n in (first, norm, back, mul, add) for o in n.output}
+        found[first.output[0]] = (first.input[0], add.output[0], covered, params, weights)
+    return found

@@ -39,8 +39,8 @@ def _bounded(s: ast.For) -> tuple[int, ast.expr, list[ast.stmt]] | None:
 
 
 class _Rewrite(ast.NodeTransformer):
-    def __init__(self, module: nn.Module, env: dict[str, Any], ports: dict[str, str], functions: dict[Any, str]):
-        self.module, self.env, self.ports, self.functions = module, env, ports, functions
+    def __init__(self, env: dict[str, Any], ports: dict[str, str], functions: dict[Any, str]):
+        self.env, self.ports, self.functions = env, ports, functions
         self.rounds: set[int] = set()
 
     def visit_For(self, s: ast.For) -> ast.AST:
@@ -96,7 +96,7 @@ def to_text(module: nn.Module, functions: dict[Any, str], n_inputs: int) -> tupl
     body = fn.body[1:] if fn.body and isinstance(fn.body[0], ast.Expr) and isinstance(
         getattr(fn.body[0], "value", None), ast.Constant) else fn.body  # the docstring
     env = {**inspect.getclosurevars(forward).globals, **forward.__globals__}
-    rewrite = _Rewrite(module, env, dict(zip(names, L.PORTS)), functions)
+    rewrite = _Rewrite(env, dict(zip(names, L.PORTS)), functions)
     new = [rewrite.visit(s) for s in body]
     if len(rewrite.rounds) > 1:
         raise NoSource("has loops with different bounds; a CustomLayer has one max_iter")

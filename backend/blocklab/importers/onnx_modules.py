@@ -14,15 +14,15 @@ leaves it to the per-operator path, which lists it.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
 import numpy as np
 
 from blocklab.blocks import REGISTRY
+from blocklab.importers.layers import module_blocks
 
-_LAYERS = {"torch.nn.modules.transformer.TransformerEncoderLayer": "TransformerEncoderLayer",
-           "torch.nn.modules.activation.MultiheadAttention": "MultiheadAttention"}
 # What the exporter writes for these layers without a mask; anything else: not recognised.
 _OPS = {"Transpose", "MatMul", "Add", "Reshape", "Unsqueeze", "Squeeze", "Gather", "Shape", "Slice", "Concat", "Mul",
         "Softmax", "Gemm", "LayerNormalization", "Relu", "Gelu", "Erf", "Div", "Split", "Identity", "Cast", "Sqrt",
@@ -37,12 +37,18 @@ def _meta(n) -> dict[str, str]:
     return {p.key: p.value for p in n.metadata_props}
 
 
+@functools.lru_cache(maxsize=1)
+def _layers() -> dict[str, str]:
+    """The torch class (as the metadata spells it) of each block _PARAMS reads."""
+    return {f"{c.__module__}.{c.__qualname__}": b.name for c, b in module_blocks().items() if b.name in _PARAMS}
+
+
 def _scope(n) -> tuple[str, str] | None:
     """(path, block) of the outermost Transformer layer the node belongs to."""
     for part in _meta(n).get("namespace", "").split("/")[1:-1]:
         path, _, cls = part.partition(": ")
-        if cls in _LAYERS:
-            return path, _LAYERS[cls]
+        if cls in _layers():
+            return path, _layers()[cls]
     return None
 
 
@@ -80,6 +86,28 @@ def _weights(nodes, path: str, consts: dict[str, np.ndarray], names: list[str]) 
     return out
 
 
+def _attention_params(nodes, path: str, x: str, d: int, heads: int, consts: dict) -> dict[str, Any]:
+    return {"embed_dim": d, "kdim": d, "vdim": d, "num_heads": heads,
+            "bias": any(t.endswith("in_proj_bias") for n in nodes for t in _tokens(n))}
+
+
+def _encoder_params(nodes, path: str, x: str, d: int, heads: int, consts: dict) -> dict[str, Any]:
+    norms = [n for n in nodes if n.op_type == "LayerNormalization"]
+    ff = next((consts[i] for n in nodes if _sub(n, path) == "linear1" and n.op_type in ("MatMul", "Gemm")
+               for i in n.input if i in consts and consts[i].ndim == 2), None)
+    if len(norms) != 2 or ff is None:
+        raise _NotIt("not two LayerNorms and a feed-forward net")
+    return {"d_model": d, "nhead": heads, "dim_feedforward": int(ff.shape[1] if ff.shape[0] == d else ff.shape[0]),
+            "activation": "gelu" if {n.op_type for n in nodes} & {"Gelu", "Erf"} else "relu",
+            "layer_norm_eps": float(f"{next((a.f for a in norms[0].attribute if a.name == 'epsilon'), 1e-5):.7g}"),
+            "norm_first": norms[0].input[0] == x,  # pre-norm: norm1 reads the layer's input itself
+            "bias": any(t.endswith("linear1_bias") for n in nodes for t in _tokens(n))}
+
+
+# The block params each layer's operators give (the tensors then come from _weights).
+_PARAMS = {"MultiheadAttention": _attention_params, "TransformerEncoderLayer": _encoder_params}
+
+
 def _layer(nodes, path: str, block: str, x: str, shapes: dict, consts: dict) -> tuple[dict, dict[str, np.ndarray]]:
     ops = {n.op_type for n in nodes}
     if ops - _OPS:
@@ -87,34 +115,24 @@ def _layer(nodes, path: str, block: str, x: str, shapes: dict, consts: dict) -> 
     if sum(n.op_type == "Softmax" for n in nodes) != 1:  # one attention, no other normalisation
         raise _NotIt("not one attention")
     d = (shapes.get(x) or [None])[-1]
-    attn = [n for n in nodes if _sub(n, path).endswith("self_attn") or block == "MultiheadAttention"]
+    if not isinstance(d, int):
+        raise _NotIt("features of unknown size")
+    attn = [n for n in nodes if block == "MultiheadAttention" or _sub(n, path).endswith("self_attn")]
+    # The per-head reshape [L, B * heads, head_dim] (the fused one is [L, B, 3, d]).
     heads = {d // int(c[-1]) for n in attn if n.op_type == "Reshape" and n.input[1] in consts
              for c in [consts[n.input[1]].tolist()] if len(c) == 3 and 0 < c[-1] < d and d % c[-1] == 0}
-    if not isinstance(d, int) or len(heads) != 1:
+    if len(heads) != 1:
         raise _NotIt(f"no single head count ({sorted(heads)})")
     kind = REGISTRY[block]
-    if block == "MultiheadAttention":
-        p: dict[str, Any] = {"num_heads": heads.pop(), "bias": any(t.endswith("in_proj_bias") for n in nodes for t in _tokens(n))}
-        names = list(kind.param_shapes(kind.params.model_validate({**p, "embed_dim": d, "kdim": d, "vdim": d})))
-    else:
-        norms = [n for n in nodes if n.op_type == "LayerNormalization"]
-        ff = next((consts[i] for n in nodes if _sub(n, path) == "linear1" and n.op_type in ("MatMul", "Gemm")
-                   for i in n.input if i in consts and consts[i].ndim == 2), None)
-        if len(norms) != 2 or ff is None:
-            raise _NotIt("not two LayerNorms and a feed-forward net")
-        act = "gelu" if ops & {"Gelu", "Erf"} else "relu"
-        p = {"nhead": heads.pop(), "dim_feedforward": int(max(ff.shape)), "activation": act,
-             "layer_norm_eps": float(f"{next((a.f for a in norms[0].attribute if a.name == 'epsilon'), 1e-5):.7g}"),
-             "norm_first": norms[0].input[0] == x, "bias": any(t.endswith("linear1_bias") for n in nodes for t in _tokens(n))}
-        names = list(kind.param_shapes(kind.params.model_validate({**p, "d_model": d})))
-    w = _weights(nodes, path, consts, names)
-    want = kind.param_shapes(kind.params.model_validate({**p, ("embed_dim" if block == "MultiheadAttention" else "d_model"): d,
-                                                        **({"kdim": d, "vdim": d} if block == "MultiheadAttention" else {})}))
+    p = _PARAMS[block](nodes, path, x, d, heads.pop(), consts)
+    want = kind.param_shapes(kind.params.model_validate(p))
+    w = _weights(nodes, path, consts, list(want))
     if set(w) != set(want) or any(tuple(w[k].shape) != tuple(s) for k, s in want.items()):
         raise _NotIt(f"tensors {sorted(set(want) ^ set(w))} not found, or of other shapes")
-    if block == "TransformerEncoderLayer" and p["activation"] == "relu":
-        p.pop("activation")
-    return {k: v for k, v in p.items() if not (k == "bias" and v)}, {k: np.asarray(v, np.float32) for k, v in w.items()}
+    defaults = kind.params().model_dump()
+    # Sizes are left to inference, settings at their defaults left out (as the PyTorch importer writes them).
+    doc = {k: v for k, v in p.items() if k not in ("d_model", "embed_dim", "kdim", "vdim") and v != defaults.get(k)}
+    return doc, {k: np.asarray(v, np.float32) for k, v in w.items()}
 
 
 def match_layers(graph, consts: dict[str, np.ndarray], shapes: dict) -> dict[str, tuple]:

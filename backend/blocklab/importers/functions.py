@@ -171,7 +171,22 @@ def _reshape(c: Call) -> Spec:
     # The target shape may be computed (x.size(0), -1): the example output says what it was.
     if out.dim() == 0 or out.shape[0] != c.values[x].shape[0]:
         raise Unmapped("changes the batch dim; a Reshape block keeps the batch and reshapes each sample")
-    return Spec("Reshape", {"shape": list(out.shape[1:])}, [x])
+    return Spec("Reshape", {"shape": _written(c, x) or list(out.shape[1:])}, [x])
+
+
+def _written(c: Call, x: fx.Node) -> list[int] | None:
+    """The shape as written after the batch, -1 kept: x.view(x.size(0), -1) -> [-1]; None when
+    it is not written that way (the example's output shape is used instead)."""
+    try:
+        dims = [c.const(i, f"#{i}") for i in range(1, len(c.args))] if c.args[1:] else [c.const(1, "shape")]
+    except Unmapped:
+        return None
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list, torch.Size)):
+        dims = list(dims[0])
+    batch = c.values[x].shape[0]
+    if len(dims) < 2 or dims[0] != batch or not all(isinstance(d, int) and (d > 0 or d == -1) for d in dims[1:]):
+        return None
+    return list(dims[1:])
 
 
 def _reduce(block: str) -> Callable[[Call], Spec]:
@@ -185,13 +200,6 @@ def _reduce(block: str) -> Callable[[Call], Spec]:
         return Spec(block, {"dims": dims, "keepdim": bool(c.const(2, "keepdim", False))}, [x])
 
     return handle
-
-
-def _transpose(c: Call) -> Spec:
-    c.only(set(), 3)
-    x = c.tensor(c.args[0])
-    d0, d1 = c.const(1, "dim0"), c.const(2, "dim1")
-    return _custom(f"transpose(x, {int(d0)}, {int(d1)})", "Transpose", [x])
 
 
 def _dropout(c: Call) -> Spec | object:
@@ -215,7 +223,6 @@ _HANDLERS: dict[Any, Callable[[Call], Any]] = {
     torch.flatten: _flatten(0), "flatten": _flatten(0),
     "view": _reshape, "reshape": _reshape, torch.reshape: _reshape,
     torch.sum: _reduce("Sum"), "sum": _reduce("Sum"), torch.mean: _reduce("Mean"), "mean": _reduce("Mean"),
-    torch.transpose: _transpose, "transpose": _transpose,
     F.dropout: _dropout,
     "contiguous": lambda c: PASS, "clone": lambda c: PASS,
 }
@@ -239,6 +246,8 @@ def map_call(node: fx.Node, values: dict[fx.Node, Any]) -> Spec | object:
         return _twin(c, _TWINS[key])
     if key in _HANDLERS:
         return _HANDLERS[key](c)
-    if key is operator.getitem:
-        raise Unmapped("indexes or slices a tensor (e.g. out[:, -1]); no block does that")
+    from blocklab.importers.functions_index import HANDLERS as INDEXING  # it builds on this module's Call
+
+    if key in INDEXING:
+        return INDEXING[key](c)
     raise Unmapped("no block type computes it")

@@ -23,6 +23,7 @@ from blocklab.blocks import REGISTRY
 from blocklab.blocks.base import In, ShapeError
 from blocklab.custom import language as L
 from blocklab.importers.functions import Spec
+from blocklab.importers.fx_source import NoSource, to_text
 
 PORTS = ("x", "y", "z")
 _INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/", operator.matmul: "@",
@@ -77,11 +78,18 @@ def _call(name: str, node: fx.Node, names: dict[fx.Node, str], bare: dict[fx.Nod
 
 def to_custom(module: nn.Module, args: tuple) -> tuple[Spec | None, str]:
     """(the CustomLayer spec, "") or (None, why not)."""
+    fns = _functions()
     try:
         graph = fx.Tracer().trace(module)
-    except Exception as e:
-        return None, f"torch.fx cannot trace it: {str(e).splitlines()[0][:200]}"
-    fns = _functions()
+    except Exception as e:  # data-dependent control flow: the forward's own text, if it is one
+        traced = f"torch.fx cannot trace it: {str(e).splitlines()[0][:200]}"
+        if module._modules:
+            return None, traced
+        try:
+            expr, max_iter = to_text(module, fns, len([a for a in args if isinstance(a, torch.Tensor)]))
+        except NoSource as why:
+            return None, f"{traced}; nor can its source be a CustomLayer: {why}"
+        return _checked(module, args, expr, {"max_iter": max_iter} if max_iter != 100 else {}, *_declared(module))
     names: dict[fx.Node, str] = {}  # how the text refers to a value: a name, or its inlined expression
     bare: dict[fx.Node, str] = {}  # an inlined infix expression without its brackets
     lines: list[str] = []
@@ -95,8 +103,7 @@ def to_custom(module: nn.Module, args: tuple) -> tuple[Spec | None, str]:
             elif n.op == "get_attr":
                 t = n.target
                 if t in module._parameters:
-                    params[t] = {"shape": list(module._parameters[t].shape), "init": "randn",
-                             **({} if module._parameters[t].requires_grad else {"trainable": False})}
+                    params[t] = _param(module, t)
                 elif t in module._buffers and t not in module._non_persistent_buffers_set:
                     consts[t] = {"shape": list(module._buffers[t].shape), "init": "zeros"}
                 else:
@@ -131,9 +138,26 @@ def to_custom(module: nn.Module, args: tuple) -> tuple[Spec | None, str]:
                     names[n] = var
     except _NoExpr as e:
         return None, str(e)
+    return _checked(module, args, "\n".join(lines), {}, params, consts)
+
+
+def _param(module: nn.Module, name: str) -> dict:
+    t = module._parameters[name]
+    return {"shape": list(t.shape), "init": "randn", **({} if t.requires_grad else {"trainable": False})}
+
+
+def _declared(module: nn.Module) -> tuple[dict, dict]:
+    """Every parameter and saved buffer of the module, as CustomLayer declarations."""
+    params = {k: _param(module, k) for k, v in module._parameters.items() if v is not None}
+    consts = {k: {"shape": list(v.shape), "init": "zeros"} for k, v in module._buffers.items()
+              if v is not None and k not in module._non_persistent_buffers_set}
+    return params, consts
+
+
+def _checked(module: nn.Module, args: tuple, expr: str, extra: dict, params: dict, consts: dict) -> tuple[Spec | None, str]:
     # A class exported by Blocklab carries a content hash (MyLinear_726ab5): the layer's name is MyLinear.
     cls = re.sub(r"_[0-9a-f]{6}$", "", re.sub(r"\W", "", type(module).__name__))[:40]
-    p = {"expr": "\n".join(lines), "parameters": params, "constants": consts,
+    p = {"expr": expr, "parameters": params, "constants": consts, **extra,
          "name": cls if re.match(r"^[A-Za-z]", cls) else "CustomLayer"}
     block = REGISTRY["CustomLayer"]
     ins = {port: In(tuple(a.shape[1:]), port) for port, a in zip(PORTS, args) if isinstance(a, torch.Tensor)}

@@ -28,6 +28,8 @@ from blocklab.importers.fx_custom import to_custom
 from blocklab.importers.fx_graph import live as _live, tensors_in as _tensors_in
 from blocklab.importers.layers import Mismatch, block_for, doc_params, params_for
 from blocklab.importers.layout import layout
+from blocklab.importers.stacks import traceable
+from blocklab.importers.torch_args import harmless_keywords, takes_state
 
 BAD, STATIC = object(), object()  # refs: an unmapped value (reported once), a non-tensor value
 
@@ -197,8 +199,10 @@ class Scope:
         if "." in target or not ID_RE.match(target):
             return self._refuse(n, target, "is called from outside its own container (or its name cannot be a node id); "
                                 "call the container itself")
-        inputs = [a for a in n.args]
-        if n.kwargs or not all(isinstance(values.get(a), torch.Tensor) for a in inputs if isinstance(a, fx.Node)) \
+        inputs = list(n.args)
+        if takes_state(sub) and len(inputs) == 2 and isinstance(inputs[1], (tuple, list)):
+            inputs = [inputs[0], *inputs[1]]  # lstm(x, (h0, c0)): the block's ports x, h0, c0
+        if not harmless_keywords(sub, dict(n.kwargs)) or not all(isinstance(values.get(a), torch.Tensor) for a in inputs if isinstance(a, fx.Node)) \
                 or not all(isinstance(a, fx.Node) for a in inputs):
             return self._refuse(n, target, "is called with arguments that are not tensors")
         owner = self.calls.setdefault(id(sub), [])
@@ -233,6 +237,7 @@ class Scope:
 
     def _container(self, sub: nn.Module, target: str, args: tuple) -> Spec | None:
         """A composite block for a container; a CustomLayer for tensor code over its own parameters."""
+        sub = traceable(sub)  # nn.TransformerEncoder: its layers in order, the same modules
         cls = type(sub).__name__
         own = [k for k, v in [*sub._parameters.items(), *sub._buffers.items()] if v is not None]
         if own:

@@ -22,6 +22,7 @@ from torch import nn
 
 from blocklab.blocks import REGISTRY
 from blocklab.blocks.base import BlockType, In, Params, ShapeError
+from blocklab.importers.torch_args import constructor_args
 
 _CTOR = re.compile(r"^nn\.([A-Za-z0-9_]+)\(")
 # Attributes that do not change what a module computes once it is rebuilt out of place.
@@ -80,9 +81,12 @@ def _same(v: Any) -> Any:
 
 
 def _config(module: nn.Module) -> dict[str, Any]:
+    """What the module computes with: its public settings, tensor shapes and, the same way, its
+    submodules' (a TransformerEncoderLayer's self_attn, linear1, ...)."""
     public = {k: _same(v) for k, v in vars(module).items() if not k.startswith("_") and k not in _IGNORED}
     shapes = {k: tuple(v.shape) for k, v in [*module._parameters.items(), *module._buffers.items()] if v is not None}
-    return public | {"<tensors>": shapes}
+    children = {f"<{k}>": (type(m), _config(m)) for k, m in module._modules.items() if m is not None}
+    return public | {"<tensors>": shapes} | children
 
 
 def _build(block: BlockType, p: Params) -> nn.Module:
@@ -95,6 +99,7 @@ def params_for(block: BlockType, module: nn.Module) -> Params:
     cls = type(module).__name__
     fields = block.params.model_fields
     raw = {k: _value(module, k, f.annotation) for k, f in fields.items() if hasattr(module, k)}
+    raw |= {k: v for k, v in constructor_args(module).items() if k in fields}
     try:
         p = block.params.model_validate(raw)
     except ValidationError as e:

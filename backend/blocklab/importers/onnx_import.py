@@ -20,7 +20,11 @@ import torch
 from blocklab.blocks import REGISTRY
 from blocklab.graph.checks import RESERVED_IDS
 from blocklab.importers.layout import layout
-from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped, match_gelu
+from blocklab.importers.onnx_layers import HANDLERS as MORE
+from blocklab.importers.onnx_modules import match_layers
+from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped
+from blocklab.importers.onnx_patterns import match_gelu, match_groupnorm, match_softplus
+from blocklab.importers.onnx_scopes import where
 
 MAX_ONNX_NODES = 100_000
 
@@ -115,9 +119,12 @@ class _Reader:
             if t.HasField("shape"):
                 self.shapes[v.name] = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in t.shape.dim]
         self.consumers: dict[str, int] = {}
+        self.users: dict[str, list] = {}  # value -> the nodes reading it
         for n in g.node:
             for i in n.input:
                 self.consumers[i] = self.consumers.get(i, 0) + 1
+                self.users.setdefault(i, []).append(n)
+        self.graph_inputs = {v.name for v in g.input}
         for o in g.output:
             self.consumers[o.name] = self.consumers.get(o.name, 0) + 1
         self.refs: dict[str, Rec] = {}
@@ -135,14 +142,21 @@ class _Reader:
             if not dims or len(dims) < 2 or not all(isinstance(d, int) and d > 0 for d in dims[1:]):
                 raise OnnxInvalid(f"input '{v.name}' has shape {dims}; it needs a batch dim and fixed sizes after it")
             self._add(Rec("Input", {"shape": dims[1:]}, hint=v.name), [v.name])
-        gelus = match_gelu(self.graph.node, self.consts)
-        skip: set[str] = set()  # outputs of the nodes an emitted GELU stands for
+        # Chains that stand for one layer: {first node's output: (x, last output, covered, block, params)}
+        chains = {k: (x, out, cov, "GELU", {}, {}, "gelu")
+                  for k, (x, out, cov) in match_gelu(self.graph.node, self.consts).items()}
+        chains |= {k: (x, out, cov, "Softplus", p, {}, "softplus")
+                   for k, (x, out, cov, p) in match_softplus(self.graph.node, self.consts).items()}
+        chains |= {k: (x, out, cov, "GroupNorm", p, w, "groupnorm")
+                   for k, (x, out, cov, p, w) in match_groupnorm(self.graph.node, self.consts).items()}
+        chains |= match_layers(self.graph, self.consts, self.shapes)
+        skip: set[str] = set()  # outputs of the nodes an emitted chain stands for
         for n in self.graph.node:
             if n.output and n.output[0] in skip:
                 continue
-            if n.output and n.output[0] in gelus and gelus[n.output[0]][0] in self.refs:
-                x, out, covered = gelus[n.output[0]]
-                self._add(Rec("GELU", {}, [x], hint="gelu"), [out])
+            if n.output and n.output[0] in chains and chains[n.output[0]][0] in self.refs:
+                x, out, covered, block, params, weights, hint = chains[n.output[0]]
+                self._add(Rec(block, params, [x], weights, hint=hint), [out])
                 skip |= covered
                 continue
             if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
@@ -165,19 +179,27 @@ class _Reader:
         try:
             if n.domain not in ("", "ai.onnx"):
                 raise Unmapped(f"is from the operator set '{n.domain}'")
-            handler = HANDLERS.get(n.op_type)
+            handler = MORE.get(n.op_type) or HANDLERS.get(n.op_type)
             if handler is None:
                 raise Unmapped("has no block")
             rec = handler(op)
         except Exception as e:  # Unmapped, or attributes a hand-made file got wrong (the checker is not exhaustive)
             reason = str(e) if isinstance(e, Unmapped) else f"cannot be read: {type(e).__name__}: {str(e)[:200]}"
+            reason += where(n)
             self.unsupported.append({"node": label, "op": n.op_type, "reason": reason})
             rec = Rec(f"onnx.{n.op_type}", {}, [i for i in n.input if i in self.refs])
         if rec == PASS:
             self.refs[n.output[0]] = self.refs[next(i for i in n.input if i in self.refs)]
             return
+        if isinstance(rec, dict):  # one node per used output (Split -> one Chunk per piece)
+            for out, piece in rec.items():
+                piece.hint = f"{re.sub(r'^node_|^/', '', n.name) or 'chunk'}_{piece.params['index']}"
+                self._add(piece, [out])
+            return
         rec.hint = rec.hint or _hint(n.input, self.consts) or re.sub(r"^node_|^/", "", n.name) or n.op_type.lower()
-        self._add(rec, [n.output[0]])
+        # A kept onnx.<Op> node stands for all its outputs (a Loop's carried values), so what
+        # they feed stays in the design, listed, rather than making the file unreadable.
+        self._add(rec, [o for o in n.output if o] if rec.type.startswith("onnx.") else [n.output[0]])
 
     def _add(self, rec: Rec, outputs: list[str]) -> None:
         self.recs.append(rec)

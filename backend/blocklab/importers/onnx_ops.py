@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import math
-
 import numpy as np
 
 PASS = "pass"
@@ -53,7 +51,7 @@ def _conv(op) -> Rec:
     w = op.const(1, "weight")
     nd = w.ndim - 2
     transposed = op.node.op_type == "ConvTranspose"
-    block = {(1, False): "Conv1d", (2, False): "Conv2d", (2, True): "ConvTranspose2d"}.get((nd, transposed))
+    block = {(1, False): "Conv1d", (2, False): "Conv2d", (3, False): "Conv3d", (2, True): "ConvTranspose2d"}.get((nd, transposed))
     if block is None:
         raise Unmapped(f"is a {nd}-d {'transposed ' if transposed else ''}convolution; no block computes it")
     if op.attr("auto_pad", "NOTSET") not in ("NOTSET", "VALID") or op.attr("output_shape") is not None:
@@ -105,7 +103,7 @@ def _binary(op) -> Rec | str:
         fused = op.fuse_bias(x, c) if op.node.op_type == "Add" else None
         if fused is not None:
             return fused
-        raise Unmapped(f"combines a tensor with a constant of shape {list(c.shape)}; only numbers can be constants")
+        return _with_tensor(op, sym, ci, c, x)
     v = float(c.reshape(()))
     if not np.isfinite(v):
         raise Unmapped(f"uses the constant {v}")
@@ -114,6 +112,34 @@ def _binary(op) -> Rec | str:
     lit = repr(v) if v >= 0 else f"({v!r})"
     expr = f"x {sym} {lit}" if ci == 1 else f"{lit} {sym} x"
     return Rec("CustomLayer", {"expr": expr, "name": op.node.op_type}, [x])
+
+
+def _tensor_name(onnx_name: str) -> str:
+    """The parameter's name in the CustomLayer: the initializer's own ('position.pos' -> 'pos')
+    where the language takes it as a name, else 'c'."""
+    from blocklab.blocks.custom import CustomP, program
+
+    name = onnx_name.rpartition(".")[2]
+    try:
+        program(CustomP.model_validate({"expr": f"x + {name}", "parameters": {name: {"shape": [1]}}}))
+    except Exception:  # ValidationError, ExprError: a reserved or malformed name
+        return "c"
+    return name
+
+
+def _with_tensor(op, sym: str, ci: int, c: np.ndarray, x: str) -> Rec:
+    """x + pos with pos [L, d] (a learned position), x * mask, ...: a CustomLayer holding the
+    tensor as its parameter, where it is the same for every sample of the batch."""
+    rank = op.rank(x)
+    shape = list(c.shape)
+    if rank is not None and len(shape) == rank and shape[0] == 1:
+        shape = shape[1:]  # [1, L, d]: broadcast over the batch, the same as [L, d]
+    if rank is None or len(shape) >= rank or not shape:
+        raise Unmapped(f"combines a tensor with a constant of shape {list(c.shape)} that differs along the batch")
+    name = _tensor_name(op.node.input[ci])
+    expr = f"x {sym} {name}" if ci == 1 else f"{name} {sym} x"
+    return Rec("CustomLayer", {"expr": expr, "name": op.node.op_type, "parameters": {name: {"shape": shape}}}, [x],
+               {name: c.reshape(shape)})
 
 
 def _pool(block: str) -> Callable:
@@ -244,45 +270,3 @@ HANDLERS: dict[str, Callable] = {
     "Sqrt": _expr("sqrt(x)"), "Exp": _expr("exp(x)"), "Log": _expr("log(x)"), "Abs": _expr("abs(x)"), "Neg": _expr("-x"),
     "Identity": lambda op: PASS, "Dropout": lambda op: PASS,
 }
-
-
-def match_gelu(nodes, consts: dict[str, np.ndarray]) -> dict[str, tuple[str, str, set[str]]]:
-    """Exact GELU as exporters decompose it at opset < 20: x * 0.5 * (1 + erf(x / sqrt(2))).
-
-    Returns {first node's output: (x, last node's output, the outputs of the nodes it covers)}."""
-    producer = {o: n for n in nodes for o in n.output}
-    users: dict[str, list] = {}
-    for n in nodes:
-        for i in n.input:
-            users.setdefault(i, []).append(n)
-
-    def const_of(n, value: float) -> str | None:  # the non-constant input, if the other is `value`
-        a, b = n.input
-        for c, other in ((a, b), (b, a)):
-            if c in consts and consts[c].size == 1 and abs(float(consts[c].reshape(())) - value) < 1e-6:
-                return other
-        return None
-
-    def only_user(value: str):
-        u = users.get(value, [])
-        return u[0] if len(u) == 1 else None
-
-    found = {}
-    for erf in (n for n in nodes if n.op_type == "Erf"):
-        scale = producer.get(erf.input[0])
-        if scale is None or len(users.get(scale.output[0], [])) != 1:
-            continue
-        x = const_of(scale, math.sqrt(2)) if scale.op_type == "Div" else (
-            const_of(scale, 1 / math.sqrt(2)) if scale.op_type == "Mul" else None)
-        add = only_user(erf.output[0])
-        if x is None or add is None or add.op_type != "Add" or const_of(add, 1.0) != erf.output[0]:
-            continue
-        m1 = only_user(add.output[0])
-        m2 = only_user(m1.output[0]) if m1 is not None and m1.op_type == "Mul" else None
-        if m2 is None or m2.op_type != "Mul":
-            continue
-        rest = {i for i in (*m1.input, *m2.input) if i not in (add.output[0], m1.output[0])}
-        halves = [i for i in rest if i in consts and consts[i].size == 1 and float(consts[i].reshape(())) == 0.5]
-        if halves and rest - set(halves) == {x}:
-            found[scale.output[0]] = (x, m2.output[0], {o for n in (scale, erf, add, m1, m2) for o in n.output})
-    return found

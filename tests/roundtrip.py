@@ -61,7 +61,8 @@ def structure(doc: dict) -> dict:
     def graph(nodes: list[dict], edges: list[dict], shapes: dict | None) -> dict:
         at = {n["id"]: i for i, n in enumerate(nodes)}
         rows = [(n["type"], _meaning(n["type"], (shapes or {}).get(n["id"], {}).get("resolved")),
-                 (shapes or {}).get(n["id"], {}).get("output_shape"), n.get("shares") and at[n["shares"]]) for n in nodes]
+                 (shapes or {}).get(n["id"], {}).get("output_shape"), n.get("shares") and at[n["shares"]],
+                 n.get("calls") and at[n["calls"]]) for n in nodes]
         types = {n["id"]: n["type"] for n in nodes}
 
         def port(e: dict) -> str | None:  # an edge naming no port feeds the first one
@@ -87,7 +88,7 @@ def combined(cases: list[str]) -> tuple[dict, dict[str, list[str]]]:
 
         def moved(n: dict) -> dict:
             out = {**n, "id": p + n["id"] if n["id"] else n["id"], "type": names.get(n["type"], n["type"])}
-            return out | ({"shares": p + n["shares"]} if n.get("shares") else {})
+            return out | {k: p + n[k] for k in ("shares", "calls") if n.get(k)}
 
         nodes += [moved(n) for n in doc["nodes"]]
         edges += [{**e, "source": p + e["source"], "target": p + e["target"]} for e in doc["edges"]]

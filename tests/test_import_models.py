@@ -88,7 +88,7 @@ def test_resnet18_keeps_torchvisions_structure(imported):
     first = doc["blocks"][stage["nodes"][1]["type"]]  # BasicBlock with stride 2 and its projection shortcut
     ids = [n["id"] for n in first["nodes"]]
     assert {"conv1", "bn1", "relu", "conv2", "bn2", "downsample"} <= set(ids)
-    assert next(n for n in first["nodes"] if n.get("shares"))["shares"] == "relu"  # one ReLU module, called twice
+    assert next(n for n in first["nodes"] if n.get("calls"))["calls"] == "relu"  # one ReLU module, called twice
 
 
 def test_transformer_encoder_becomes_torchs_own_layers(imported):

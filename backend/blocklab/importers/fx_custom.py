@@ -104,10 +104,10 @@ def to_custom(module: nn.Module, args: tuple) -> tuple[Spec | None, str]:
                 t = n.target
                 if t in module._parameters:
                     params[t] = _param(module, t)
-                elif t in module._buffers and t not in module._non_persistent_buffers_set:
-                    consts[t] = {"shape": list(module._buffers[t].shape), "init": "zeros"}
+                elif module._buffers.get(t) is not None:
+                    consts[t] = _const(module, t)
                 else:
-                    raise _NoExpr(f"reads '{t}', which is neither its own parameter nor a saved buffer")
+                    raise _NoExpr(f"reads '{t}', which is neither its own parameter nor a buffer")
                 names[n] = t
             elif n.op == "output":
                 if not isinstance(n.args[0], fx.Node):
@@ -146,11 +146,29 @@ def _param(module: nn.Module, name: str) -> dict:
     return {"shape": list(t.shape), "init": "randn", **({} if t.requires_grad else {"trainable": False})}
 
 
+MAX_EMBEDDED = 65_536  # values of a non-persistent buffer written into the document
+
+
+def _const(module: nn.Module, name: str) -> dict:
+    """A buffer as a CustomLayer constant. A saved one gets its values from the weights; one
+    left out of the state_dict (D2L's plain `rand_weight` attribute) has no saved values, so
+    the document carries them: the imported layer computes what the module does."""
+    t = module._buffers[name]
+    if name not in module._non_persistent_buffers_set:
+        return {"shape": list(t.shape), "init": "zeros"}
+    if t.numel() > MAX_EMBEDDED or not t.is_floating_point():
+        raise _NoExpr(f"holds '{name}', a buffer outside the state_dict of {t.numel():,} values; at most "
+                      f"{MAX_EMBEDDED:,} float values are written into the document")
+    return {"shape": list(t.shape), "init": t.detach().cpu().tolist(), "persistent": False}
+
+
 def _declared(module: nn.Module) -> tuple[dict, dict]:
-    """Every parameter and saved buffer of the module, as CustomLayer declarations."""
+    """Every parameter and buffer of the module, as CustomLayer declarations."""
     params = {k: _param(module, k) for k, v in module._parameters.items() if v is not None}
-    consts = {k: {"shape": list(v.shape), "init": "zeros"} for k, v in module._buffers.items()
-              if v is not None and k not in module._non_persistent_buffers_set}
+    try:
+        consts = {k: _const(module, k) for k, v in module._buffers.items() if v is not None}
+    except _NoExpr:
+        consts = {}  # _checked then names what the forward reads that is not declared
     return params, consts
 
 

@@ -206,8 +206,12 @@ class Scope:
                 or not all(isinstance(a, fx.Node) for a in inputs):
             return self._refuse(n, target, "is called with arguments that are not tensors")
         owner = self.calls.setdefault(id(sub), [])
-        nid = target if not owner else self._alias(sub, target)
-        shares = {"shares": owner[0]} if owner else {}
+        # Called again: under another name it is registered by, a second attribute (`shares`,
+        # as nn.Sequential(shared, ..., shared)); under the same name, the same attribute
+        # called again (`calls`: no state_dict key of its own, as D2L's FixedHiddenMLP).
+        alias = self._alias(sub, target) if owner else None
+        nid = target if not owner else alias or self.take(target)
+        shares = {} if not owner else {"shares": owner[0]} if alias else {"calls": owner[0]}
         owner.append(nid)
         block = block_for(sub)
         out = values[n]
@@ -228,12 +232,12 @@ class Scope:
         nid = self._emit(nid, spec, shares)
         return ("tuple", nid) if isinstance(out, tuple) else nid
 
-    def _alias(self, sub: nn.Module, target: str) -> str:
+    def _alias(self, sub: nn.Module, target: str) -> str | None:
         # nn.Sequential(shared, ..., shared) registers one module under several names: use them.
         names = [target, *(k for k, m in self.module._modules.items() if m is sub and k != target)]  # named_children() dedups
         taken = {i for ids in self.calls.values() for i in ids}
         free = [k for k in names if k not in taken]
-        return free[0] if free else self.take(target)
+        return free[0] if free else None
 
     def _container(self, sub: nn.Module, target: str, args: tuple) -> Spec | None:
         """A composite block for a container; a CustomLayer for tensor code over its own parameters."""

@@ -204,17 +204,17 @@ def main() -> None:
     global STAT
     STAT = min if args.best else statistics.median
     torch.set_num_threads(args.threads)
+    # Whole runs, each in a process of its own, vary by +-4% from one process to the next (as
+    # much as the differences measured): 4x the repetitions, so the medians' error is ~0.5%.
+    run_reps = 4 * args.reps + 1 if not args.quick else 1
     print(f"torch {torch.__version__}, {args.threads} thread(s), {'min' if args.best else 'median'} of {args.reps} "
-          f"interleaved repetitions ({4 * args.reps + 1} of the whole runs in 2 and 3)\n")
+          f"interleaved repetitions ({run_reps} of the whole runs in 2 and 3)\n")
 
     hand, ours = median_pair(d2l_by_hand, d2l_blocklab, args.reps)
     print(f"1. D2L linear regression, whole run: DataLoader loop {hand * 1e3:.1f} ms, Blocklab trainer "
           f"{ours * 1e3:.1f} ms -> {hand / ours:.2f}x faster (target >= 2.5x)")
 
     mgr = Manager(args.threads)
-    # Whole runs, each in a process of its own, vary by +-4% from one process to the next (as
-    # much as the differences measured): 4x the repetitions, so the medians' error is ~0.5%.
-    run_reps = 4 * args.reps + 1 if not args.quick else 1
     for d_in, bs, n, epochs in mlps:
         body = mlp_body(d_in, bs, n, epochs)
         (hw, hc), (ow, oc) = median_pair(lambda: hand_script(body), lambda: times(mgr.run(body)), run_reps)

@@ -59,9 +59,9 @@ class ResNet18(nn.Module):
     """He et al. 2015, table 1, the 18-layer column: a 7x7/2 stem, 3x3/2 max pool, four stages
     of two BasicBlocks (64, 128, 256, 512 channels; width scales them), global average pool."""
 
-    def __init__(self, num_classes: int = 1000, width: int = 64):
+    def __init__(self, num_classes: int = 1000, width: int = 64, in_channels: int = 3):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, width, 7, stride=2, padding=3, bias=False)
+        self.conv1 = nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
@@ -73,7 +73,7 @@ class ResNet18(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(planes[3], num_classes)
 
-    def forward(self, x):  # [B, 3, H, W]
+    def forward(self, x):  # [B, in_channels, H, W]
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # [B, w, H/4, W/4]
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))  # [B, 8w, H/32, W/32]
         return self.fc(torch.flatten(self.avgpool(x), 1))

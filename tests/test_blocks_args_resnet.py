@@ -1,5 +1,5 @@
 """ResNet-18 as one BasicBlock definition with args, `when`, `repeat` and `calls`, against
-ResNet-18 written here from the paper in torchvision's layout (torchvision itself is not
+ResNet-18 written from the paper in torchvision's layout (tests/import_models.py; torchvision is not
 needed): the same state_dict keys in the same order, strict loading both ways, equal
 outputs, and torchvision's 11,689,512 parameters at 3x224x224 with 1000 classes."""
 
@@ -12,53 +12,7 @@ from blocklab.graph.analyze import analyze
 from blocklab.graph.build import build, source_for
 from blocklab.graph.document import GraphDoc
 from graphs import load_exported, template
-
-
-class BasicBlock(nn.Module):  # He et al. 2015, fig. 2; torchvision's attribute names
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.downsample = downsample
-
-    def forward(self, x):
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.relu(out + identity)
-
-
-class ResNet18(nn.Module):
-    def __init__(self, in_channels=3, num_classes=1000):
-        super().__init__()
-        self.inplanes = 64
-        self.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
-        self.layer1 = self._make_layer(64, 1)
-        self.layer2 = self._make_layer(128, 2)
-        self.layer3 = self._make_layer(256, 2)
-        self.layer4 = self._make_layer(512, 2)
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(512, num_classes)
-
-    def _make_layer(self, planes, stride):
-        downsample = None
-        if stride != 1 or self.inplanes != planes:
-            downsample = nn.Sequential(nn.Conv2d(self.inplanes, planes, 1, stride=stride, bias=False),
-                                       nn.BatchNorm2d(planes))
-        layers = [BasicBlock(self.inplanes, planes, stride, downsample), BasicBlock(planes, planes)]
-        self.inplanes = planes
-        return nn.Sequential(*layers)
-
-    def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
+from import_models import ResNet18  # written from the paper, torchvision's layout
 
 
 def imagenet_doc() -> GraphDoc:

@@ -19,6 +19,7 @@ from blocklab.graph.build import source_for
 from blocklab.graph.document import GraphDoc
 from blocklab.importers import NotImportable, from_module, weights_for
 from graphs import load_exported
+from import_models import NestMLP  # D2L 6.1.3
 
 
 class MLP(nn.Module):  # D2L 6.1
@@ -29,16 +30,6 @@ class MLP(nn.Module):  # D2L 6.1
 
     def forward(self, X):
         return self.out(F.relu(self.hidden(X)))
-
-
-class NestMLP(nn.Module):  # D2L 6.1.3
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU())
-        self.linear = nn.Linear(32, 16)
-
-    def forward(self, X):
-        return self.linear(self.net(X))
 
 
 class Residual(nn.Module):  # D2L 8.6, plain torch

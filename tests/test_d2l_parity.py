@@ -12,6 +12,7 @@ from blocklab.graph.analyze import analyze
 from blocklab.graph.build import build
 from blocklab.graph.document import GraphDoc
 from graphs import template
+from import_models import NestMLP  # D2L 6.1.3
 
 
 class MLP(nn.Module):  # D2L 6.1
@@ -26,16 +27,6 @@ class MLP(nn.Module):  # D2L 6.1
 
 def sequential():
     return nn.Sequential(nn.Linear(20, 256), nn.ReLU(), nn.Linear(256, 10))
-
-
-class NestMLP(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU())
-        self.linear = nn.Linear(32, 16)
-
-    def forward(self, X):
-        return self.linear(self.net(X))
 
 
 class FixedHiddenMLP(nn.Module):  # D2L 6.1.3

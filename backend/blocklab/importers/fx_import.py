@@ -69,6 +69,7 @@ class Context:
         self.blocks: dict[str, dict] = {}
         self.by_content: dict[str, str] = {}
         self.ports: dict[str, list[str]] = {}  # block name -> its Input ids, in order
+        self.classes: dict[str, str] = {}  # block name -> the Python class it was made from
         self.unsupported: list[dict[str, str]] = []
 
     def refuse(self, node: str, op: str, reason: str) -> None:
@@ -78,6 +79,7 @@ class Context:
         definition = self.blocks.pop(name)
         self.by_content.pop(json.dumps(definition, sort_keys=True), None)
         self.ports.pop(name, None)
+        self.classes.pop(name, None)
 
     def block_name(self, cls_name: str, definition: dict, ports: list[str]) -> str:
         key = json.dumps(definition, sort_keys=True)
@@ -90,6 +92,7 @@ class Context:
         while name in self.blocks:
             name, k = f"{base}_{k}", k + 1
         self.blocks[name], self.by_content[key], self.ports[name] = definition, name, ports
+        self.classes[name] = cls_name
         return name
 
 

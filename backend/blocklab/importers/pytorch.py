@@ -12,6 +12,7 @@ from blocklab.graph.analyze import analyze
 from blocklab.graph.build import build
 from blocklab.graph.document import GraphDoc
 from blocklab.importers.fx_import import Context, Scope, _mode
+from blocklab.importers.fx_merge import merge_reused
 from blocklab.importers.layout import layout
 from blocklab.importers.weights import weights_for
 
@@ -42,6 +43,13 @@ def from_module(module: nn.Module, example_input: torch.Tensor | tuple[torch.Ten
     layout(scope.nodes, scope.edges)
     doc = {"version": 1, "name": (name or type(module).__name__)[:200], "nodes": scope.nodes, "edges": scope.edges,
            "blocks": ctx.blocks}
+    merged = merge_reused(doc, ctx.classes)  # instances of one class that differ: one block with args
+    if merged is not None:
+        try:
+            check(merged, module, args, atol)
+            return merged
+        except NotImportable:  # a merge the analyser refuses: the definitions stay as they were
+            pass
     check(doc, module, args, atol)
     return doc
 

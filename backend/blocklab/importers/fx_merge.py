@@ -67,6 +67,14 @@ def _instances(doc: dict) -> list[dict]:
     return [*doc["nodes"], *(n for b in doc["blocks"].values() for n in b["nodes"])]
 
 
+def _made(doc: dict, name: str) -> int:
+    """How many times the model builds definition `name` (its instances, through every nesting)."""
+    def inside(nodes: list[dict]) -> int:
+        return sum(1 if n["type"] == name else inside(doc["blocks"][n["type"]]["nodes"]) if n["type"] in doc["blocks"]
+                   else 0 for n in nodes)
+    return inside(doc["nodes"])
+
+
 def _tie(p: A.Plan, blocks: dict[str, dict]) -> None:
     """A node that may be absent must, absent, keep its input's shape with the args in force there:
     torchvision's `downsample` has stride 2 wherever it exists, and `stride` is 1 where it does not.
@@ -77,14 +85,16 @@ def _tie(p: A.Plan, blocks: dict[str, dict]) -> None:
             continue
         here = p.args[node["when"]][1]
         for name, (typ, col) in p.args.items():
-            if typ == "boolean" or name in node.get("params", {}):
-                continue
+            cur = node.get("params", {}).get(name, A._NO)
             values = {repr(v) for v, h in zip(col, here) if h}
-            if len(values) != 1:
+            if typ == "boolean" or isinstance(cur, dict) or len(values) != 1:
                 continue
             v = next(v for v, h in zip(col, here) if h)
+            if repr(A.default(blocks, node["type"], name) if cur is A._NO else cur) == repr(v):
+                node.setdefault("params", {})[name] = {"expr": name}  # the node's own param or arg
+                continue
             inner = blocks.get(node["type"])
-            if inner is None or name in inner.get("args", {}):
+            if inner is None or cur is not A._NO or name in inner.get("args", {}):
                 continue
             sites = [n for n in inner["nodes"] if n.get("params", {}).get(name, A._NO) == v]
             if sites:
@@ -116,7 +126,7 @@ def merge_reused(doc: dict[str, Any], classes: dict[str, str]) -> dict[str, Any]
             return None  # cannot happen: the split said they merge; never a half-merged document
         _tie(p, blocks)
         users = _instances(doc)
-        weight = [sum(1 for n in users if n["type"] == m) for m in members]
+        weight = [_made(doc, m) for m in members]
         args = A.declare(p, weight)
         for n in users:
             if n["type"] in members:

@@ -1,0 +1,152 @@
+"""PyTorch import (issue 15, item 1): the instances of one class that differ become ONE block
+definition with arguments (params that differ) and `when` (a node some instances lack, as
+torchvision's `downsample = None`), used several times; the module's own state_dict still
+loads strictly and torch (the original module) is the reference."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from blocklab.importers.fx_import import Context, Scope
+from blocklab.importers.fx_merge import merge_reused
+from test_import_models import original
+from test_import_pytorch import _roundtrip
+
+
+def _defs(doc: dict, cls: str) -> list[str]:
+    return [k for k in doc["blocks"] if k == cls or k.startswith(f"{cls}_")]
+
+
+def test_resnet18_has_one_basic_block_with_args():
+    module = original("ResNet18")  # quarter width, trained-looking BatchNorm statistics
+    doc = _roundtrip(module, torch.randn(2, 3, 64, 64))  # strict state_dict load, outputs within 1e-5
+    assert _defs(doc, "BasicBlock") == ["BasicBlock"]
+    block = doc["blocks"]["BasicBlock"]
+    assert block["args"] == {"out_channels": {"type": "integer", "default": 16},
+                             "stride": {"type": "integer", "default": 1},
+                             "has_downsample": {"type": "boolean", "default": False}}
+    nodes = {n["id"]: n for n in block["nodes"]}
+    assert nodes["conv1"]["params"]["stride"] == {"expr": "stride"}
+    assert nodes["conv2"]["params"]["out_channels"] == {"expr": "out_channels"}  # one arg for both convs
+    assert nodes["downsample"]["when"] == "has_downsample"
+    # the stages: one Sequential of two BasicBlocks, the projection shortcut another
+    stages = {n["id"]: n for n in doc["nodes"] if n["id"].startswith("layer")}
+    assert {n["type"] for n in stages.values()} == {"Sequential"}
+    assert stages["layer1"]["params"] == {"stride": 1, "has_downsample": False}
+    assert stages["layer3"]["params"] == {"out_channels": 64}
+    stage = {n["id"]: n for n in doc["blocks"]["Sequential"]["nodes"]}
+    assert stage["0"]["params"] == {k: {"expr": k} for k in ("out_channels", "stride", "has_downsample")}
+    assert stage["1"]["params"] == {"out_channels": {"expr": "out_channels"}}
+    assert set(doc["blocks"]) == {"BasicBlock", "Sequential", nodes["downsample"]["type"]}
+
+
+class Widened(nn.Module):
+    def __init__(self, width: int):
+        super().__init__()
+        self.fc, self.act = nn.Linear(8, width), nn.Tanh()
+        self.out = nn.Linear(width, 8)
+
+    def forward(self, x):  # [B, 8] -> [B, 8]
+        return self.out(self.act(self.fc(x)))
+
+
+class Twice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = Widened(16), Widened(32)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+def test_a_width_that_differs_becomes_an_arg():
+    doc = _roundtrip(Twice(), torch.randn(3, 8))
+    assert list(doc["blocks"]) == ["Widened"]
+    block = doc["blocks"]["Widened"]
+    assert block["args"] == {"out_features": {"type": "integer", "default": 16}}
+    fc = next(n for n in block["nodes"] if n["id"] == "fc")
+    assert fc["params"] == {"out_features": {"expr": "out_features"}}
+    assert [n.get("params") for n in doc["nodes"] if n["type"] == "Widened"] == [None, {"out_features": 32}]
+
+
+class Gated(nn.Module):
+    """Without `gate` the add takes x where, with it, it takes gate(h): leaving `gate` out (h passing
+    through in its place) would give h + h, not x + h, so the two stay two definitions."""
+
+    def __init__(self, gate: bool):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.gate = nn.Tanh() if gate else None
+
+    def forward(self, x):  # [B, 8]
+        h = self.fc(x)
+        return (self.gate(h) if self.gate is not None else x) + h
+
+
+class Both(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = Gated(False), Gated(True)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+def test_instances_that_differ_in_wiring_stay_separate():
+    x = torch.randn(3, 8)
+    ctx = Context()
+    assert Scope(ctx, Both(), "", (x,), root=True).build()
+    assert merge_reused({"nodes": [], "edges": [], "blocks": ctx.blocks}, ctx.classes) is None  # not even tried
+    doc = _roundtrip(Both(), x)
+    assert sorted(doc["blocks"]) == ["Gated", "Gated_2"]
+    assert all("args" not in b for b in doc["blocks"].values())
+    ids = [{n["id"] for n in b["nodes"]} for b in doc["blocks"].values()]
+    assert ids[0] ^ ids[1] == {"gate"}  # the same nodes but for the optional one: only the wiring differs
+
+
+class Bypass(Gated):
+    def forward(self, x):  # the gate's input passes through where it is absent: one definition
+        h = self.fc(x)
+        return (self.gate(h) if self.gate is not None else h) + h
+
+
+def test_a_node_that_some_instances_lack_becomes_when():
+    doc = _roundtrip(nn.Sequential(Bypass(False), Bypass(True), Bypass(False)), torch.randn(3, 8))
+    assert list(doc["blocks"]) == ["Sequential", "Bypass"] or list(doc["blocks"]) == ["Bypass"]
+    block = doc["blocks"]["Bypass"]
+    assert block["args"] == {"has_gate": {"type": "boolean", "default": False}}
+    assert next(n for n in block["nodes"] if n["id"] == "gate")["when"] == "has_gate"
+
+
+class ConvReLU(nn.Module):
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.conv, self.relu = nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.conv(x))
+
+
+class VGGBlock(nn.Module):  # D2L 8.2: num_convs 3x3 convolutions, then a 2x2 max pool
+    def __init__(self, num_convs: int, cin: int, cout: int):
+        super().__init__()
+        self.convs = nn.Sequential(*(ConvReLU(cin if k == 0 else cout, cout) for k in range(num_convs)))
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x):
+        return self.pool(self.convs(x))
+
+
+def test_nested_groups_merge_inner_first():
+    # [B, 1, 16, 16] -> 4 channels (1 conv) -> 8 (2 convs) -> 8 (2 convs): [B, 8, 2, 2]
+    module = nn.Sequential(VGGBlock(1, 1, 4), VGGBlock(2, 4, 8), VGGBlock(2, 8, 8))
+    doc = _roundtrip(module, torch.randn(2, 1, 16, 16))
+    assert sorted(doc["blocks"]) == ["ConvReLU", "Sequential", "VGGBlock"]
+    convs = doc["blocks"]["Sequential"]  # one or two ConvReLUs: the second one has a `when`
+    second = next(n for n in convs["nodes"] if n["id"] == "1")
+    # Absent, it must keep its input's shape: it takes the width of the first one, so it does.
+    assert second["when"] == "has_1" and second["params"] == {"out_channels": {"expr": "out_channels"}}
+    assert convs["args"]["has_1"] == {"type": "boolean", "default": True}
+    assert [n.get("params") for n in doc["nodes"] if n["type"] == "VGGBlock"] == [
+        {"out_channels": 4, "has_1": False}, None, None]

@@ -5,6 +5,8 @@ loads strictly and torch (the original module) is the reference."""
 
 from __future__ import annotations
 
+import json
+
 import torch
 from torch import nn
 
@@ -150,3 +152,54 @@ def test_nested_groups_merge_inner_first():
     assert convs["args"]["has_1"] == {"type": "boolean", "default": True}
     assert [n.get("params") for n in doc["nodes"] if n["type"] == "VGGBlock"] == [
         {"out_channels": 4, "has_1": False}, None, None]
+
+
+class Scaled(nn.Module):  # no layers: each instance becomes a CustomLayer of its own code
+    def __init__(self, k: float):
+        super().__init__()
+        self.k = k
+
+    def forward(self, x):
+        return x - x.mean() * self.k  # a whole-tensor mean has no block: a CustomLayer
+
+
+class Offset(nn.Module):
+    def __init__(self, k: float):
+        super().__init__()
+        self.fc, self.scale = nn.Linear(8, 8), Scaled(k)
+
+    def forward(self, x):
+        return self.scale(self.fc(x))
+
+
+def test_different_code_is_never_an_arg():
+    doc = _roundtrip(nn.Sequential(Offset(2.0), Offset(3.0)), torch.randn(3, 8))
+    codes = {json.dumps(n["params"]) for b in doc["blocks"].values() for n in b["nodes"] if n["type"] == "CustomLayer"}
+    assert len(codes) == 2 and all("args" not in b for b in doc["blocks"].values())
+
+
+class Times(nn.Module):
+    def __init__(self, k: float):
+        super().__init__()
+        self.k = k
+
+    def forward(self, x):  # a Scale block
+        return x * self.k
+
+
+class LinearTimes(nn.Module):
+    def __init__(self, k: float):
+        super().__init__()
+        self.fc, self.times = nn.Linear(8, 8), Times(k)
+
+    def forward(self, x):
+        return self.times(self.fc(x))
+
+
+def test_a_number_arg_is_passed_down_through_the_nesting():
+    doc = _roundtrip(nn.Sequential(LinearTimes(2.0), LinearTimes(0.5), LinearTimes(2.0)), torch.randn(3, 8))
+    assert sorted(doc["blocks"]) == ["LinearTimes", "Times"]
+    assert doc["blocks"]["Times"]["args"] == {"factor": {"type": "number", "default": 2.0}}
+    times = next(n for n in doc["blocks"]["LinearTimes"]["nodes"] if n["id"] == "times")
+    assert times["params"] == {"factor": {"expr": "factor"}}
+    assert [n.get("params") for n in doc["nodes"] if n["type"] == "LinearTimes"] == [None, {"factor": 0.5}, None]

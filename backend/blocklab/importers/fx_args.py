@@ -42,6 +42,13 @@ def default(blocks: dict[str, dict], typ: str, key: str) -> Any:
     return field.get_default(call_default_factory=True)
 
 
+def _code(typ: str, key: str) -> bool:
+    kind = REGISTRY.get(typ)
+    field = kind.params.model_fields.get(key) if kind is not None else None
+    extra = field.json_schema_extra if field is not None else None
+    return isinstance(extra, dict) and extra.get("format") == "code"
+
+
 def _json_type(values: list[Any]) -> str | None:
     """The one arg type of these values, or None (lists, None, bools mixed with numbers, ...)."""
     kinds = {type(v) for v in values if v is not _NO}
@@ -140,8 +147,8 @@ def plan(blocks: dict[str, dict], members: list[str], typeof: Callable[[str], An
             seen = {repr(v) for v in values if v is not _NO}
             if len(seen) == 1:
                 params[key] = next(v for v in values if v is not _NO)
-            elif _json_type(values) is None:
-                return None
+            elif _json_type(values) is None or _code(node["type"], key):
+                return None  # not one arg type; or two pieces of code (a CustomLayer's), two blocks
             else:
                 wants.append((nid, key, values))
         if params or "params" in node:

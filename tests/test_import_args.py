@@ -203,3 +203,20 @@ def test_a_number_arg_is_passed_down_through_the_nesting():
     times = next(n for n in doc["blocks"]["LinearTimes"]["nodes"] if n["id"] == "times")
     assert times["params"] == {"factor": {"expr": "factor"}}
     assert [n.get("params") for n in doc["nodes"] if n["type"] == "LinearTimes"] == [None, {"factor": 0.5}, None]
+
+
+class TwoWidths(nn.Module):
+    def __init__(self, a: int, b: int):
+        super().__init__()
+        self.first, self.second, self.back = nn.Linear(8, a), nn.Linear(a, b), nn.Linear(b, 8)
+
+    def forward(self, x):  # [B, 8] -> [B, a] -> [B, b] -> [B, 8]
+        return self.back(torch.relu(self.second(torch.relu(self.first(x)))))
+
+
+def test_args_of_one_param_name_are_named_after_their_nodes():
+    doc = _roundtrip(nn.Sequential(TwoWidths(4, 6), TwoWidths(5, 6), TwoWidths(4, 7)), torch.randn(3, 8))
+    assert doc["blocks"]["TwoWidths"]["args"] == {"first_out_features": {"type": "integer", "default": 4},
+                                                  "second_out_features": {"type": "integer", "default": 6}}
+    assert [n.get("params") for n in doc["nodes"] if n["type"] == "TwoWidths"] == [
+        None, {"first_out_features": 5}, {"second_out_features": 7}]

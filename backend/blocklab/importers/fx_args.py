@@ -101,12 +101,6 @@ def _edges(order: list[str], present: list[set[str]], srcs: list[dict[Port, str]
     return merged
 
 
-def _name(wants: list[tuple[str, str]], taken: set[str]) -> str:
-    """`<param>` when every use is the same param, else `<node>_<param>`, made a free Python name."""
-    params = {p for _, p in wants}
-    return _free(params.pop() if len(params) == 1 else f"{wants[0][0]}_{wants[0][1]}", taken)
-
-
 def _free(base: str, taken: set[str]) -> str:
     if not base.isidentifier() or keyword.iskeyword(base) or base in RESERVED:
         base = f"n{base}" if f"n{base}".isidentifier() else "arg"
@@ -179,20 +173,24 @@ def _args(wants: list[tuple[str, str | None, list[Any]]], merged_nodes: list[dic
         typ = "boolean" if key is None else _json_type(values)
         for uses, col, t in columns:
             if key is not None and t == typ and None not in [k for _, k in uses] and all(
-                    a is _NO or b is _NO or a == b for a, b in zip(col, values)):
+                    a is _NO or b is _NO or a == b for a, b in zip(col, values)) and any(
+                    a is not _NO and b is not _NO for a, b in zip(col, values)):
                 uses.append((nid, key))
                 col[:] = [b if a is _NO else a for a, b in zip(col, values)]
                 break
         else:
             columns.append(([(nid, key)], list(values), typ))
     by_id = {n["id"]: n for n in merged_nodes}
+    # `<param>` where one column alone is that param, else `<node>_<param>` (conv1_stride, conv2_stride)
+    wish = [uses[0][1] if len({k for _, k in uses}) == 1 else f"{uses[0][0]}_{uses[0][1]}" for uses, _, _ in columns]
+    clash = {w for w in wish if wish.count(w) > 1}
     args: dict[str, tuple[str, list[Any]]] = {}
-    for uses, col, typ in columns:
+    for (uses, col, typ), want in zip(columns, wish):
         if uses[0][1] is None:
             name = _free(f"has_{uses[0][0]}", set(args))
             by_id[uses[0][0]]["when"] = name
         else:
-            name = _name(uses, set(args))
+            name = _free(f"{uses[0][0]}_{want}" if want in clash else want, set(args))
             for nid, key in uses:
                 by_id[nid].setdefault("params", {})[key] = {"expr": name}
         args[name] = (typ, col)

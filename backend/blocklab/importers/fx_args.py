@@ -110,6 +110,11 @@ def _free(base: str, taken: set[str]) -> str:
     return name
 
 
+def _kind(node: dict, typeof: Callable[[str], Any]) -> dict:
+    """All of a node but its params and place, its type as `typeof` sees it."""
+    return {k: typeof(v) if k == "type" else v for k, v in node.items() if k not in ("params", "position")}
+
+
 def plan(blocks: dict[str, dict], members: list[str], typeof: Callable[[str], Any]) -> Plan | None:
     """How to write the definitions `members` as one, or None. `typeof` maps a node type to what
     must be equal (the merge group of a composite type: its definitions become one)."""
@@ -121,10 +126,8 @@ def plan(blocks: dict[str, dict], members: list[str], typeof: Callable[[str], An
     merged_nodes, wants = [], []  # wants: (node, param or None for `when`, values per member)
     for nid in order:
         users = [by[nid] for by in nodes if nid in by]
-        shape = {(k, typeof(v) if k == "type" else v) for k, v in users[0].items() if k not in ("params", "position")}
-        if any({(k, typeof(v) if k == "type" else v) for k, v in u.items() if k not in ("params", "position")} != shape
-               for u in users):
-            return None
+        if any(_kind(u, typeof) != _kind(users[0], typeof) for u in users):
+            return None  # another type, or shares/calls/init/... differ
         node = {k: v for k, v in users[0].items() if k != "position"}
         if any(node.get(k) in optional for k in ("shares", "calls")):
             return None  # a node sharing one that may be absent
@@ -159,13 +162,11 @@ def plan(blocks: dict[str, dict], members: list[str], typeof: Callable[[str], An
         if set(src) != {p for p in merged_srcs if p[0] in have}:
             return None
     args = _args(wants, merged_nodes)
-    if args is None:
-        return None
     edges = [{"source": s, "target": t, **({"target_port": p} if p is not None else {})} for (t, p), s in merged_srcs.items()]
     return Plan(merged_nodes, edges, args)
 
 
-def _args(wants: list[tuple[str, str | None, list[Any]]], merged_nodes: list[dict]) -> dict | None:
+def _args(wants: list[tuple[str, str | None, list[Any]]], merged_nodes: list[dict]) -> dict[str, tuple[str, list[Any]]]:
     """One arg per distinct column of values (conv1 and conv2 both at `out_channels`); sets the
     `{"expr": arg}` params and `when`s on `merged_nodes`."""
     columns: list[tuple[list[tuple[str, str | None]], list[Any], str]] = []

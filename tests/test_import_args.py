@@ -220,3 +220,21 @@ def test_args_of_one_param_name_are_named_after_their_nodes():
                                                   "second_out_features": {"type": "integer", "default": 6}}
     assert [n.get("params") for n in doc["nodes"] if n["type"] == "TwoWidths"] == [
         None, {"first_out_features": 5}, {"second_out_features": 7}]
+
+
+class MaybeWider(nn.Module):
+    def __init__(self, widen: bool):
+        super().__init__()
+        self.fc, self.head = nn.Linear(8, 8), nn.Linear(16 if widen else 8, 8)
+        self.widen = nn.Linear(8, 16) if widen else None
+
+    def forward(self, x):  # [B, 8] -> [B, 16] through `widen` where it exists -> [B, 8]
+        h = self.fc(x)
+        return self.head(self.widen(h) if self.widen is not None else h)
+
+
+def test_a_when_the_analyser_refuses_leaves_the_definitions_apart():
+    # One graph up to `widen`, but `widen` changes the shape, so it cannot be left out by a when
+    # (validate: "a node that can be left out must keep its input's shape"): the import still works.
+    doc = _roundtrip(nn.Sequential(MaybeWider(False), MaybeWider(True)), torch.randn(3, 8))
+    assert sorted(doc["blocks"]) == ["MaybeWider", "MaybeWider_2"]

@@ -32,15 +32,13 @@ def test_resnet18_has_one_basic_block_with_args():
     assert nodes["conv1"]["params"]["stride"] == {"expr": "stride"}
     assert nodes["conv2"]["params"]["out_channels"] == {"expr": "out_channels"}  # one arg for both convs
     assert nodes["downsample"]["when"] == "has_downsample"
-    # the stages: one Sequential of two BasicBlocks, the projection shortcut another
+    # each stage, nn.Sequential(BasicBlock, BasicBlock): one BasicBlock repeated (keys layer2.0.conv1.weight)
     stages = {n["id"]: n for n in doc["nodes"] if n["id"].startswith("layer")}
-    assert {n["type"] for n in stages.values()} == {"Sequential"}
-    assert stages["layer1"]["params"] == {"stride": 1, "has_downsample": False}
-    assert stages["layer3"]["params"] == {"out_channels": 64}
-    stage = {n["id"]: n for n in doc["blocks"]["Sequential"]["nodes"]}
-    assert stage["0"]["params"] == {k: {"expr": k} for k in ("out_channels", "stride", "has_downsample")}
-    assert stage["1"]["params"] == {"out_channels": {"expr": "out_channels"}}
-    assert set(doc["blocks"]) == {"BasicBlock", "Sequential", nodes["downsample"]["type"]}
+    assert {(n["type"], n["repeat"]) for n in stages.values()} == {("BasicBlock", 2)}
+    assert "params" not in stages["layer1"]
+    assert stages["layer3"]["params"] == {"out_channels": 64, "stride": {"expr": "2 if i == 0 else 1"},
+                                          "has_downsample": {"expr": "i == 0"}}
+    assert set(doc["blocks"]) == {"BasicBlock", nodes["downsample"]["type"]}
 
 
 class Widened(nn.Module):
@@ -144,12 +142,13 @@ def test_nested_groups_merge_inner_first():
     # [B, 1, 16, 16] -> 4 channels (1 conv) -> 8 (2 convs) -> 8 (2 convs): [B, 8, 2, 2]
     module = nn.Sequential(VGGBlock(1, 1, 4), VGGBlock(2, 4, 8), VGGBlock(2, 8, 8))
     doc = _roundtrip(module, torch.randn(2, 1, 16, 16))
-    assert sorted(doc["blocks"]) == ["ConvReLU", "Sequential", "VGGBlock"]
-    convs = doc["blocks"]["Sequential"]  # one or two ConvReLUs: the second one has a `when`
-    second = next(n for n in convs["nodes"] if n["id"] == "1")
-    # Absent, it must keep its input's shape: it takes the width of the first one, so it does.
-    assert second["when"] == "has_1" and second["params"] == {"out_channels": {"expr": "out_channels"}}
-    assert convs["args"]["has_1"] == {"type": "boolean", "default": True}
+    assert sorted(doc["blocks"]) == ["ConvReLU", "VGGBlock"]
+    convs = next(n for n in doc["blocks"]["VGGBlock"]["nodes"] if n["id"] == "convs")
+    # nn.Sequential of one or two ConvReLUs: merged, the second one had `when: has_1`, which (absent,
+    # keeping its input's shape) took the first one's width; as a repeat, has_1 sets the count.
+    assert convs["type"] == "ConvReLU" and convs["params"] == {"out_channels": {"expr": "out_channels"}}
+    assert convs["repeat"] == {"expr": "2 if has_1 else 1"}
+    assert doc["blocks"]["VGGBlock"]["args"]["has_1"] == {"type": "boolean", "default": True}
     assert [n.get("params") for n in doc["nodes"] if n["type"] == "VGGBlock"] == [
         {"out_channels": 4, "has_1": False}, None, None]
 
@@ -238,3 +237,24 @@ def test_a_when_the_analyser_refuses_leaves_the_definitions_apart():
     # (validate: "a node that can be left out must keep its input's shape"): the import still works.
     doc = _roundtrip(nn.Sequential(MaybeWider(False), MaybeWider(True)), torch.randn(3, 8))
     assert sorted(doc["blocks"]) == ["MaybeWider", "MaybeWider_2"]
+
+
+class Stack(nn.Module):
+    def __init__(self, *widths: int):
+        super().__init__()
+        self.seq = nn.Sequential(*(Widened(w) for w in widths))
+
+    def forward(self, x):  # [B, 8] through each Widened: [B, 8]
+        return self.seq(x)
+
+
+def test_a_chain_of_one_block_is_a_repeat_where_copies_after_the_first_agree():
+    doc = _roundtrip(Stack(16, 32, 32), torch.randn(3, 8))
+    seq = next(n for n in doc["nodes"] if n["id"] == "seq")
+    assert (seq["type"], seq["repeat"]) == ("Widened", 3)
+    assert seq["params"] == {"out_features": {"expr": "16 if i == 0 else 32"}}
+    doc = _roundtrip(Stack(16, 32, 64), torch.randn(3, 8))  # no `i` expression for three values: as traced
+    seq = next(n for n in doc["nodes"] if n["id"] == "seq")
+    assert seq["type"] == "Sequential" and "repeat" not in seq
+    assert [n.get("params") for n in doc["blocks"]["Sequential"]["nodes"] if n["type"] == "Widened"] == [
+        None, {"out_features": 32}, {"out_features": 64}]  # a tie: the first value is the default

@@ -13,6 +13,7 @@ from blocklab.graph.build import build
 from blocklab.graph.document import GraphDoc
 from blocklab.importers.fx_import import Context, Scope, _mode
 from blocklab.importers.fx_merge import merge_reused
+from blocklab.importers.fx_repeat import chains_as_repeat
 from blocklab.importers.layout import layout
 from blocklab.importers.weights import weights_for
 
@@ -43,13 +44,16 @@ def from_module(module: nn.Module, example_input: torch.Tensor | tuple[torch.Ten
     layout(scope.nodes, scope.edges)
     doc = {"version": 1, "name": (name or type(module).__name__)[:200], "nodes": scope.nodes, "edges": scope.edges,
            "blocks": ctx.blocks}
-    merged = merge_reused(doc, ctx.classes)  # instances of one class that differ: one block with args
-    if merged is not None:
-        try:
-            check(merged, module, args, atol)
-            return merged
-        except NotImportable:  # a merge the analyser refuses: the definitions stay as they were
-            pass
+    # Instances of one class that differ: one block with args; a chain of one block's copies: a repeat.
+    merged = merge_reused(doc, ctx.classes)
+    repeated = chains_as_repeat(merged or doc)
+    for better in (repeated, merged):
+        if better is not None:
+            try:
+                check(better, module, args, atol)
+                return better
+            except NotImportable:  # a form the analyser refuses: the next one, at last the definitions as traced
+                pass
     check(doc, module, args, atol)
     return doc
 

@@ -9,6 +9,7 @@ merged ones by then, so their instances already carry their args as literal para
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from blocklab.importers import fx_args as A
@@ -139,3 +140,16 @@ def merge_reused(doc: dict[str, Any], classes: dict[str, str]) -> dict[str, Any]
         for m in members[1:]:
             del blocks[m]
     return doc
+
+
+def plain_names(doc: dict[str, Any], classes: dict[str, str]) -> None:
+    """`Sequential_2` as `Sequential` where merging freed that name (the importer's `<class>_<k>`)."""
+    blocks = doc["blocks"]
+    for name in list(blocks):
+        m = re.fullmatch(r"(.+)_\d+", name)
+        if m is None or m[1] in blocks or classes.get(name) is None or classes.get(m[1]) != classes[name]:
+            continue
+        blocks[m[1]] = blocks.pop(name)
+        for n in _instances(doc):
+            if n["type"] == name:
+                n["type"] = m[1]

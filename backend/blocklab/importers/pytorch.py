@@ -12,7 +12,7 @@ from blocklab.graph.analyze import analyze
 from blocklab.graph.build import build
 from blocklab.graph.document import GraphDoc
 from blocklab.importers.fx_import import Context, Scope, _mode
-from blocklab.importers.fx_merge import merge_reused
+from blocklab.importers.fx_merge import merge_reused, plain_names
 from blocklab.importers.fx_repeat import chains_as_repeat
 from blocklab.importers.layout import layout
 from blocklab.importers.weights import weights_for
@@ -49,6 +49,7 @@ def from_module(module: nn.Module, example_input: torch.Tensor | tuple[torch.Ten
     repeated = chains_as_repeat(merged or doc)
     for better in (repeated, merged):
         if better is not None:
+            plain_names(better, ctx.classes)
             try:
                 check(better, module, args, atol)
                 return better

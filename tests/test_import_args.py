@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 
 import torch
-from torch import nn
-
 from blocklab.importers.fx_import import Context, Scope
 from blocklab.importers.fx_merge import merge_reused
 from test_import_models import original
 from test_import_pytorch import _roundtrip
+from torch import nn
 
 
 def _defs(doc: dict, cls: str) -> list[str]:

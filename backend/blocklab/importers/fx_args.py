@@ -13,32 +13,33 @@ from __future__ import annotations
 
 import keyword
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from blocklab.blocks import REGISTRY
 from blocklab.graph.args import RESERVED
 
-_NO = object()  # a member lacks the node: its value does not matter there
+ABSENT = object()  # a member lacks the node: its value does not matter there
 _TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
 Port = tuple[str, Any]  # (target node, target_port or None)
 
 
 class Plan:
-    """The merged nodes and edges, and per arg its JSON type and one value per member (or _NO)."""
+    """The merged nodes and edges, and per arg its JSON type and one value per member (or ABSENT)."""
 
     def __init__(self, nodes: list[dict], edges: list[dict], args: dict[str, tuple[str, list[Any]]]):
         self.nodes, self.edges, self.args = nodes, edges, args
 
 
 def default(blocks: dict[str, dict], typ: str, key: str) -> Any:
-    """The value a node of `typ` has when its params leave `key` out (_NO: none that an arg could hold)."""
+    """The value a node of `typ` has when its params leave `key` out (ABSENT: none that an arg could hold)."""
     if typ in blocks:
         spec = blocks[typ].get("args", {}).get(key)
-        return spec["default"] if spec else _NO
+        return spec["default"] if spec else ABSENT
     kind = REGISTRY.get(typ)
     field = kind.params.model_fields.get(key) if kind is not None else None
     if field is None or field.is_required():
-        return _NO
+        return ABSENT
     return field.get_default(call_default_factory=True)
 
 
@@ -51,7 +52,7 @@ def _code(typ: str, key: str) -> bool:
 
 def _json_type(values: list[Any]) -> str | None:
     """The one arg type of these values, or None (lists, None, bools mixed with numbers, ...)."""
-    kinds = {type(v) for v in values if v is not _NO}
+    kinds = {type(v) for v in values if v is not ABSENT}
     if kinds == {int, float}:
         return "number"
     return _TYPES.get(kinds.pop()) if len(kinds) == 1 else None
@@ -138,12 +139,12 @@ def plan(blocks: dict[str, dict], members: list[str], typeof: Callable[[str], An
         params: dict[str, Any] = {}
         for key in dict.fromkeys(k for u in users for k in u.get("params", {})):
             fill = default(blocks, node["type"], key)
-            values = [by[nid].get("params", {}).get(key, fill) if nid in by else _NO for by in nodes]
-            if _NO in [v for by, v in zip(nodes, values) if nid in by]:
+            values = [by[nid].get("params", {}).get(key, fill) if nid in by else ABSENT for by in nodes]
+            if ABSENT in [v for by, v in zip(nodes, values) if nid in by]:
                 return None  # left out where there is no default an arg could stand for
-            seen = {repr(v) for v in values if v is not _NO}
+            seen = {repr(v) for v in values if v is not ABSENT}
             if len(seen) == 1:
-                params[key] = next(v for v in values if v is not _NO)
+                params[key] = next(v for v in values if v is not ABSENT)
             elif _json_type(values) is None or _code(node["type"], key):
                 return None  # not one arg type; or two pieces of code (a CustomLayer's), two blocks
             else:
@@ -174,10 +175,10 @@ def _args(wants: list[tuple[str, str | None, list[Any]]], merged_nodes: list[dic
         typ = "boolean" if key is None else _json_type(values)
         for uses, col, t in columns:
             if key is not None and t == typ and None not in [k for _, k in uses] and all(
-                    a is _NO or b is _NO or a == b for a, b in zip(col, values)) and any(
-                    a is not _NO and b is not _NO for a, b in zip(col, values)):
+                    a is ABSENT or b is ABSENT or a == b for a, b in zip(col, values)) and any(
+                    a is not ABSENT and b is not ABSENT for a, b in zip(col, values)):
                 uses.append((nid, key))
-                col[:] = [b if a is _NO else a for a, b in zip(col, values)]
+                col[:] = [b if a is ABSENT else a for a, b in zip(col, values)]
                 break
         else:
             columns.append(([(nid, key)], list(values), typ))
@@ -204,10 +205,10 @@ def declare(p: Plan, weight: list[int]) -> dict[str, dict]:
     for name, (typ, col) in p.args.items():
         counts = Counter()
         for v, w in zip(col, weight):
-            if v is not _NO:
+            if v is not ABSENT:
                 counts[repr(v)] += w
         best = max(counts.values())
-        value = next(v for v in col if v is not _NO and counts[repr(v)] == best)
+        value = next(v for v in col if v is not ABSENT and counts[repr(v)] == best)
         out[name] = {"type": typ, "default": float(value) if typ == "number" else value}
     return out
 
@@ -217,6 +218,6 @@ def bound(p: Plan, args: dict[str, dict], member: int) -> dict[str, Any]:
     out = {}
     for name, (typ, col) in p.args.items():
         v = col[member]
-        if v is not _NO and v != args[name]["default"]:
+        if v is not ABSENT and v != args[name]["default"]:
             out[name] = float(v) if typ == "number" else v
     return out

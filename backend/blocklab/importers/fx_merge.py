@@ -25,13 +25,14 @@ def _groups(blocks: dict[str, dict], classes: dict[str, str]) -> dict[str, tuple
     group: dict[str, tuple] = {name: (classes.get(name, name),) for name in blocks}
     while True:
         split: dict[str, tuple] = {}
+        typeof = group.get  # a composite type as its group (every other type is not in `group`)
         for label in dict.fromkeys(group.values()):
             subs: list[list[str]] = []
             for m in [n for n in blocks if group[n] == label]:
                 # a definition using one of its own group could not be merged into itself
                 own = any(group[t] == label for t in _uses(blocks[m], blocks))
                 for s in subs if not own else ():
-                    if A.plan(blocks, [*s, m], lambda t: group.get(t, t)) is not None:
+                    if A.plan(blocks, [*s, m], lambda t, g=typeof: g(t, t)) is not None:
                         s.append(m)
                         break
                 else:
@@ -86,18 +87,18 @@ def _tie(p: A.Plan, blocks: dict[str, dict]) -> None:
             continue
         here = p.args[node["when"]][1]
         for name, (typ, col) in p.args.items():
-            cur = node.get("params", {}).get(name, A._NO)
+            cur = node.get("params", {}).get(name, A.ABSENT)
             values = {repr(v) for v, h in zip(col, here) if h}
             if typ == "boolean" or isinstance(cur, dict) or len(values) != 1:
                 continue
             v = next(v for v, h in zip(col, here) if h)
-            if repr(A.default(blocks, node["type"], name) if cur is A._NO else cur) == repr(v):
+            if repr(A.default(blocks, node["type"], name) if cur is A.ABSENT else cur) == repr(v):
                 node.setdefault("params", {})[name] = {"expr": name}  # the node's own param or arg
                 continue
             inner = blocks.get(node["type"])
-            if inner is None or cur is not A._NO or name in inner.get("args", {}):
+            if inner is None or cur is not A.ABSENT or name in inner.get("args", {}):
                 continue
-            sites = [n for n in inner["nodes"] if n.get("params", {}).get(name, A._NO) == v]
+            sites = [n for n in inner["nodes"] if n.get("params", {}).get(name, A.ABSENT) == v]
             if sites:
                 inner.setdefault("args", {})[name] = {"type": typ, "default": v}
                 for n in sites:

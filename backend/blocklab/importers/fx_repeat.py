@@ -12,11 +12,18 @@ chain, D2L's VGG with one or two convolutions) makes the count an expression.
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
-from blocklab.importers.fx_args import _NO, default
+from blocklab.blocks import REGISTRY
+from blocklab.importers.fx_args import ABSENT, default
 
 _PLAIN = {"id", "type", "params", "position"}
+
+
+def _end(node: dict) -> str | None:
+    kind = REGISTRY.get(node["type"])
+    return kind.end if kind is not None else None
 
 
 def _term(v: Any) -> str:
@@ -28,19 +35,18 @@ def _term(v: Any) -> str:
 def _chain(blocks: dict[str, dict], name: str) -> tuple[str, list[dict], str | None, int] | None:
     """(copy type, copies, the one `when` arg of a suffix or None, where that suffix starts)."""
     d = blocks[name]
-    mids = [n for n in d["nodes"] if n["type"] not in ("Input", "Output")]
-    ends = [n for n in d["nodes"] if n["type"] in ("Input", "Output")]
-    if not mids or len(ends) != 2 or [n["id"] for n in mids] != [str(j) for j in range(len(mids))]:
+    mids = [n for n in d["nodes"] if _end(n) is None]
+    ins, outs = ([n["id"] for n in d["nodes"] if _end(n) == e] for e in ("input", "output"))
+    if not mids or len(ins) != 1 or len(outs) != 1 or [n["id"] for n in mids] != [str(j) for j in range(len(mids))]:
         return None
     typ = mids[0]["type"]
     inner = blocks.get(typ)
     if inner is None or typ == name or any(n["type"] != typ or set(n) - _PLAIN - {"when"} for n in mids) \
-            or sum(n["type"] == "Input" for n in inner["nodes"]) != 1:
-        return None
-    ids = [n["id"] for n in d["nodes"] if n["type"] == "Input"] + [n["id"] for n in mids] \
-        + [n["id"] for n in d["nodes"] if n["type"] == "Output"]
+            or sum(_end(n) == "input" for n in inner["nodes"]) != 1:
+        return None  # not copies of one block with one input (repeat chains them)
+    ids = [*ins, *(n["id"] for n in mids), *outs]
     links = sorted((e["source"], e["target"]) for e in d["edges"])
-    if links != sorted(zip(ids, ids[1:])):
+    if links != sorted(itertools.pairwise(ids)):
         return None
     whens = [(j, n["when"]) for j, n in enumerate(mids) if "when" in n]
     if len({w for _, w in whens}) > 1 or (whens and [j for j, _ in whens] != list(range(whens[0][0], len(mids)))) \
@@ -57,14 +63,14 @@ def _instance(blocks: dict[str, dict], name: str, chain: tuple, node: dict) -> d
 
     def bind(v: Any) -> Any:  # a copy's param: a literal, or one of the chain's args
         if isinstance(v, dict):
-            return env[v["expr"]] if v.get("expr") in env else _NO
+            return env[v["expr"]] if v.get("expr") in env else ABSENT
         return v
 
     params: dict[str, Any] = {}
     for key in dict.fromkeys(k for n in mids for k in n.get("params", {})):
         fill = default(blocks, typ, key)
         values = [bind(n.get("params", {}).get(key, fill)) for n in mids]
-        if _NO in values:
+        if ABSENT in values:
             return None
         if len({repr(v) for v in values}) == 1:
             if repr(values[0]) != repr(fill):

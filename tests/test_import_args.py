@@ -258,3 +258,19 @@ def test_a_chain_of_one_block_is_a_repeat_where_copies_after_the_first_agree():
     assert seq["type"] == "Sequential" and "repeat" not in seq
     assert [n.get("params") for n in doc["blocks"]["Sequential"]["nodes"] if n["type"] == "Widened"] == [
         None, {"out_features": 32}, {"out_features": 64}]  # a tie: the first value is the default
+
+
+class Stages(nn.Module):  # ResNet-50's shape: stages of 2, 4 and 3 blocks
+    def __init__(self):
+        super().__init__()
+        self.s1, self.s2, self.s3 = (nn.Sequential(*(Widened(16) for _ in range(k))) for k in (2, 4, 3))
+
+    def forward(self, x):
+        return self.s3(self.s2(self.s1(x)))
+
+
+def test_stages_of_different_lengths_are_repeats_of_their_lengths():
+    doc = _roundtrip(Stages(), torch.randn(3, 8))
+    assert [(n["id"], n["type"], n.get("repeat")) for n in doc["nodes"][1:4]] == [
+        ("s1", "Widened", 2), ("s2", "Widened", 4), ("s3", "Widened", 3)]
+    assert list(doc["blocks"]) == ["Widened"]

@@ -5,8 +5,9 @@ definition whose nodes are `0`, `1`, ... of one block type, chained. `repeat` ex
 same `nn.Sequential` (keys `layer1.0.conv1.weight`), so each instance of such a definition
 becomes one node of the block type with `repeat: N`, the copies' params as they are when all
 copies agree, or `{"expr": "a if i == 0 else b"}` when only the first differs (a stage's
-first block strides and projects). A copy some instances lack (`when` on a suffix of the
-chain, D2L's VGG with one or two convolutions) makes the count an expression.
+first block strides and projects). Copies some instances lack (`when` on a suffix of the
+chain: D2L's VGG with one or two convolutions, ResNet-50's stages of 3, 4, 6 and 3) set the
+count, a number per instance or an expression over the enclosing block's args.
 """
 
 from __future__ import annotations
@@ -48,16 +49,17 @@ def _chain(blocks: dict[str, dict], name: str) -> tuple[str, list[dict], str | N
     links = sorted((e["source"], e["target"]) for e in d["edges"])
     if links != sorted(itertools.pairwise(ids)):
         return None
-    whens = [(j, n["when"]) for j, n in enumerate(mids) if "when" in n]
-    if len({w for _, w in whens}) > 1 or (whens and [j for j, _ in whens] != list(range(whens[0][0], len(mids)))) \
-            or (whens and (whens[0][0] == 0 or whens[0][1] not in d.get("args", {}))):
+    # copies some instances lack: a suffix 1.. of the chain, each `when` one of the chain's args
+    whens = [n["when"] for n in mids if "when" in n]
+    first = len(mids) - len(whens)
+    if first == 0 or any("when" in n for n in mids[:first]) or any(w not in d.get("args", {}) for w in whens):
         return None
-    return typ, mids, whens[0][1] if whens else None, whens[0][0] if whens else len(mids)
+    return typ, mids, whens, first
 
 
 def _instance(blocks: dict[str, dict], name: str, chain: tuple, node: dict) -> dict | None:
     """The node standing for one instance of the chain definition `name`, or None."""
-    typ, mids, when, first = chain
+    typ, mids, whens, first = chain
     args = blocks[name].get("args", {})
     env = {a: node.get("params", {}).get(a, spec["default"]) for a, spec in args.items()}
 
@@ -66,26 +68,31 @@ def _instance(blocks: dict[str, dict], name: str, chain: tuple, node: dict) -> d
             return env[v["expr"]] if v.get("expr") in env else ABSENT
         return v
 
+    ons = [env[w] for w in whens]
+    if all(isinstance(on, bool) for on in ons):  # known here: the copies present must come first
+        if sorted(ons, reverse=True) != ons:
+            return None
+        count: Any = first + sum(ons)
+    elif len({repr(on) for on in ons}) == 1:  # one of the enclosing args switches them all
+        count = {"expr": f"{len(mids)} if {_term(ons[0])} else {first}"}
+    else:
+        return None
+    live = mids[:count] if isinstance(count, int) else mids
     params: dict[str, Any] = {}
-    for key in dict.fromkeys(k for n in mids for k in n.get("params", {})):
+    for key in dict.fromkeys(k for n in live for k in n.get("params", {})):
         fill = default(blocks, typ, key)
-        values = [bind(n.get("params", {}).get(key, fill)) for n in mids]
+        values = [bind(n.get("params", {}).get(key, fill)) for n in live]
         if ABSENT in values:
             return None
         if len({repr(v) for v in values}) == 1:
             if repr(values[0]) != repr(fill):
                 params[key] = values[0]
-        elif (values[0], values[1]) == (True, False) and len({repr(v) for v in values[1:]}) == 1:
+        elif values[0] is True and values[1] is False and len({repr(v) for v in values[1:]}) == 1:
             params[key] = {"expr": "i == 0"}  # torchvision: the first block of a stage projects
         elif len({repr(v) for v in values[1:]}) == 1:
             params[key] = {"expr": f"{_term(values[0])} if i == 0 else {_term(values[1])}"}
         else:
             return None
-    count: Any = len(mids)
-    if when is not None:
-        on = env[when]
-        count = (len(mids) if on else first) if isinstance(on, bool) else \
-            {"expr": f"{len(mids)} if {_term(on)} else {first}"}
     out = {"id": node["id"], "type": typ, **({"params": params} if params else {}), "repeat": count}
     return {**out, **{k: v for k, v in node.items() if k in ("position", "when")}}
 

@@ -2,7 +2,8 @@
 
 Each module is traced with its direct children as leaves. A child that is a registry layer
 becomes that block; any other child is a container and becomes a composite block, traced
-the same way (one definition per distinct content, reused by every instance), so node ids
+the same way (one definition per distinct content, reused by every instance; afterwards
+`fx_merge` makes one per class with args, `fx_repeat` chains into repeats), so node ids
 are the submodule names and the state_dict keys stay the original ones. Functions and
 tensor methods map through `importers.functions`. The module runs once on the example
 input (eval mode, no grad) to learn every shape, which sizes and reshapes need.

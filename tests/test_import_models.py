@@ -84,8 +84,9 @@ def test_resnet18_keeps_torchvisions_structure(imported):
     doc, _ = imported["ResNet18"]
     assert [n["id"] for n in doc["nodes"]] == ["x", "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3",
                                                "layer4", "avgpool", "flatten", "fc", "Y"]
-    stage = doc["blocks"][next(n["type"] for n in doc["nodes"] if n["id"] == "layer2")]
-    first = doc["blocks"][stage["nodes"][1]["type"]]  # BasicBlock with stride 2 and its projection shortcut
+    stage = next(n for n in doc["nodes"] if n["id"] == "layer2")  # nn.Sequential of two: a repeat, keys layer2.0.*
+    assert stage["repeat"] == 2
+    first = doc["blocks"][stage["type"]]  # BasicBlock: stride 2 and its projection shortcut in copy 0
     ids = [n["id"] for n in first["nodes"]]
     assert {"conv1", "bn1", "relu", "conv2", "bn2", "downsample"} <= set(ids)
     assert next(n for n in first["nodes"] if n.get("calls"))["calls"] == "relu"  # one ReLU module, called twice

@@ -134,10 +134,10 @@ def test_residual_net_reuses_one_definition_per_configuration():
             if isinstance(m, nn.BatchNorm2d):
                 m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2)
     doc = _roundtrip(module, torch.randn(2, 3, 16, 16))
-    layer1 = doc["blocks"][next(n["type"] for n in doc["nodes"] if n["id"] == "layer1")]
-    # Residual(8) twice: one definition, used by both instances.
-    assert [n["type"] for n in layer1["nodes"]].count(layer1["nodes"][1]["type"]) == 2
-    types = {n["type"] for n in doc["blocks"][layer1["nodes"][1]["type"]]["nodes"]}
+    layer1 = next(n for n in doc["nodes"] if n["id"] == "layer1")
+    # Residual(8) twice: one definition, repeated (nn.Sequential's keys layer1.0.*, layer1.1.*).
+    assert layer1["repeat"] == 2
+    types = {n["type"] for n in doc["blocks"][layer1["type"]]["nodes"]}
     assert {"Conv2d", "BatchNorm2d", "ReLU", "Add"} <= types
 
 

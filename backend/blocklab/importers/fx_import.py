@@ -2,7 +2,8 @@
 
 Each module is traced with its direct children as leaves. A child that is a registry layer
 becomes that block; any other child is a container and becomes a composite block, traced
-the same way (one definition per distinct content, reused by every instance), so node ids
+the same way (one definition per distinct content, reused by every instance; afterwards
+`fx_merge` makes one per class with args, `fx_repeat` chains into repeats), so node ids
 are the submodule names and the state_dict keys stay the original ones. Functions and
 tensor methods map through `importers.functions`. The module runs once on the example
 input (eval mode, no grad) to learn every shape, which sizes and reshapes need.
@@ -69,6 +70,7 @@ class Context:
         self.blocks: dict[str, dict] = {}
         self.by_content: dict[str, str] = {}
         self.ports: dict[str, list[str]] = {}  # block name -> its Input ids, in order
+        self.classes: dict[str, str] = {}  # block name -> the Python class it was made from
         self.unsupported: list[dict[str, str]] = []
 
     def refuse(self, node: str, op: str, reason: str) -> None:
@@ -78,6 +80,7 @@ class Context:
         definition = self.blocks.pop(name)
         self.by_content.pop(json.dumps(definition, sort_keys=True), None)
         self.ports.pop(name, None)
+        self.classes.pop(name, None)
 
     def block_name(self, cls_name: str, definition: dict, ports: list[str]) -> str:
         key = json.dumps(definition, sort_keys=True)
@@ -90,6 +93,7 @@ class Context:
         while name in self.blocks:
             name, k = f"{base}_{k}", k + 1
         self.blocks[name], self.by_content[key], self.ports[name] = definition, name, ports
+        self.classes[name] = cls_name
         return name
 
 

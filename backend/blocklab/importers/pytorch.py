@@ -12,6 +12,8 @@ from blocklab.graph.analyze import analyze
 from blocklab.graph.build import build
 from blocklab.graph.document import GraphDoc
 from blocklab.importers.fx_import import Context, Scope, _mode
+from blocklab.importers.fx_merge import merge_reused, plain_names
+from blocklab.importers.fx_repeat import chains_as_repeat
 from blocklab.importers.layout import layout
 from blocklab.importers.weights import weights_for
 
@@ -42,6 +44,17 @@ def from_module(module: nn.Module, example_input: torch.Tensor | tuple[torch.Ten
     layout(scope.nodes, scope.edges)
     doc = {"version": 1, "name": (name or type(module).__name__)[:200], "nodes": scope.nodes, "edges": scope.edges,
            "blocks": ctx.blocks}
+    # Instances of one class that differ: one block with args; a chain of one block's copies: a repeat.
+    merged = merge_reused(doc, ctx.classes)
+    repeated = chains_as_repeat(merged or doc)
+    for better in (repeated, merged):
+        if better is not None:
+            plain_names(better, ctx.classes)
+            try:
+                check(better, module, args, atol)
+                return better
+            except NotImportable:  # a form the analyser refuses: the next one, at last the definitions as traced
+                pass
     check(doc, module, args, atol)
     return doc
 

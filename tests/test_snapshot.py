@@ -92,3 +92,36 @@ def test_every_snapshot_arrives_before_its_epoch_ends():
     for end, i in zip(ends, [k for k, t in enumerate(types) if t == "epoch"]):
         assert max(m["step"] for m in msgs[:i] if m["type"] == "stats") == end
     assert types.count("activations") == len(steps)
+
+
+class _LongLoop(nn.Module):
+    """A forward that loops as a built CustomLayer does (custom/cancel.rounds)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+
+    def forward(self, x):
+        from blocklab.custom import cancel
+
+        for _ in cancel.rounds(2_000_000):
+            x = x + 0
+        return self.lin(x)
+
+
+def test_a_stopped_run_drops_its_snapshot_instead_of_waiting_for_the_probe():
+    from blocklab.custom import cancel
+
+    stop = False
+    cancel.set_check(lambda: stop)  # as runs/worker.py sets it on the training thread
+    try:
+        net = _LongLoop()
+        snaps = Snapshots(net, torch.randn(2, 2))
+        net.lin(torch.randn(3, 2)).sum().backward()
+        snaps.before()
+        stop = True  # Stop arrives while the snapshot is due
+        snaps.after(1)
+        assert list(snaps.drain()) == []  # the probe's loop asked the run's check and gave up
+        snaps.close()
+    finally:
+        cancel.set_check(None)

@@ -18,6 +18,8 @@ on another core), and the loop yields them when they are done:
 At most one snapshot is in flight: `before()` waits for the previous one, since it overwrites
 the copies that one reads. Gradients are not copied: the loop zeroes them with
 set_to_none=True, so the next backward writes new tensors and the kept ones stay as they were.
+The statistics thread asks the run's stop check too (custom/cancel.py: the probe's forward may
+run a long CustomLayer loop), so a stopped run never waits for its last snapshot.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
+from blocklab.custom import cancel
 from blocklab.train.stats import ActivationProbe, param_rows
 
 
@@ -44,6 +47,7 @@ class Snapshots:
         self.prev = [p.detach().clone() for p in self.live_params]  # weights before the step
         self.probe = ActivationProbe(self.shadow, sample)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blocklab-stats")
+        self.check = cancel.get_check()  # the training thread's: Stop reaches the probe's loops too
         self.grads: list[torch.Tensor | None] = []
         self.pending: Future | None = None
         self.done: list[dict] = []
@@ -84,5 +88,9 @@ class Snapshots:
 
     @torch.no_grad()
     def _compute(self, step: int, grads: list[torch.Tensor | None]) -> list[dict]:
-        return [{"type": "stats", "step": step, "layers": param_rows(self.named, grads, self.prev)},
-                {"type": "activations", "step": step, "nodes": self.probe.run()}]
+        try:
+            with cancel.checking(self.check):
+                return [{"type": "stats", "step": step, "layers": param_rows(self.named, grads, self.prev)},
+                        {"type": "activations", "step": step, "nodes": self.probe.run()}]
+        except cancel.Cancelled:
+            return []  # the run is stopping: this snapshot is dropped

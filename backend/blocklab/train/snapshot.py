@@ -25,6 +25,8 @@ run a long CustomLayer loop), so a stopped run never waits for its last snapshot
 from __future__ import annotations
 
 import copy
+import os
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Iterator
 
@@ -33,6 +35,14 @@ from torch import nn
 
 from blocklab.custom import cancel
 from blocklab.train.stats import ActivationProbe, param_rows
+
+
+def _yield_to_training() -> None:
+    """The statistics thread runs at a lower priority (Linux: per thread) than training."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (OSError, AttributeError):
+        pass
 
 
 class Snapshots:
@@ -46,7 +56,7 @@ class Snapshots:
         self.buffers = [b for _, b in self.shadow.named_buffers()]
         self.prev = [p.detach().clone() for p in self.live_params]  # weights before the step
         self.probe = ActivationProbe(self.shadow, sample)
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blocklab-stats")
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blocklab-stats", initializer=_yield_to_training)
         self.check = cancel.get_check()  # the training thread's: Stop reaches the probe's loops too
         self.grads: list[torch.Tensor | None] = []
         self.pending: Future | None = None

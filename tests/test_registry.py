@@ -54,6 +54,33 @@ def check_block(type_name: str, params: dict, inputs: dict[str, tuple]) -> None:
     exported.load_state_dict(model.state_dict(), strict=True)
     with torch.no_grad():
         torch.testing.assert_close(exported(*xs), y)
+    if node.kind.outputs is not None:
+        check_outputs(type_name, params, inputs)
+
+
+def check_outputs(type_name: str, params: dict, inputs: dict[str, tuple]) -> None:
+    """A block with several outputs, each taken by an edge naming it (`source_port`) to an Output
+    of its own, beside the default one: the shapes the analysis gives are torch's, and the
+    export computes what the built model does."""
+    doc = single_block_doc(type_name, params, inputs).model_dump(exclude_none=True)
+    names = REGISTRY[type_name].outputs.names
+    doc["nodes"] += [{"id": f"Y_{k}", "type": "Output"} for k in names]
+    doc["edges"] += [{"source": "blk", "source_port": k, "target": f"Y_{k}"} for k in names]
+    doc = GraphDoc.model_validate(doc)
+    analysis = analyze(doc)
+    assert analysis.ok, [e.to_json() for e in analysis.errors]
+    node = analysis.root.nodes["blk"]
+    assert set(node.out_shapes) == set(names) and node.shape == node.out_shapes[getattr(node.params, node.kind.outputs.param)]
+    torch.manual_seed(0)
+    model = build(doc).eval()
+    xs = sample_inputs(inputs)
+    with torch.no_grad():
+        ys = model(*xs)
+    assert [tuple(y.shape[1:]) for y in ys] == [node.shape, *(node.out_shapes[k] for k in names)]
+    exported = load_exported(source_for(doc))().eval()
+    exported.load_state_dict(model.state_dict(), strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(exported(*xs), ys)
 
 
 BLOCK_TYPES = [name for name, b in REGISTRY.items() if b.end is None]

@@ -30,6 +30,10 @@ class BlockInfo(BaseModel):
                     'state_dict, <id>.<key>)')
     ports: list[PortInfo]
     parameters: list[str]
+    outputs: list[str] = Field(default_factory=list,
+                               description="a block with several outputs: their names, which an edge's source_port "
+                                           "picks; empty: one output")
+    output_param: str | None = Field(None, description="the param choosing the output an edge without a source_port takes")
 
 
 class InitInfo(BaseModel):
@@ -43,6 +47,7 @@ def list_blocks() -> list[BlockInfo]:
         BlockInfo(
             type=b.name, category=b.category, role=b.role, doc=b.doc, params_schema=b.params.model_json_schema(),
             ports=[PortInfo(name=p.name, optional=p.optional) for p in b.ports], parameters=list(b.parameter_names),
+            outputs=list(b.outputs.names) if b.outputs else [], output_param=b.outputs.param if b.outputs else None,
         )
         for b in REGISTRY.values()
     ]

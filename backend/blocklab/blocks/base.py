@@ -8,8 +8,9 @@ Dims named in params (Concat.dim, Softmax.dim, ...) are torch dims *with* the ba
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -49,6 +50,23 @@ class In:
 class Port:
     name: str
     optional: bool = False
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The results of a block that gives several (an LSTM's sequence, h_n and c_n). An edge picks
+    one by its `source_port`; an edge without one takes the output that the param `param` names
+    (`returns`), which is also what `infer` and `forward` give.
+
+    shapes(params, inputs) -> {name: per-sample shape} of every output, params resolved;
+    call(params, args, mod) -> source of the whole result (a tuple, say);
+    pick(params, result, name) -> source of one output, given the variable holding the result."""
+
+    names: tuple[str, ...]
+    shapes: Callable[[Any, dict[str, In]], dict[str, Shape]]
+    call: Callable[[Any, dict[str, str], str | None], str]
+    pick: Callable[[Any, str, str], str]
+    param: str = "returns"
 
 
 def call(fn: str, *args: Any, **kwargs: Any) -> str:
@@ -120,6 +138,8 @@ class BlockType:
     # for the backward pass (a CustomLayer's expression), or None when there are none.
     buffer_shapes: Callable[[Any], dict[str, Shape]] = _no_params
     workspace: Callable[[Any, dict[str, Shape], int], int] | None = None
+    # Several named results an edge can pick (see Outputs); None: one output.
+    outputs: Outputs | None = None
 
     @property
     def end(self) -> str | None:

@@ -1,7 +1,7 @@
 """Sequences: Embedding (integer indices) and the recurrent layers RNN, LSTM and GRU (batch first).
 
-A recurrent block has one output (edges name no source port): `returns` picks the output
-sequence or a final state. States, in and out, are per sample and batch first,
+A recurrent block has several outputs: the sequence, h_n (and c_n for an LSTM). An edge
+names the one it takes in `source_port`; an edge without one takes what `returns` picks. States, in and out, are per sample and batch first,
 [num_layers * directions, hidden]; the optional ports h0 (and c0 for an LSTM) take the
 initial state, so an encoder with returns="h_n" feeds a decoder's h0."""
 
@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from blocklab.blocks.base import BlockType, Params, Port, Shape, ShapeError, call, fmt, infer_size, need_rank
+from blocklab.blocks.base import BlockType, Outputs, Params, Port, Shape, ShapeError, call, fmt, infer_size, need_rank
 from blocklab.blocks.sizes import INFERRED, Size
 
 
@@ -27,6 +27,7 @@ def _embedding(p: EmbeddingP, ins):
     return p, ins["x"].shape + (p.embedding_dim,)
 
 
+FINAL = {"h0": "h_n", "c0": "c_n"}  # initial-state input port -> the final-state output it matches
 RETURNS = "sequence: [length, hidden * directions]; h_n: the final hidden state [num_layers * directions, hidden]"
 
 
@@ -69,21 +70,28 @@ def _rnn(p: RNNP, ins, states: tuple[str, ...]):
     if 0 < len(set(states) & set(ins)) < len(states):  # an LSTM's (h0, c0) go together
         missing = next(k for k in states if k not in ins)
         raise ShapeError(f"has one initial state of two; connect '{missing}' too, or neither", missing)
-    if p.returns == "sequence":
-        return p, (x.shape[0], p.hidden_size * (2 if p.bidirectional else 1))
-    return p, _state(p)
+    return p, _rnn_shapes(p, ins, states)[p.returns]
 
 
-def _rnn_forward(p: RNNP, a: dict[str, str], m: str | None, states: tuple[str, ...]) -> str:
-    # torch takes and gives states as [layers * directions, B, hidden]: transpose at the edges.
+def _rnn_call(p: RNNP, a: dict[str, str], m: str | None, states: tuple[str, ...]) -> str:
+    """torch's (output, h_n) or (output, (h_n, c_n)); states in and out are [layers * directions, B, hidden],
+    so the given ones are transposed from batch first."""
     given = [f"{a[k]}.transpose(0, 1).contiguous()" for k in states if k in a]
     hx = ", ".join(given) if len(given) < 2 else f"({', '.join(given)})"
-    out = f"{m}({', '.join([a['x'], hx] if hx else [a['x']])})"
-    if p.returns == "sequence":  # (output, final state)[0]: [B, L, hidden * directions]
-        return f"{out}[0]"
-    if len(states) == 2:  # an LSTM: (output, (h_n, c_n))
-        return f"{out}[1][{('h_n', 'c_n').index(p.returns)}].transpose(0, 1)"
-    return f"{out}[1].transpose(0, 1)"
+    return f"{m}({', '.join([a['x'], hx] if hx else [a['x']])})"
+
+
+def _rnn_pick(result: str, port: str, states: tuple[str, ...]) -> str:
+    if port == "sequence":  # [B, L, hidden * directions]
+        return f"{result}[0]"
+    if len(states) == 2:  # an LSTM: (output, (h_n, c_n)); a state back to batch first
+        return f"{result}[1][{('h_n', 'c_n').index(port)}].transpose(0, 1)"
+    return f"{result}[1].transpose(0, 1)"
+
+
+def _rnn_shapes(p: RNNP, ins, states: tuple[str, ...]) -> dict[str, Shape]:
+    seq = (ins["x"].shape[0], p.hidden_size * (2 if p.bidirectional else 1))
+    return {"sequence": seq, **{FINAL[s]: _state(p) for s in states}}
 
 
 def _rnn_params(gates: int):
@@ -112,7 +120,10 @@ def _rnn_block(name: str, gates: int, params: type[RNNP], states: tuple[str, ...
             f"nn.{name}", p.input_size, p.hidden_size, num_layers=p.num_layers, **extra(p), bias=p.bias,
             batch_first=True, dropout=p.dropout, bidirectional=p.bidirectional,
         ),
-        forward=lambda p, a, m: _rnn_forward(p, a, m, states),
+        forward=lambda p, a, m: _rnn_pick(_rnn_call(p, a, m, states), p.returns, states),
+        outputs=Outputs(("sequence", *(FINAL[s] for s in states)),
+                        shapes=lambda p, ins: _rnn_shapes(p, ins, states), call=lambda p, a, m: _rnn_call(p, a, m, states),
+                        pick=lambda p, result, port: _rnn_pick(result, port, states)),
         param_shapes=_rnn_params(gates), parameter_names=("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"),
     )
 

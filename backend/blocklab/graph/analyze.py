@@ -171,10 +171,14 @@ class _Analyzer(Specialiser):
         ins: dict[str, In] | None = {}
         for p, s in n.inputs.items():
             src = pnodes.get(s)
-            if src is None or src.shape is None:
+            shape = None if src is None else src.output(n.taps.get(p))
+            if shape is None:
+                if src is not None and src.shape is not None and not src.present:
+                    err(n.id, p, f"{label} takes output '{n.taps[p]}' of '{s}', which is absent here (its when is "
+                                 "false) and passes its input through")
                 ins = None
                 break
-            ins[p] = In(src.shape, s)
+            ins[p] = In(shape, s)
 
         if n.kind is None:  # composite block instance
             if raw.init:
@@ -193,11 +197,11 @@ class _Analyzer(Specialiser):
         # blocks whose check also looks at the sources' roles.
         key = None if n.kind.takes_indices else _key(n.type, params, ins)
         if key is not None and key in self.resolved:
-            n.params, n.shape, n.n_params, n.n_buffers = self.resolved[key]
+            n.params, n.shape, n.out_shapes, n.n_params, n.n_buffers = self.resolved[key]
         elif not self._infer(n, params, ins, pnodes, err):
             return
         elif key is not None:
-            self.resolved[key] = (n.params, n.shape, n.n_params, n.n_buffers)
+            self.resolved[key] = (n.params, n.shape, n.out_shapes, n.n_params, n.n_buffers)
         checks.inits(n, raw, err)
 
     def _infer(self, n: PNode, params: dict, ins: dict[str, In] | None, pnodes, err) -> bool:
@@ -218,6 +222,8 @@ class _Analyzer(Specialiser):
             return False
         try:
             n.params, n.shape = n.kind.infer(p, ins)
+            if n.kind.outputs is not None:
+                n.out_shapes = n.kind.outputs.shapes(n.params, ins)
         except ShapeError as e:
             err(n.id, e.field, f"{label} {e.message}")
             return False

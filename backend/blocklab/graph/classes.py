@@ -9,12 +9,11 @@ then writes one class per specialisation instead.
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass, field
 from typing import Any
 
 from blocklab.graph import expr as E
-from blocklab.graph.checks import RESERVED_IDS
+from blocklab.graph.forward import attr, field_sources, forward, ident
 from blocklab.graph.inits import render
 from blocklab.graph.slots import Slots, Unrenderable, template
 from blocklab.graph.types import PNode, Scope
@@ -30,15 +29,6 @@ class ClassInfo:
     args: list[str] = field(default_factory=list)  # declared args, in order
 
 
-def ident(s: str) -> bool:
-    return s.isidentifier() and not keyword.iskeyword(s)
-
-
-def attr(node_id: str) -> str:
-    """How the source refers to a submodule: self.hidden, or getattr(self, "0") for ids like nn.Sequential's."""
-    return f"self.{node_id}" if ident(node_id) else f'getattr(self, "{node_id}")'
-
-
 def write(cls: str, specs: list[Scope], infos: dict[str, ClassInfo], var: dict[str, str],
           concrete: bool = False) -> tuple[str, ClassInfo]:
     """The source of the class for these specialisations of one block (or of the top level);
@@ -47,7 +37,7 @@ def write(cls: str, specs: list[Scope], infos: dict[str, ClassInfo], var: dict[s
     slots = Slots([s.args for s in specs], [] if concrete else list(first.specs), concrete)
     init = _init(specs, slots, infos)
     stores: list[str] = []
-    body = _forward(specs, var, slots, stores)
+    body = forward(specs, var, slots, stores)
     if stores:  # values forward() reads, kept as plain attributes (no state_dict keys)
         init += ["", "# Values forward() reads.", *stores]
     info = ClassInfo(names={id(s): cls for s in specs}, args=list(slots.arg_names), generic=not concrete)
@@ -95,22 +85,6 @@ def _init(specs: list[Scope], slots: Slots, infos: dict[str, ClassInfo]) -> list
     if after:
         out += ["", "# Initialisation and frozen layers, as designed.", *after]
     return out
-
-
-def field_sources(specs: list[Scope], nid: str, slots: Slots) -> dict[str, str]:
-    """Source of each of a built-in node's params that is not the same constant everywhere."""
-    pns = {k: s.nodes[nid] for k, s in enumerate(specs) if s.nodes[nid].present}
-    p0, raw = next(iter(pns.values())), specs[next(iter(pns))].raw[nid]
-    if raw.calls is not None or raw.shares is not None and not raw.params:
-        raw = specs[0].raw[raw.calls or raw.shares]  # its params are the target's
-    subs = {}
-    for f, info in type(p0.params).model_fields.items():
-        v = raw.params.get(f)
-        src = slots.resolve({k: getattr(p.params, f) for k, p in pns.items()}, lambda k: specs[k].args, int,
-                            v["expr"] if E.is_expr(v) else None, f in raw.params and not E.is_expr(v), info.default, f)
-        if src is not None:
-            subs[f] = src
-    return subs
 
 
 def _after(n: PNode) -> list[str]:
@@ -203,68 +177,3 @@ def _first_or_rest(values: dict, env_of, slots: Slots, kw: str) -> str:
     return f"({a} if i == 0 else {b})"
 
 
-def _forward(specs: list[Scope], var: dict[str, str], slots: Slots, stores: list[str]) -> list[str]:
-    first = specs[0]
-    body: list[str] = []
-    alias = dict(var)
-    taken = set(first.decl) | RESERVED_IDS
-    for nid, n in first.nodes.items():
-        pns = [s.nodes[nid] for s in specs]
-        if not n.live or n.role is not None:
-            continue
-        args = {p: alias[src] for p, src in n.inputs.items()}
-        here = [p for p in pns if p.present]
-        if not here:
-            alias[nid] = next(iter(args.values()))  # absent everywhere: its input passes through
-            continue
-        text = _call_text(specs, nid, here, args, slots, stores, taken)
-        if len(here) < len(pns):  # switched by its when: a module is None where absent, else a flag says
-            on = f"{attr(nid)} is not None"
-            if not here[0].has_module or here[0].calls:
-                flag = _fresh(f"use_{nid}" if ident(f"use_{nid}") else f"use_h_{nid}", taken)
-                stores.append(f"self.{flag} = bool({E.python(first.raw[nid].when)})")
-                on = f"self.{flag}"
-            text = f"{text} if {on} else {next(iter(args.values()))}"
-        shapes = {p.shape for p in pns}
-        note = f"  # [{', '.join(['B', *map(str, shapes.pop())])}]" if len(shapes) == 1 else ""
-        body.append(f"{var[nid]} = {text}{note}")
-    outs = [alias[first.nodes[o].inputs["x"]] for o in first.outputs]
-    body.append(f"return {', '.join(outs)}")
-    return body
-
-
-def _call_text(specs, nid: str, here: list[PNode], args: dict[str, str], slots: Slots, stores: list[str],
-               taken: set[str]) -> str:
-    """The node's forward expression; a param it reads that differs by arg becomes self.<node>_<param>."""
-    n = here[0]
-    if n.scope is not None or slots.concrete:
-        texts = {_expr(p, args) for p in here}
-        if len(texts) > 1:
-            raise Unrenderable(nid)
-        return texts.pop()
-    subs = field_sources(specs, nid, slots)
-    names = {f: _fresh(f"{nid}_{f}" if ident(f"{nid}_{f}") else f"h_{nid}_{f}", taken, reserve=False) for f in subs}
-    mod = attr(n.calls or n.id) if n.has_module else None
-    text, used = template(lambda p: n.kind.forward(p, args, mod), [p.params for p in here],
-                          {f: f"self.{names[f]}" for f in subs})
-    for f in subs:
-        if f in used:
-            taken.add(names[f])
-            stores.append(f"self.{names[f]} = {subs[f]}")
-    return text
-
-
-def _fresh(base: str, taken: set[str], reserve: bool = True) -> str:
-    name, k = base, 2
-    while name in taken:
-        name, k = f"{base}_{k}", k + 1
-    if reserve:
-        taken.add(name)
-    return name
-
-
-def _expr(n: PNode, args: dict[str, str]) -> str:
-    mod = attr(n.calls or n.id)
-    if n.scope is not None:
-        return f"{mod}({', '.join(args.values())})"
-    return n.kind.forward(n.params, args, mod if n.has_module else None)

@@ -41,6 +41,9 @@ class Edge(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
     source: str = Field(max_length=128)
+    source_port: str | None = Field(None, max_length=64,
+                                    description="which output of a block that gives several (an LSTM's sequence, h_n, "
+                                                "c_n); none: the one its `returns` picks")
     target: str = Field(max_length=128)
     target_port: str | None = Field(None, max_length=64)
 

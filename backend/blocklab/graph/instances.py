@@ -26,22 +26,22 @@ class Specialiser:
             err(n.id, "when", f"{label} is {what}, so it cannot be left out: when it is false, "
                               "a node's one input passes through in its place")
             return
-        src = pnodes[next(iter(n.inputs.values()))]
-        n.shape = src.shape
-        if src.shape is None or n.kind is None and n.type in self.bad_blocks:
+        port = next(iter(n.inputs))
+        src, given = pnodes[n.inputs[port]], n.fed(port, pnodes)
+        n.shape = given
+        if given is None or n.kind is None and n.type in self.bad_blocks:
             return
         # Present, would it keep its input's shape? Else whatever follows sees another shape when it is absent.
         quiet = PNode(n.id, n.type, n.kind, inputs=n.inputs)
-        port = next(iter(n.inputs))
         if n.kind is None:
-            self._instances(quiet, raw, raw.params, {port: In(src.shape, src.id)}, env, _quiet, [])
+            self._instances(quiet, raw, raw.params, {port: In(given, src.id)}, env, _quiet, [])
         else:
             params = A.substitute(raw, raw.params, env, _quiet)
             if params is not None:
-                self._infer(quiet, params, {port: In(src.shape, src.id)}, pnodes, _quiet)
-        if quiet.shape is not None and quiet.shape != src.shape:
+                self._infer(quiet, params, {port: In(given, src.id)}, pnodes, _quiet)
+        if quiet.shape is not None and quiet.shape != given:
             err(n.id, "when", f"{label} is absent here (its when '{raw.when[:60]}' is false), so its input "
-                              f"{list(src.shape)} would pass through in place of its output {list(quiet.shape)}; "
+                              f"{list(given)} would pass through in place of its output {list(quiet.shape)}; "
                               "a node that can be left out must keep its input's shape")
             n.shape = None
 

@@ -125,10 +125,11 @@ def _walk(root: Scope) -> Iterator[tuple[Scope, PNode, tuple[str, ...], bool]]:
 def _batch_values(scope: Scope, n: PNode, batch_size: int) -> int:
     if n.role is not None or n.shape is None:
         return 0
-    out = batch_size * math.prod(n.shape)
+    # a block with several outputs keeps them all (an LSTM's sequence and final states)
+    out = batch_size * sum(map(math.prod, n.out_shapes.values() if n.out_shapes else [n.shape]))
     if n.kind.workspace is None:
         return out
-    ins = {port: scope.nodes[src].shape for port, src in n.inputs.items()}
+    ins = {port: n.fed(port, scope.nodes) for port in n.inputs}
     return out + n.kind.workspace(n.params, ins, batch_size)
 
 

@@ -73,7 +73,9 @@ class PNode:
     params: Any = None
     scope: Scope | None = None  # the specialised block, for an instance
     inputs: dict[str, str] = field(default_factory=dict)  # port -> source node id, in port order
-    shape: Shape | None = None
+    taps: dict[str, str] = field(default_factory=dict)  # port -> the source's named output it takes, where one is named
+    shape: Shape | None = None  # the output an edge without a source port takes
+    out_shapes: dict[str, Shape] | None = None  # every named output (a block with Outputs)
     shares: str | None = None  # root node whose module this node reuses
     calls: str | None = None  # node whose module this node calls again (no attribute of its own)
     inits: list[InitCall] = field(default_factory=list)
@@ -86,6 +88,14 @@ class PNode:
     args: list[dict] = field(default_factory=list)  # an instance: each copy's bound arguments
     repeated: bool = False  # an instance with `repeat`: an nn.Sequential of its copies
     n_nodes: int = 1  # expanded: nested instances' nodes included
+
+    def output(self, port: str | None) -> Shape | None:
+        """The shape of one output: the default (port None) or a named one."""
+        return self.shape if port is None else (self.out_shapes or {}).get(port)
+
+    def fed(self, port: str, nodes: dict[str, PNode]) -> Shape | None:
+        """The shape that arrives at one of this node's input ports."""
+        return nodes[self.inputs[port]].output(self.taps.get(port))
 
     @property
     def has_module(self) -> bool:
@@ -166,6 +176,8 @@ def _node_report(scope: Scope, dumps: dict[int, Any] | None = None) -> dict[str,
     out = {}
     for n in scope.nodes.values():
         info: dict[str, Any] = {"output_shape": list(n.shape) if n.shape is not None else None, "params": n.n_params}
+        if n.out_shapes is not None:
+            info["output_shapes"] = {k: list(v) for k, v in n.out_shapes.items()}
         if n.shares:
             info["shared_with"] = n.shares
         if n.calls:

@@ -36,6 +36,9 @@ def wire(pnodes: dict[str, PNode], raw: dict[str, Node], ports: dict[str, tuple[
         if port is None:
             continue
         tgt.inputs[port] = src  # a source with a bad type still fills the port: no cascade
+        if e.source_port is not None:  # a named output; one the source lacks leaves this port unshaped, no cascade
+            _check_tap(pnodes.get(src), e, err)
+            tgt.taps[port] = e.source_port
         if src in pnodes:
             preds[dst].append(src)
     for n in pnodes.values():
@@ -50,6 +53,19 @@ def wire(pnodes: dict[str, PNode], raw: dict[str, Node], ports: dict[str, tuple[
                 what = f"port '{p.name}'" if len(own) > 1 else "an input"
                 err(n.id, p.name, f"{n.type} '{n.id}' has no edge into {what}; connect something to it")
     return Wiring(preds, wires)
+
+
+def _check_tap(src: PNode | None, e: Edge, err: Err) -> None:
+    """The source has the named output the edge takes (a bad type or id is reported already)."""
+    if src is None:
+        return
+    label = f"{src.type} '{src.id}'"
+    names = src.kind.outputs.names if src.kind is not None and src.kind.outputs is not None else ()
+    if e.source_port in names:
+        return
+    what = f"its outputs are {', '.join(names)}" if names else "it has one output, so the edge names no source_port"
+    err(src.id, "source_port", f"an edge from {label} to '{e.target[:40]}' takes its output '{e.source_port[:40]}', "
+                               f"but {label} has no such output; {what}")
 
 
 def _port(tgt: PNode, ports: tuple[Port, ...], e: Edge, err: Err) -> str | None:

@@ -49,10 +49,14 @@ def _class_names(scopes: list[Scope]) -> dict[int, str]:
 
 def _check(scope: Scope, path: tuple[str, ...], errors: list[dict]) -> None:
     for n in scope.nodes.values():
-        where = ".".join((*path, n.id))
+        where, reason, fld = ".".join((*path, n.id)), None, None
         if n.scope is not None:
             for sub, inner in n.parts():  # each copy of a repeat
                 _check(inner, (*path, n.id, *sub), errors)
+        elif n.live and n.taps:  # several results of one layer: the Keras export writes one per layer
+            port, tap = next(iter(n.taps.items()))
+            reason, fld = (f"{n.type} '{where}' takes output '{tap}' of '{n.inputs[port]}' by its source_port; the "
+                           "Keras export gives each layer one output (its returns)"), "source_port"
         elif n.role is None and n.live and n.present:
             op = OPS.get(n.type)
             reason = None if op else f"{n.type} '{where}' has no Keras counterpart"
@@ -61,9 +65,9 @@ def _check(scope: Scope, path: tuple[str, ...], errors: list[dict]) -> None:
                     op.ctor(n.params)
                 except NoKeras as e:
                     reason = f"{n.type} '{where}' {e}"
-            if reason:
-                errors.append({"node": path[0] if path else n.id, "field": None, "message": reason,
-                               **({"path": where, "block": scope.block} if path else {})})
+        if reason:
+            errors.append({"node": path[0] if path else n.id, "field": fld, "message": reason,
+                           **({"path": where, "block": scope.block} if path else {})})
 
 
 def _scope_class(s: Scope, names: dict[int, str]) -> str:

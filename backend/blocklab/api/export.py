@@ -26,6 +26,8 @@ class CopyInfo(BaseModel):
 
 class NodeInfo(BaseModel):
     output_shape: list[int] | None
+    output_shapes: dict[str, list[int]] | None = Field(
+        None, description="a block with several outputs: each one's shape, by the name an edge's source_port gives")
     params: int
     shared_with: str | None = None
     calls: str | None = Field(None, description="the node whose module this node calls again")

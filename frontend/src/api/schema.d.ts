@@ -671,6 +671,16 @@ export interface components {
             ports: components["schemas"]["PortInfo"][];
             /** Parameters */
             parameters: string[];
+            /**
+             * Outputs
+             * @description a block with several outputs: their names, which an edge's source_port picks; empty: one output
+             */
+            outputs?: string[];
+            /**
+             * Output Param
+             * @description the param choosing the output an edge without a source_port takes
+             */
+            output_param?: string | null;
         };
         /** Body_import_onnx_api_import_onnx_post */
         Body_import_onnx_api_import_onnx_post: {
@@ -890,6 +900,11 @@ export interface components {
         Edge: {
             /** Source */
             source: string;
+            /**
+             * Source Port
+             * @description which output of a block that gives several (an LSTM's sequence, h_n, c_n); none: the one its `returns` picks
+             */
+            source_port?: string | null;
             /** Target */
             target: string;
             /** Target Port */
@@ -1330,6 +1345,13 @@ export interface components {
         NodeInfo: {
             /** Output Shape */
             output_shape: number[] | null;
+            /**
+             * Output Shapes
+             * @description a block with several outputs: each one's shape, by the name an edge's source_port gives
+             */
+            output_shapes?: {
+                [key: string]: number[];
+            } | null;
             /** Params */
             params: number;
             /** Shared With */

@@ -37,6 +37,9 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
   const shown = errors.length ? errors : problems
 
   const ports = info?.ports ?? []
+  // a block with several outputs (an LSTM's sequence, h_n, c_n): one handle each beside the default one
+  const outputs = info?.outputs ?? []
+  const outAt = (k: number) => (outputs.length ? { left: `${((k + 1) * 100) / (outputs.length + 2)}%` } : undefined)
   const isOutput = !hasOutput(info)
   const color = categoryColor(info?.category, categories)
   const summary = useMemo(
@@ -145,7 +148,32 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<FlowNode>) {
           {ports.length > 1 && <span className="port-label">{p.name}</span>}
         </Handle>
       ))}
-      {!isOutput && <Handle type="source" id={OUT_HANDLE} position={Position.Bottom} className="port out" title="output" />}
+      {!isOutput && (
+        <Handle
+          type="source"
+          id={OUT_HANDLE}
+          position={Position.Bottom}
+          className="port out"
+          title={outputs.length ? `output: the one ${info?.output_param ?? 'its settings'} picks` : 'output'}
+          style={outAt(0)}
+        >
+          {outputs.length > 0 && <span className="port-label">out</span>}
+        </Handle>
+      )}
+      {outputs.map((name, k) => (
+        <Handle
+          key={name}
+          type="source"
+          id={name}
+          position={Position.Bottom}
+          className="port out named"
+          title={`output ${name} ${formatShape(nodeInfo?.output_shapes?.[name])}`}
+          style={outAt(k + 1)}
+          data-testid={`out-${id}-${name}`}
+        >
+          <span className="port-label">{name}</span>
+        </Handle>
+      ))}
       {inShare && (
         <>
           <Handle type="source" id={SHARE_SOURCE} position={Position.Right} className="share-handle" isConnectable={false} />

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react'
+import { Fragment, useEffect, useMemo, useState } from 'react'
 import { currentGraph, useDesigner } from '../store/designer'
 import { useTuple } from '../store/useTuple'
 import { blockInfo, roleOf, type BlockNodeData } from '../store/graph'
@@ -135,6 +135,12 @@ function NodeInspector({ id }: { id: string }) {
         <div className="kv">
           <span>Output shape</span>
           <b>{formatShape(nodeInfo.output_shape)}</b>
+          {Object.entries(nodeInfo.output_shapes ?? {}).map(([name, shape]) => (
+            <Fragment key={name}>
+              <span>Output {name}</span>
+              <b data-testid={`output-shape-${name}`}>{formatShape(shape)}</b>
+            </Fragment>
+          ))}
           <span>Parameters</span>
           <b title={nodeInfo.params.toLocaleString()}>{formatCount(nodeInfo.params)}</b>
         </div>

@@ -3,6 +3,7 @@ import { memo } from 'react'
 import { useDesigner } from '../store/designer'
 import { useTuple } from '../store/useTuple'
 import { formatShape } from '../lib/format'
+import { OUT_HANDLE } from '../store/graph'
 import { isFaultyPort } from '../store/validationIndex'
 import { useFarZoom } from './farZoom'
 
@@ -15,7 +16,9 @@ function ShapeEdgeImpl(p: EdgeProps) {
   const [info, faulty] = useDesigner(
     useTuple((s) => [s.validation?.nodes[p.source], isFaultyPort(s.validation, p.target, p.targetHandleId)] as const),
   )
-  const shape = info?.output_shape
+  // an edge from a named output (an LSTM's h_n) shows that output's shape
+  const named = p.sourceHandleId && p.sourceHandleId !== OUT_HANDLE ? p.sourceHandleId : null
+  const shape = named ? info?.output_shapes?.[named] : info?.output_shape
   const far = useFarZoom()
   return (
     <>

@@ -1,7 +1,7 @@
 // A graph document (the server's JSON) <-> the designer's React Flow graphs, losing nothing on a
 // round trip: unknown node fields ride along in `extra`, block definitions convert first.
 import type { BlockDef, DocEdge, DocNode, GraphDoc, Port } from '../api/types'
-import { type BlockMeta, type BlockNodeData, type Catalog, type Design, type FlowNode, type Graph, ROW_H, makeEdge, portsOf, roleOf } from './graph'
+import { type BlockMeta, type BlockNodeData, type Catalog, type Design, type FlowNode, type Graph, OUT_HANDLE, ROW_H, makeEdge, portsOf, roleOf } from './graph'
 import { layoutGraph, spreadIfCrowded } from './layout'
 
 // ---------------------------------------------------------------- document -> flow
@@ -31,7 +31,7 @@ function graphFromDoc(nodes: DocNode[], edges: DocEdge[], portsFor: (type: strin
   const flowEdges = edges.map((e) => {
     const t = typeOf.get(e.target)
     const port = e.target_port ?? (t ? portsFor(t)[0]?.name : undefined) ?? null
-    return makeEdge(e.source, e.target, port)
+    return makeEdge(e.source, e.target, port, e.source_port)
   })
   const g = { nodes: flowNodes, edges: flowEdges }
   return nodes.some((n) => !n.position) ? layoutGraph(g) : spreadIfCrowded(g)
@@ -92,6 +92,8 @@ export function graphToDoc(g: Graph, catalog: Catalog, blocks: Record<string, Gr
       const t = typeOf.get(e.target)
       const ports = t ? portsOf(t, catalog, blocks) : []
       const out: DocEdge = { source: e.source, target: e.target }
+      // A named output of a block with several (an LSTM's h_n); the default one needs no name.
+      if (e.sourceHandle && e.sourceHandle !== OUT_HANDLE) out.source_port = e.sourceHandle
       // Single-input blocks need no port name; multi-input blocks name the port.
       if (e.targetHandle && ports.length > 1) out.target_port = e.targetHandle
       return out

@@ -35,7 +35,7 @@ export function pasteClip(g: Graph, clip: Clip, offset = { x: 40, y: 40 }): Grap
       selected: true,
     }
   })
-  const edges = clip.edges.map((e) => ({ ...makeEdge(rename.get(e.source)!, rename.get(e.target)!, e.targetHandle), selected: false }))
+  const edges = clip.edges.map((e) => ({ ...makeEdge(rename.get(e.source)!, rename.get(e.target)!, e.targetHandle, e.sourceHandle), selected: false }))
   return {
     nodes: [...g.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), ...nodes],
     edges: [...g.edges.map((e) => (e.selected ? { ...e, selected: false } : e)), ...edges],
@@ -86,7 +86,7 @@ function sameGraphIgnoringLayout(a: Graph, b: Graph): boolean {
     for (let i = 0; i < a.edges.length; i++) {
       const x = a.edges[i]
       const y = b.edges[i]
-      if (x !== y && (x.id !== y.id || x.source !== y.source || x.target !== y.target || x.targetHandle !== y.targetHandle)) return false
+      if (x !== y && (x.id !== y.id || x.source !== y.source || x.target !== y.target || x.targetHandle !== y.targetHandle || x.sourceHandle !== y.sourceHandle)) return false
     }
   return true
 }

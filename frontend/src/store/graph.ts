@@ -99,12 +99,13 @@ export function edgeId(source: string, target: string, port: string | null | und
   return `${source}->${target}${port ? `:${port}` : ''}`
 }
 
-export function makeEdge(source: string, target: string, port: string | null | undefined): FlowEdge {
+/** `output`: which of the source's named outputs (the document's source_port); none: its default output. */
+export function makeEdge(source: string, target: string, port: string | null | undefined, output?: string | null): FlowEdge {
   return {
     id: edgeId(source, target, port),
     source,
     target,
-    sourceHandle: OUT_HANDLE,
+    sourceHandle: output ?? OUT_HANDLE,
     targetHandle: port ?? null,
     type: 'shape',
   }

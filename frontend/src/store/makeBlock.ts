@@ -1,5 +1,5 @@
 // Make block: the selected nodes become a block definition, replaced by one instance node.
-import { type Catalog, type FlowEdge, type FlowNode, type Graph, COL_W, ROW_H, baseIdFor, makeEdge, portsOf, roleOf, typeWithRole, uniqueId } from './graph'
+import { type Catalog, type FlowEdge, type FlowNode, type Graph, COL_W, OUT_HANDLE, ROW_H, baseIdFor, makeEdge, portsOf, roleOf, typeWithRole, uniqueId } from './graph'
 
 export type MakeBlockResult = { graph: Graph; def: Graph; instanceId: string } | { error: string }
 
@@ -21,27 +21,28 @@ export function makeBlock(g: Graph, name: string, catalog: Catalog, blocks: Reco
   const outgoing = g.edges.filter((e) => ids.has(e.source) && !ids.has(e.target))
   const internal = g.edges.filter((e) => ids.has(e.source) && ids.has(e.target))
 
-  let exits = [...new Set(outgoing.map((e) => e.source))]
+  // a wire's source end: the node and which of its outputs (an LSTM's h_n) it takes
+  const end = (e: FlowEdge) => `${e.source}\0${e.sourceHandle ?? ''}`
+  const outs = [...new Map(outgoing.map((e) => [end(e), e])).values()]
+  let exits = outs.map((e) => (e.sourceHandle && e.sourceHandle !== OUT_HANDLE ? `${e.source}.${e.sourceHandle}` : e.source))
   if (!exits.length) {
     const hasInnerSucc = new Set(internal.map((e) => e.source))
     exits = inside.filter((n) => !hasInnerSucc.has(n.id)).map((n) => n.id)
   }
   if (exits.length !== 1)
     return { error: `A block has one output, but ${exits.length} selected nodes feed the rest of the graph (${exits.join(', ')}).` }
-  const exit = exits[0]
-
+  const exit = outs[0]?.source ?? exits[0]
+  const exitHandle = outs[0]?.sourceHandle
   const minX = Math.min(...inside.map((n) => n.position.x))
   const maxX = Math.max(...inside.map((n) => n.position.x))
   const minY = Math.min(...inside.map((n) => n.position.y))
   const maxY = Math.max(...inside.map((n) => n.position.y))
 
-  // One block Input per distinct outside source, in left-to-right order.
+  // One block Input per distinct outside source (and output of it), in left-to-right order.
   const innerTaken = new Set(ids)
-  const sources = [...new Set(incoming.map((e) => e.source))].sort((a, b) => {
-    const pa = g.nodes.find((n) => n.id === a)?.position.x ?? 0
-    const pb = g.nodes.find((n) => n.id === b)?.position.x ?? 0
-    return pa - pb
-  })
+  const x = (id: string) => g.nodes.find((n) => n.id === id)?.position.x ?? 0
+  const feeds = [...new Map(incoming.map((e) => [end(e), e])).values()].sort((a, b) => x(a.source) - x(b.source))
+  const sources = feeds.map(end)
   const inputFor = new Map<string, string>()
   const inputNodes: FlowNode[] = sources.map((s, i) => {
     const want = sources.length === 1 ? 'x' : `x${i + 1}`
@@ -56,8 +57,8 @@ export function makeBlock(g: Graph, name: string, catalog: Catalog, blocks: Reco
   const defNodes: FlowNode[] = [...inputNodes, ...inside.map((n) => ({ ...structuredClone(n), selected: false })), outputNode]
   const defEdges: FlowEdge[] = [
     ...internal.map((e) => ({ ...e, selected: false })),
-    ...incoming.map((e) => makeEdge(inputFor.get(e.source)!, e.target, e.targetHandle)),
-    makeEdge(exit, outId, 'x'),
+    ...incoming.map((e) => makeEdge(inputFor.get(end(e))!, e.target, e.targetHandle)),
+    makeEdge(exit, outId, 'x', exitHandle),
   ]
   const def: Graph = { nodes: defNodes, edges: dedupeEdges(defEdges) }
 
@@ -73,7 +74,7 @@ export function makeBlock(g: Graph, name: string, catalog: Catalog, blocks: Reco
   const nextBlocks = { ...blocks, [name]: def }
   const ports = portsOf(name, catalog, nextBlocks)
   const newEdges: FlowEdge[] = [
-    ...sources.map((s) => makeEdge(s, instanceId, ports.length ? inputFor.get(s)! : null)),
+    ...feeds.map((e) => makeEdge(e.source, instanceId, ports.length ? inputFor.get(end(e))! : null, e.sourceHandle)),
     ...outgoing.map((e) => makeEdge(instanceId, e.target, e.targetHandle)),
   ]
   return {

@@ -15,8 +15,8 @@ export function wireIn(g: Graph, node: FlowNode, wire: Wire, inPort: string | nu
     const e = g.edges.find((x) => x.id === wire.edge)
     if (!e || inPort === null || !hasOutput) return { nodes, edges: g.edges }
     const edges = g.edges.filter((x) => x !== e)
-    return { nodes, edges: [...edges, makeEdge(e.source, node.id, inPort), makeEdge(node.id, e.target, e.targetHandle ?? null)] }
+    return { nodes, edges: [...edges, makeEdge(e.source, node.id, inPort, e.sourceHandle), makeEdge(node.id, e.target, e.targetHandle ?? null)] }
   }
-  if (wire.side === 'source') return { nodes, edges: inPort === null ? g.edges : [...g.edges, makeEdge(wire.from, node.id, inPort)] }
+  if (wire.side === 'source') return { nodes, edges: inPort === null ? g.edges : [...g.edges, makeEdge(wire.from, node.id, inPort, wire.port)] }
   return { nodes, edges: hasOutput ? [...g.edges, makeEdge(node.id, wire.from, wire.port)] : g.edges }
 }

@@ -31,10 +31,10 @@ export async function settle(page: Page) {
   await page.waitForTimeout(120)
 }
 
-/** Press on the source node's output handle, release on the target's named input port. */
-export async function connect(page: Page, source: string, target: string, port = 'x') {
+/** Press on the source node's output handle (or a named output: an LSTM's h_n), release on the target's named input port. */
+export async function connect(page: Page, source: string, target: string, port = 'x', output = 'out') {
   await settle(page)
-  const from = page.locator(`.react-flow__node[data-id="${source}"] .react-flow__handle[data-handleid="out"]`)
+  const from = page.locator(`.react-flow__node[data-id="${source}"] .react-flow__handle[data-handleid="${output}"]`)
   const to = page.locator(`.react-flow__node[data-id="${target}"] .react-flow__handle[data-handleid="${port}"]`)
   const a = (await from.boundingBox())!
   const b = (await to.boundingBox())!

@@ -74,7 +74,7 @@ export function Artifacts({ run, runId }: { run: RunOut | null; runId: string })
       </div>
       {err && <div className="err-box">{err}</div>}
       {show && src && (
-        <div className="source">
+        <div className="source-view">
           <button className="mini copy" onClick={() => void navigator.clipboard?.writeText(src).then(() => notify('Copied the source'))} data-testid="btn-copy">
             Copy
           </button>

@@ -69,7 +69,7 @@ def structure(doc: dict) -> dict:
             kind = REGISTRY.get(types[e["target"]])
             return e.get("target_port") or (kind.ports[0].name if kind is not None and kind.ports else None)
 
-        links = sorted((at[e["source"]], at[e["target"]], port(e)) for e in edges)
+        links = sorted((at[e["source"]], e.get("source_port") or "", at[e["target"]], port(e)) for e in edges)
         return {"nodes": rows, "edges": links}
 
     out = {"": graph(doc["nodes"], doc["edges"], report["nodes"])}

@@ -120,6 +120,8 @@ def plan(blocks: dict[str, dict], members: list[str], typeof: Callable[[str], An
     """How to write the definitions `members` as one, or None. `typeof` maps a node type to what
     must be equal (the merge group of a composite type: its definitions become one)."""
     defs = [blocks[m] for m in members]
+    if any("source_port" in e for d in defs for e in d["edges"]):
+        return None  # named outputs (an LSTM's h_n) inside: the definitions stay apart
     order = _order(defs)
     nodes = [{n["id"]: n for n in d["nodes"]} for d in defs]
     present = [set(by) for by in nodes]

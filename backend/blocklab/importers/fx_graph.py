@@ -1,11 +1,14 @@
-"""What a traced torch.fx graph holds: which values are tensors, which nodes are live."""
+"""Tracing a module with torch.fx and what its graph holds: which values are tensors, which nodes are live."""
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import torch
-from torch import fx
+from torch import fx, nn
+
+from blocklab.importers.layers import block_for
 
 
 def tensors_in(v: Any) -> bool:
@@ -22,3 +25,31 @@ def live(graph: fx.Graph) -> set[fx.Node]:
             live.add(n)
             stack.extend(n.all_input_nodes)
     return live | {n for n in graph.nodes if n.op == "placeholder"}
+
+
+class Tracer(fx.Tracer):
+    """Direct children are leaves (each one node); deeper calls are leaves only for registry layers."""
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return "." not in qualname or block_for(m) is not None or super().is_leaf_module(m, qualname)
+
+
+class Recorder(fx.Interpreter):
+    def __init__(self, gm: fx.GraphModule):
+        super().__init__(gm, garbage_collect_values=False)
+        self.values: dict[fx.Node, Any] = {}
+
+    def run_node(self, n: fx.Node) -> Any:
+        self.values[n] = super().run_node(n)
+        return self.values[n]
+
+
+@contextmanager
+def mode(module: nn.Module, training: bool) -> Iterator[None]:
+    before = {m: m.training for m in module.modules()}
+    module.train(training)
+    try:
+        yield
+    finally:
+        for m, t in before.items():
+            m.training = t

@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import operator
 import re
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch import fx, nn
@@ -26,41 +25,15 @@ from blocklab.graph.checks import ID_RE, RESERVED_IDS
 from blocklab.graph.codegen import RESERVED_NAMES
 from blocklab.importers.functions import MODULES, PASS, Spec, Unmapped, describe, map_call
 from blocklab.importers.fx_custom import to_custom
-from blocklab.importers.fx_graph import live as _live, tensors_in as _tensors_in
+from blocklab.importers.fx_graph import Recorder, Tracer, live as _live, mode as _mode, tensors_in as _tensors_in
+from blocklab.importers.fx_states import State, Tap, element, settle, state_inputs, use
+from blocklab.importers.fx_states import edge as to_edge
 from blocklab.importers.layers import Mismatch, block_for, doc_params, params_for
 from blocklab.importers.layout import layout
 from blocklab.importers.stacks import traceable
 from blocklab.importers.torch_args import harmless_keywords, takes_state
 
 BAD, STATIC = object(), object()  # refs: an unmapped value (reported once), a non-tensor value
-
-
-class _Tracer(fx.Tracer):
-    """Direct children are leaves (each one node); deeper calls are leaves only for registry layers."""
-
-    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return "." not in qualname or block_for(m) is not None or super().is_leaf_module(m, qualname)
-
-
-class _Recorder(fx.Interpreter):
-    def __init__(self, gm: fx.GraphModule):
-        super().__init__(gm, garbage_collect_values=False)
-        self.values: dict[fx.Node, Any] = {}
-
-    def run_node(self, n: fx.Node) -> Any:
-        self.values[n] = super().run_node(n)
-        return self.values[n]
-
-
-@contextmanager
-def _mode(module: nn.Module, training: bool) -> Iterator[None]:
-    before = {m: m.training for m in module.modules()}
-    module.train(training)
-    try:
-        yield
-    finally:
-        for m, t in before.items():
-            m.training = t
 
 
 class Context:
@@ -127,12 +100,12 @@ class Scope:
         what = type(self.module).__name__
         try:
             with _mode(self.module, True):  # F.dropout(training=self.training) records True -> Dropout
-                graph = _Tracer().trace(self.module)
+                graph = Tracer().trace(self.module)
         except Exception as e:  # data-dependent control flow, unsupported Python, ...
             self.ctx.refuse(self.qual or what, f"forward of {what}", f"torch.fx cannot trace it: {str(e).splitlines()[0][:300]}")
             return False
         gm = fx.GraphModule(self.module, graph)
-        rec = _Recorder(gm)
+        rec = Recorder(gm)
         try:
             with _mode(self.module, False), torch.no_grad():  # eval: running stats stay untouched
                 rec.run(*self.args)
@@ -144,6 +117,7 @@ class Scope:
         for n in graph.nodes:
             if n in live:
                 self.refs[n] = self._node(n, rec.values)
+        settle(self.nodes, self.edges)
         return True
 
     # ------------------------------------------------------------------ one fx node
@@ -161,15 +135,19 @@ class Scope:
             return STATIC  # sizes (x.size(0)) and other plain values: used as constants
         if n.op == "get_attr":
             return self._refuse(n, n.target, "reads a parameter or buffer directly; only layers (blocks) can hold tensors")
+        state = next((r for a in n.all_input_nodes if isinstance(r := self.refs.get(a), State)), None)
+        if state is not None and n.op != "call_module":  # a final state in torch's layout (fx_states)
+            got = use(n, state) if len(n.all_input_nodes) == 1 else "combines a final state with other values"
+            return self._refuse(n, n.name, got) if isinstance(got, str) else BAD if self.blocked else got
         if n.op == "call_module":
             return self._module_call(n, values)
         if self.blocked and n.target is operator.getitem and not isinstance(values[n.args[0]], torch.Tensor):
             return BAD  # element of an unmapped layer's output
         if n.target is operator.getitem and isinstance(self.refs.get(n.args[0]), tuple):
             src, index = self.refs[n.args[0]][1], n.args[1]
-            if index == 0:
-                return src
-            return self._refuse(n, n.name, f"uses element {index} of a layer's output; its block gives element 0 only")
+            got = element(next(x["type"] for x in self.nodes if x["id"] == src), src, index)
+            return got if got is not None else self._refuse(
+                n, n.name, f"uses element {index} of a layer's output; its block gives element 0 (and a recurrent one 1)")
         try:
             spec = map_call(n, values)
         except Unmapped as e:
@@ -183,15 +161,15 @@ class Scope:
         self.ctx.refuse(self.where(name), op, reason)
         return BAD
 
-    def _emit(self, nid: str, spec: Spec, extra: dict | None = None) -> Any:
+    def _emit(self, nid: str, spec: Spec, extra: dict | None = None, refs: list | None = None) -> Any:
         if self.blocked:
             return BAD
         node = {"id": nid, "type": spec.type, **({"params": spec.params} if spec.params else {}), **(extra or {})}
         self.nodes.append(node)
         kind = REGISTRY.get(spec.type)
         ports = [p.name for p in kind.ports] if kind is not None else self.ctx.ports[spec.type]
-        for port, src in zip(ports, spec.inputs):
-            edge = {"source": self.refs[src], "target": nid}
+        for port, ref in zip(ports, refs or [self.refs[src] for src in spec.inputs]):
+            edge = to_edge(ref, nid)
             if len(ports) > 1:
                 edge["target_port"] = port
             self.edges.append(edge)
@@ -206,8 +184,11 @@ class Scope:
         inputs = list(n.args)
         if takes_state(sub) and len(inputs) == 2 and isinstance(inputs[1], (tuple, list)):
             inputs = [inputs[0], *inputs[1]]  # lstm(x, (h0, c0)): the block's ports x, h0, c0
-        if not harmless_keywords(sub, dict(n.kwargs)) or not all(isinstance(values.get(a), torch.Tensor) for a in inputs if isinstance(a, fx.Node)) \
-                or not all(isinstance(a, fx.Node) for a in inputs):
+        refs = state_inputs(inputs, self.refs, values) if takes_state(sub) else None  # [(ref, per-sample shape)]
+        if refs is None and not takes_state(sub):
+            refs = [(self.refs.get(a), tuple(values[a].shape[1:])) for a in inputs
+                    if isinstance(a, fx.Node) and isinstance(values.get(a), torch.Tensor)]
+        if not harmless_keywords(sub, dict(n.kwargs)) or refs is None or len(refs) < len(inputs):
             return self._refuse(n, target, "is called with arguments that are not tensors")
         owner = self.calls.setdefault(id(sub), [])
         # Called again: under another name it is registered by, a second attribute (`shares`,
@@ -224,7 +205,7 @@ class Scope:
                 p = params_for(block, sub)
             except Mismatch as e:
                 return self._refuse(n, target, str(e))
-            ins = {port.name: In(tuple(values[a].shape[1:]), a.name) for port, a in zip(block.ports, inputs)}
+            ins = {port.name: In(shape, port.name) for port, (_, shape) in zip(block.ports, refs)}
             spec = Spec(block.name, {} if owner[1:] else doc_params(block, p, ins), inputs)
         elif type(sub) in MODULES:
             spec = Spec(MODULES[type(sub)], {}, inputs)
@@ -233,7 +214,7 @@ class Scope:
             if spec is None:
                 return BAD
             spec.inputs = inputs
-        nid = self._emit(nid, spec, shares)
+        nid = self._emit(nid, spec, shares, [r for r, _ in refs] if block is not None else None)
         return ("tuple", nid) if isinstance(out, tuple) else nid
 
     def _alias(self, sub: nn.Module, target: str) -> str | None:
@@ -291,10 +272,10 @@ class Scope:
             ref = self.refs.get(o) if isinstance(o, fx.Node) else None
             if ref is BAD:
                 continue
-            if not isinstance(ref, str):
+            if not isinstance(ref, (str, Tap)):
                 self.ctx.refuse(self.where("output"), "output", f"returns {type(o).__name__}, not a tensor computed from the inputs")
                 continue
             oid = self.take(("Y" if self.root else "y") + (f"_{i}" if len(outs) > 1 else ""))
             self.nodes.append({"id": oid, "type": "Output"})
-            self.edges.append({"source": ref, "target": oid})
+            self.edges.append(to_edge(ref, oid))
         return None

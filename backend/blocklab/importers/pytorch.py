@@ -11,7 +11,8 @@ from torch import nn
 from blocklab.graph.analyze import analyze
 from blocklab.graph.build import build
 from blocklab.graph.document import GraphDoc
-from blocklab.importers.fx_import import Context, Scope, _mode
+from blocklab.importers.fx_graph import mode as _mode
+from blocklab.importers.fx_import import Context, Scope
 from blocklab.importers.fx_merge import merge_reused, plain_names
 from blocklab.importers.fx_repeat import chains_as_repeat
 from blocklab.importers.layout import layout

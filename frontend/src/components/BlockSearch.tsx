@@ -1,6 +1,7 @@
 // The block search menu: opened where a wire was dropped on empty canvas, from an edge's or the
 // canvas's context menu; type to filter, arrows and Enter to pick, Escape to close.
 import { useEffect, useMemo, useRef, useState } from 'react'
+import { useEscape } from './useEscape'
 import { useDesigner } from '../store/designer'
 
 export type Pos = { x: number; y: number }
@@ -61,11 +62,7 @@ export function BlockSearch({ at, title, onPick, onClose }: { at: Pos; title: st
 export type MenuItem = { label: string; testid: string; run: () => void; danger?: boolean }
 
 export function ContextMenu({ at, items, onClose }: { at: Pos; items: MenuItem[]; onClose: () => void }) {
-  useEffect(() => {
-    const k = (e: KeyboardEvent) => e.key === 'Escape' && onClose()
-    window.addEventListener('keydown', k)
-    return () => window.removeEventListener('keydown', k)
-  }, [onClose])
+  useEscape(onClose)
   return (
     <ul className="context-menu pop" role="menu" style={{ left: at.x, top: at.y }} data-testid="context-menu" onMouseDown={(e) => e.stopPropagation()}>
       {items.map((it) => (

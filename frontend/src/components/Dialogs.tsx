@@ -1,15 +1,12 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react'
+import { useEscape } from './useEscape'
 import { api } from '../api/client'
 import type { DesignSummary } from '../api/types'
 import { useDesigner } from '../store/designer'
 import { mayReplaceCanvas } from '../store/replace'
 
 export function Modal({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
-  useEffect(() => {
-    const k = (e: KeyboardEvent) => e.key === 'Escape' && onClose()
-    window.addEventListener('keydown', k)
-    return () => window.removeEventListener('keydown', k)
-  }, [onClose])
+  useEscape(onClose)
   return (
     <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div className={`modal${wide ? ' wide' : ''}`} role="dialog" aria-label={title}>

@@ -7,7 +7,7 @@ import { frameBatch } from './frameBatch'
 import { notify } from './toast'
 import { categoriesOf } from '../lib/format'
 import type { GraphDoc, ValidateResult } from '../api/types'
-import { type Design, type FlowEdge, type FlowNode, type Graph, ID_RE, baseIdFor, blockInfo, hasOutput, makeEdge, uniqueId } from './graph'
+import { type Design, type FlowNode, type Graph, ID_RE, baseIdFor, blockInfo, hasOutput, makeEdge, uniqueId } from './graph'
 import { wireIn } from './wiring'
 import { designToDoc, docToDesign } from './docFlow'
 import { copySelection, deleteSelection, pasteClip, renameNode } from './edits'
@@ -150,9 +150,8 @@ export const useDesigner = create<Store>()((set, get) => {
     connect: (c) => {
       if (!c.source || !c.target) return
       const edge = makeEdge(c.source, c.target, c.targetHandle, c.sourceHandle)
-      // the same wire again changes nothing; from another output of the same source it replaces the old one
-      const same = (e: FlowEdge) => e.id === edge.id && e.sourceHandle === edge.sourceHandle
-      edit((g) => (g.edges.some(same) ? g : { ...g, edges: [...g.edges.filter((e) => e.id !== edge.id), edge] }))
+      // the same wire again changes nothing; another output of the same source replaces the old one
+      edit((g) => (g.edges.some((e) => e.id === edge.id && e.sourceHandle === edge.sourceHandle) ? g : { ...g, edges: [...g.edges.filter((e) => e.id !== edge.id), edge] }))
     },
 
     updateNodeData: (id, patch, key) =>

@@ -101,20 +101,11 @@ def share(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
     if raws[n.id].shares is None:
         return
     label = f"{n.type} '{n.id}'"
-    root, seen = raws[n.id].shares, {n.id}
-    while True:
-        if root not in pnodes:
-            err(n.id, "shares", f"{label} shares parameters with '{root}', which is not a node of this graph")
-            return
-        if root in seen:
-            err(n.id, "shares", f"{label}: its shares links form a loop through '{root}'")
-            return
-        seen.add(root)
-        nxt = raws[root].shares
-        if nxt is None:
-            break
-        root = nxt
-    t = pnodes[root]
+    t = _follow(n, pnodes, raws, "shares", err,
+                lambda root: f"{label} shares parameters with '{root}', which is not a node of this graph")
+    if t is None:
+        return
+    root = t.id
     if not t.present or not n.present:
         err(n.id, "shares", f"{label} shares '{t.id}', but one of them is absent here (its when is false)")
         return
@@ -148,20 +139,10 @@ def calls(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
     if raw.shares is not None:
         err(n.id, "calls", f"{label} has both shares and calls; give one")
         return
-    target, seen = raw.calls, {n.id}
-    while True:
-        if target not in pnodes:
-            err(n.id, "calls", f"{label} calls '{target[:40]}', which is not a node of this graph "
-                               "(calls reaches nodes of the same graph or block only)")
-            return
-        if target in seen:
-            err(n.id, "calls", f"{label}: its calls links form a loop through '{target}'")
-            return
-        seen.add(target)
-        if raws[target].calls is None:
-            break
-        target = raws[target].calls
-    t = pnodes[target]
+    t = _follow(n, pnodes, raws, "calls", err, lambda target: f"{label} calls '{target[:40]}', which is not a node "
+                                                              "of this graph (calls reaches nodes of the same graph or block only)")
+    if t is None:
+        return
     if t.type != n.type:
         err(n.id, "calls", f"{label} cannot call {t.type} '{t.id}': the types differ (set type to '{t.type}')")
         return
@@ -192,6 +173,25 @@ def calls(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
         err(n.id, "calls", f"{label} cannot call '{t.id}' on its input: {_param_diff(n, t)} (the input shapes differ)")
         return
     n.calls = t.id
+
+
+def _follow(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], link: str, err: Err,
+            missing: Callable[[str], str]) -> PNode | None:
+    """The end of n's `shares` or `calls` chain (c -> b -> a gives a), or None, reported, when the
+    chain leaves the graph or loops."""
+    target, seen = getattr(raws[n.id], link), {n.id}
+    while True:
+        if target not in pnodes:
+            err(n.id, link, missing(target))
+            return None
+        if target in seen:
+            err(n.id, link, f"{n.type} '{n.id}': its {link} links form a loop through '{target}'")
+            return None
+        seen.add(target)
+        nxt = getattr(raws[target], link)
+        if nxt is None:
+            return pnodes[target]
+        target = nxt
 
 
 def _same_copies(n: PNode, t: PNode) -> bool:

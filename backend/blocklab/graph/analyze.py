@@ -160,14 +160,16 @@ class _Analyzer(Specialiser):
             what = "calls another node" if n.kind is None else "is a built-in block"
             err(n.id, "repeat", f"{label} {what}; only block instances repeat (put it in a block)")
             return
-        if raw.shares is not None and not params and raw.shares in raws:
-            params = raws[raw.shares].params  # a sharing node may leave its params out
-        if raw.calls is not None and raw.calls in raws and raws[raw.calls].type == raw.type:  # else checks.calls says
+        root = checks.chain_end(raw, raws, "shares")
+        if raw.shares is not None and not params and root is not None:
+            params = root.params  # a sharing node may leave its params out: its chain's root's
+        called = checks.chain_end(raw, raws, "calls")
+        if raw.calls is not None and called is not None and called.type == raw.type:  # else checks.calls says
             if params:
                 err(n.id, "params", f"{label} calls '{raw.calls}' again, so it has no params of its own; leave them out")
-            params = raws[raw.calls].params  # the called node's module, hence its params
-            if raws[raw.calls].repeat is not None and raw.repeat is None:  # and its copies
-                raw = raw.model_copy(update={"repeat": raws[raw.calls].repeat})
+            params = called.params  # the called module's, hence its params (at the end of a chain)
+            if called.repeat is not None and raw.repeat is None:  # and its copies
+                raw = raw.model_copy(update={"repeat": called.repeat})
         ins: dict[str, In] | None = {}
         for p, s in n.inputs.items():
             src = pnodes.get(s)

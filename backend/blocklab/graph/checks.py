@@ -175,6 +175,18 @@ def calls(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], err: Err) -
     n.calls = t.id
 
 
+def chain_end(raw: Node, raws: dict[str, Node], link: str) -> Node | None:
+    """The document node a `shares` / `calls` chain ends at (c -> b -> a gives a), or None when it
+    leaves the graph or loops (share and calls report that)."""
+    seen = {raw.id}
+    while (nxt := getattr(raw, link)) is not None:
+        if nxt not in raws or nxt in seen:
+            return None
+        seen.add(nxt)
+        raw = raws[nxt]
+    return raw
+
+
 def _follow(n: PNode, pnodes: dict[str, PNode], raws: dict[str, Node], link: str, err: Err,
             missing: Callable[[str], str]) -> PNode | None:
     """The end of n's `shares` or `calls` chain (c -> b -> a gives a), or None, reported, when the

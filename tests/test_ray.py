@@ -142,3 +142,15 @@ def test_more_workers_than_the_cluster_has_are_refused(ray_client):
     assert r.status_code == 422, r.text
     (e,) = r.json()["detail"]["errors"]
     assert e["field"] == "num_workers" and "room for 2" in e["message"]
+
+
+def test_a_deleted_run_leaves_no_job_on_the_cluster(ray_client, ray_url):
+    """The job's record holds the run's design and config (its entrypoint): deleting the run removes it."""
+    from ray.job_submission import JobSubmissionClient
+
+    rid = create(ray_client, run_body("linear_regression"))
+    assert wait(ray_client, rid, timeout=150)["status"] == "completed"
+    jobs = JobSubmissionClient(ray_url)
+    assert jobs.get_job_info(rid).submission_id == rid
+    assert ray_client.delete(f"/api/runs/{rid}").status_code == 204
+    assert rid not in {j.submission_id for j in jobs.list_jobs()}

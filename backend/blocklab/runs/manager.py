@@ -119,6 +119,7 @@ class RunManager:
         # the writer's `forget`; drop it now so the stream answers "unknown run" at once.
         self.hub.release(run_id)
         self.runner.forget(run_id)
+        self.runner.purge(run_id)
         try:
             shutil.rmtree(checkpoints.run_dir(self.settings.data_dir, run_id))
         except FileNotFoundError:

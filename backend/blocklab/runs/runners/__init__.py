@@ -66,6 +66,10 @@ class Runner(Protocol):
     def forget(self, run_id: str) -> None:
         """The run's end is stored: drop what the runner still holds of it."""
 
+    def purge(self, run_id: str) -> None:
+        """The run is deleted: remove what the runner keeps of it elsewhere (a Ray job's record
+        holds its design and config). Best effort: the run is gone from the API either way."""
+
     def shutdown(self, timeout: float) -> None:
         """Stop accepting runs; live local runs finish as `interrupted`."""
 

@@ -126,6 +126,9 @@ class LocalRunner:
         with self.cv:
             self.active.pop(run_id, None)
 
+    def purge(self, run_id: str) -> None:
+        pass  # a local run leaves nothing outside the data dir
+
     def shutdown(self, timeout: float = 10.0) -> None:
         with self.cv:
             self.closing = True

@@ -177,6 +177,13 @@ class RayRunner:
         with self.lock:
             self.runs.pop(run_id, None)
 
+    def purge(self, run_id: str) -> None:
+        """Delete the finished job's record on the cluster: its entrypoint holds the run's design."""
+        try:
+            self.client().delete_job(run_id)
+        except Exception:  # noqa: BLE001  (cluster down, job already gone): log, the run is deleted here
+            log.warning("run %s deleted, but its Ray job record could not be removed", run_id, exc_info=True)
+
     def shutdown(self, timeout: float = 10.0) -> None:
         """Live jobs are stopped (their weights so far still arrive while we wait) and end `interrupted`."""
         live = [r for r in list(self.runs.values()) if not r.done]

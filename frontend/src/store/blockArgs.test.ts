@@ -118,6 +118,17 @@ describe('block arguments', () => {
     expect(designToDoc(d2, catalog).blocks.Dense.args!.depth).toEqual({ type: 'integer', default: 3, minimum: 1, maximum: 8 })
   })
 
+  it('changing an argument type drops the instance values the new type cannot hold', () => {
+    // units: integer -> number keeps 16 and 32; -> string drops both (the instances take the default)
+    const num = ok(setArgSpec(design(), 'Dense', 'units', { type: 'number', default: 64.0 }))
+    expect([params(num, 'd1'), params(num, 'd2')]).toEqual([{ units: 16 }, { units: 32, use_bias: false }])
+    const str = ok(setArgSpec(design(), 'Dense', 'units', { type: 'string', default: 'wide', enum: ['wide', 'narrow'] }))
+    expect([params(str, 'd1'), params(str, 'd2')]).toEqual([{}, { use_bias: false }])
+    // a number argument narrowed to integers keeps whole values only
+    const frac = ok(setArgSpec({ ...num, root: { ...num.root, nodes: num.root.nodes.map((n) => (n.id === 'd1' ? { ...n, data: { ...n.data, params: { units: 2.5 } } } : n)) } }, 'Dense', 'units', { type: 'integer', default: 4 }))
+    expect([params(frac, 'd1'), params(frac, 'd2')]).toEqual([{}, { units: 32, use_bias: false }])
+  })
+
   it('refuses to remove an argument an expression still names, and says where', () => {
     const r = removeArg(design(), 'Dense', 'units')
     expect(r).toEqual({ error: 'units is still used by fc.params.out_features, act.when: bind those to values first.' })

@@ -159,11 +159,27 @@ export function removeArg(d: Design, block: string, name: string): DesignEdit {
   }
 }
 
-/** Change an argument's spec (type, default, bounds, choices). */
+/** Whether an instance's value is one of this spec's type (and choices): 2 is a number, 2.5 no integer. */
+function fits(spec: ArgSpec, v: unknown): boolean {
+  if (isExpr(v)) return true // an expression over the enclosing block's arguments: the server checks it
+  if (spec.type === 'integer') return Number.isInteger(v)
+  if (spec.type === 'number') return typeof v === 'number'
+  if (spec.type === 'boolean') return typeof v === 'boolean'
+  return typeof v === 'string' && (!spec.enum || spec.enum.includes(v))
+}
+
+/** Change an argument's spec (type, default, bounds, choices). Instance values of the old type (or
+ *  choices) that the new one cannot hold are dropped, so those instances take the new default. */
 export function setArgSpec(d: Design, block: string, name: string, spec: ArgSpec): DesignEdit {
   const args = argsOf(d, block)
   if (!(name in args)) return { error: `Block ${block} has no argument ${name}.` }
-  return { design: withArgs(d, block, { ...args, [name]: spec }) }
+  return {
+    design: mapInstances(withArgs(d, block, { ...args, [name]: spec }), block, (p) => {
+      if (!(name in p) || fits(spec, p[name])) return p
+      const { [name]: _old, ...keep } = p
+      return keep
+    }),
+  }
 }
 
 /** The design without block `name`'s definition and its arguments. */

@@ -60,7 +60,7 @@ export type DocNode = {
 }
 
 /** `source_port`: which output of a block with several (an LSTM's sequence, h_n, c_n); none: its default */
-export type DocEdge = { source: string; source_port?: string | null; target: string; target_port?: string | null }
+export type DocEdge = S['Edge']
 
 /** a composite block's argument: a JSON-schema property with a default (the form draws it like a block's setting) */
 export type ArgSpec = Omit<JsonSchema, 'type' | 'default' | 'enum'> & { type: S['ArgSpec']['type']; default: S['ArgSpec']['default']; enum?: string[] }

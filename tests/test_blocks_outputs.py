@@ -159,13 +159,6 @@ def test_the_catalog_lists_the_outputs(client):
     assert blocks["Linear"].get("outputs") in (None, [])
 
 
-def test_keras_export_names_the_node_taking_a_named_output(client):
-    r = client.post("/api/export/keras", json={"graph": _seq2seq(1)})
-    assert r.status_code == 422
-    errs = r.json()["detail"]["errors"]
-    assert {(e["node"], e["field"]) for e in errs} == {("dec", "source_port"), ("memory", "source_port")}, errs
-
-
 def test_onnx_export_computes_what_torch_does():
     ort = pytest.importorskip("onnxruntime")
     from blocklab.importers.onnx_export import to_onnx

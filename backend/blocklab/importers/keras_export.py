@@ -13,6 +13,7 @@ import keyword
 import re
 
 from blocklab.graph.codegen import var_names
+from blocklab.graph.forward import fresh
 from blocklab.graph.types import Analysis, Scope
 from blocklab.importers.keras_layers import OPS, NoKeras
 
@@ -49,14 +50,10 @@ def _class_names(scopes: list[Scope]) -> dict[int, str]:
 
 def _check(scope: Scope, path: tuple[str, ...], errors: list[dict]) -> None:
     for n in scope.nodes.values():
-        where, reason, fld = ".".join((*path, n.id)), None, None
+        where, reason = ".".join((*path, n.id)), None
         if n.scope is not None:
             for sub, inner in n.parts():  # each copy of a repeat
                 _check(inner, (*path, n.id, *sub), errors)
-        elif n.live and n.taps:  # several results of one layer: the Keras export writes one per layer
-            port, tap = next(iter(n.taps.items()))
-            reason, fld = (f"{n.type} '{where}' takes output '{tap}' of '{n.inputs[port]}' by its source_port; the "
-                           "Keras export gives each layer one output (its returns)"), "source_port"
         elif n.role is None and n.live and n.present:
             op = OPS.get(n.type)
             reason = None if op else f"{n.type} '{where}' has no Keras counterpart"
@@ -66,19 +63,30 @@ def _check(scope: Scope, path: tuple[str, ...], errors: list[dict]) -> None:
                 except NoKeras as e:
                     reason = f"{n.type} '{where}' {e}"
         if reason:
-            errors.append({"node": path[0] if path else n.id, "field": fld, "message": reason,
+            errors.append({"node": path[0] if path else n.id, "field": None, "message": reason,
                            **({"path": where, "block": scope.block} if path else {})})
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return f"[{', '.join(['B', *map(str, shape)])}]"
 
 
 def _scope_class(s: Scope, names: dict[int, str]) -> str:
     cls, var = names[id(s)], var_names(s, _TAKEN)
     base = "keras.Model" if s.block is None else "keras.layers.Layer"
     init, body, load = [], [], []
+    out = {(i, None): v for i, v in var.items()}  # (node, named output or None) -> its variable
+    takes: dict[str, set] = {}  # a node with several outputs -> which of them (None: the default) live nodes take
+    for n in s.nodes.values():
+        for port, src in n.inputs.items():
+            if n.live and s.nodes[src].kind is not None and s.nodes[src].kind.outputs is not None:
+                takes.setdefault(src, set()).add(n.taps.get(port))
+    local = set(var.values()) | _TAKEN  # variables of call(), for the names below
     for n in s.nodes.values():
         if not n.live or n.role is not None:
             continue
-        args = {port: var[src] for port, src in n.inputs.items()}
-        shape = f"  # [{', '.join(['B', *map(str, n.shape)])}]"
+        args = {port: out[(src, n.taps.get(port))] for port, src in n.inputs.items()}
+        shape = f"  # {_shape(n.shape)}"
         if not n.present:  # left out by its block's `when`: its input passes through
             body.append(f"{var[n.id]} = {args['x']}{shape}")
             continue
@@ -106,10 +114,19 @@ def _scope_class(s: Scope, names: dict[int, str]) -> str:
                     load.append(f"{ref}.set_weights([{', '.join(ws)}])")
         if n.scope is not None:
             expr = f"{ref}({', '.join(args.values())}, training=training)"
+        elif takes.get(n.id, {None}) != {None}:  # named outputs taken: the whole result once, then each
+            op, whole = OPS[n.type], fresh(f"{var[n.id]}_all", local)
+            body.append(f"{whole} = {op.whole(n.params, args, ref)}")
+            for port in [p for p in n.kind.outputs.names if p in takes[n.id]]:
+                out[(n.id, port)] = fresh(f"{var[n.id]}_{port}", local)
+                body.append(f"{out[(n.id, port)]} = {op.pick(n.params, whole, port)}  # {_shape(n.out_shapes[port])}")
+            if None not in takes[n.id]:
+                continue
+            expr = op.pick(n.params, whole, getattr(n.params, n.kind.outputs.param))
         else:
             expr = OPS[n.type].call(n.params, args, ref, n.shape)
         body.append(f"{var[n.id]} = {expr}{shape}")
-    outs = [var[s.nodes[o].inputs["x"]] for o in s.outputs]
+    outs = [out[(s.nodes[o].inputs["x"], s.nodes[o].taps.get("x"))] for o in s.outputs]
     body.append(f"return {', '.join(outs)}")
     lines = [f"class {cls}({base}):", f'    """{"The whole network." if s.block is None else f"Block {s.block!r}."}"""', "",
              "    def __init__(self, **kwargs):", "        super().__init__(**kwargs)", *(f"        {x}" for x in init), "",

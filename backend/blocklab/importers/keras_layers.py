@@ -28,6 +28,10 @@ class KerasOp:
     call: Callable[[Any, dict[str, str], str, tuple[int, ...]], str]
     # (params, w) -> set_weights list; w("weight") is the numpy source of that torch tensor
     weights: Callable[[Any, Callable[[str], str]], list[str]] | None = None
+    # A layer with several outputs (the block's Outputs): (params, {port: variable}, layer) -> the whole
+    # result, and (params, result variable, output name) -> one output, per sample as the block gives it
+    whole: Callable[[Any, dict[str, str], str], str] | None = None
+    pick: Callable[[Any, str, str], str] | None = None
 
 
 def _nhwc(nd: int, inner: str, x: str, pad: tuple[int, ...] = ()) -> str:
@@ -97,17 +101,22 @@ def _rnn(cls: str):
     def ctor(p):
         if p.num_layers != 1 or p.bidirectional:
             raise NoKeras("stacks layers or runs both directions; export one layer, one direction")
-        state = ", return_state=True" if p.returns != "sequence" else ""
-        return f"layers.{cls}({p.hidden_size}, return_sequences=True{state}, use_bias={p.bias})"
+        # every output at once, [sequence, h, (c)], whichever the design takes (returns, source_port)
+        return f"layers.{cls}({p.hidden_size}, return_sequences=True, return_state=True, use_bias={p.bias})"
 
-    def call(p, a, m, s):
+    def whole(p, a, m):
         # Blocklab's states are per sample [1, hidden] (one layer, one direction); Keras's are [B, hidden].
         given = [f"{a[k]}[:, 0]" for k in ("h0", "c0") if k in a]
         init = f", initial_state=[{', '.join(given)}]" if given else ""
-        out = f"{m}({a['x']}{init})"
-        if p.returns == "sequence":
-            return out
-        return f"ops.expand_dims({out}[{('h_n', 'c_n').index(p.returns) + 1}], 1)"  # [seq, h, (c)] -> [B, 1, hidden]
+        return f"{m}({a['x']}{init})"
+
+    def pick(p, result, port):
+        if port == "sequence":
+            return f"{result}[0]"
+        return f"ops.expand_dims({result}[{('h_n', 'c_n').index(port) + 1}], 1)"  # [B, hidden] -> [B, 1, hidden]
+
+    def call(p, a, m, s):
+        return pick(p, whole(p, a, m), p.returns)
 
     def weights(p, w):
         # LSTM gates are (i, f, g, o) in both; GRU's torch (r, z, n) are Keras's (z, r, h): _zrn reorders.
@@ -119,7 +128,7 @@ def _rnn(cls: str):
             out.append(b)
         return out
 
-    return KerasOp(ctor, call, weights)
+    return KerasOp(ctor, call, weights, whole, pick)
 
 
 def _fn(expr: Callable[[Any, dict[str, str]], str]) -> KerasOp:

@@ -26,17 +26,16 @@ import { startBackend, stopBackend } from './server.mjs'
 
 let browser = null
 
+// process.exit runs the 'exit' handler, so every way out stops the backend.
 process.on('exit', stopBackend)
 process.on('SIGINT', () => process.exit(130))
 process.on('SIGTERM', () => process.exit(143))
 
 // Whole run must stay well under 2 minutes; never hang CI.
-const guard = setTimeout(() => {
+setTimeout(() => {
   log('gave up after 110 s')
-  stopBackend()
   process.exit(1)
-}, 110_000)
-guard.unref()
+}, 110_000).unref()
 
 async function main() {
   const build = buildIfNeeded()
@@ -59,11 +58,7 @@ async function main() {
 }
 
 main()
-  .then(() => {
-    clearTimeout(guard)
-    stopBackend()
-    process.exit(0)
-  })
+  .then(() => process.exit(0))
   .catch(async (e) => {
     log(`FAILED: ${e?.stack ?? e}`)
     try {
@@ -71,6 +66,5 @@ main()
     } catch {
       /* ignore */
     }
-    stopBackend()
     process.exit(1)
   })

@@ -4,7 +4,7 @@
 /** Installed before the app's own scripts: restores the draft and watches for the first validated render. */
 export function pageInit({ doc, n }) {
   if (doc) localStorage.setItem('blocklab.draft.v1', JSON.stringify({ doc, id: null }))
-  const B = (window.__bench = { load: {}, frames: null })
+  const B = (window.__bench = { load: {} })
   // Wait (one check per frame) until n nodes are rendered, measured, and the status bar shows a validation result.
   B.watch = (want, marks, done) => {
     const tick = (ts) => {

@@ -51,7 +51,7 @@ export async function middleNode(page) {
     for (const el of document.querySelectorAll('.react-flow__node')) {
       const r = el.getBoundingClientRect()
       const d = Math.hypot(r.left + r.width / 2 - cx, r.top + r.height / 2 - cy)
-      if (!best || d < best.d) best = { d, id: el.getAttribute('data-id'), x: r.left + r.width / 2, y: r.top + r.height * 0.45, w: r.width, h: r.height }
+      if (!best || d < best.d) best = { d, id: el.getAttribute('data-id'), x: r.left + r.width / 2, y: r.top + r.height * 0.45 }
     }
     return best
   })

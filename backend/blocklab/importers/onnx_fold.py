@@ -3,7 +3,7 @@
 torch.onnx.export does not always fold what it computes from a parameter: an LSTM's
 recurrent weight comes as Unsqueeze(Concat(Slice(weight_hh_l0, ...), ...)) (its gates
 reordered). `Folder.const` evaluates such chains with numpy for the few shape-keeping
-operators exporters write (Slice, Concat, (Un)Squeeze, Transpose, Reshape, Identity), within
+operators exporters write (Slice, Split, Concat, (Un)Squeeze, Transpose, Reshape, Identity), within
 a budget of elements, so no file can make it allocate more than a few times its own tensors.
 `Folder.dims` reads a 1-d shape value (Shape -> Slice -> Mul -> Concat) as a list of dims, a
 symbolic dim (the batch) kept as its name. `Graph` adds who reads each value, for the
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_FOLDED = {"Identity", "Slice", "Concat", "Unsqueeze", "Squeeze", "Transpose", "Reshape"}
+_FOLDED = {"Identity", "Slice", "Concat", "Unsqueeze", "Squeeze", "Transpose", "Reshape", "Split"}
 
 
 class Folder:
@@ -50,7 +50,7 @@ class Folder:
             if ins[0] is None or any(v is None for i, v in zip(n.input, ins) if i):
                 return None
             try:
-                value = self._apply(n, ins)
+                value = self._split(n, ins, name) if n.op_type == "Split" else self._apply(n, ins)
             except (ValueError, IndexError, TypeError):
                 return None
         if value is not None:
@@ -59,6 +59,21 @@ class Folder:
                 return None
         self.memo[name] = value
         return value
+
+    def _split(self, n, ins: list, name: str) -> np.ndarray:
+        """The piece `name` of a Split (sizes given, or num_outputs equal pieces, the last smaller)."""
+        x, axis = ins[0], int(self.attr(n, "axis", 0))
+        size = x.shape[axis]
+        if len(ins) > 1 and ins[1] is not None:
+            sizes = [int(v) for v in ins[1].reshape(-1)]
+        else:
+            k = len(n.output)
+            each = -(-size // k)
+            sizes = [min(each, size - i * each) for i in range(k)]
+        if sum(sizes) != size or len(sizes) != len(n.output) or min(sizes) < 0:
+            raise ValueError("split sizes")
+        at = list(n.output).index(name)
+        return np.take(x, range(sum(sizes[:at]), sum(sizes[:at + 1])), axis=axis)
 
     def _apply(self, n, ins: list) -> np.ndarray:
         x = ins[0]

@@ -113,3 +113,36 @@ def test_an_lstm_whose_two_final_states_are_used_is_named():
     lstm = [u for u in imported.unsupported if u["op"] == "LSTM"]
     assert len(lstm) == 1 and "h_n and c_n" in lstm[0]["reason"], imported.unsupported
     assert any(n["type"] == "onnx.LSTM" for n in imported.graph["nodes"])
+
+
+def _hostile(w_shape: tuple, hidden: int, repeat: int = 1) -> bytes:
+    """x [B, 5, 3] -> Transpose -> LSTM(W, R) -> torch's layout back: W a Concat of `repeat` copies."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper as h, numpy_helper as nh
+
+    nodes = [h.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2]),
+             h.make_node("Concat", ["w"] * repeat, ["W"], axis=1),
+             h.make_node("LSTM", ["xt", "W", "R"], ["Y"], hidden_size=hidden),
+             h.make_node("Transpose", ["Y"], ["t"], perm=[0, 2, 1, 3]),
+             h.make_node("Reshape", ["t", "shape"], ["r"]), h.make_node("Transpose", ["r"], ["y"], perm=[1, 0, 2])]
+    inits = [nh.from_array(np.ones(w_shape, np.float32), "w"), nh.from_array(np.ones((1, 4 * hidden, hidden), np.float32), "R"),
+             nh.from_array(np.array([0, 0, -1], np.int64), "shape")]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", TensorProto.FLOAT, ["b", 5, 3])],
+                     [h.make_tensor_value_info("y", TensorProto.FLOAT, ["b", 5, "h"])], inits)
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 18)]).SerializeToString()
+
+
+@pytest.mark.parametrize("w_shape,hidden,repeat,reason", [
+    ((1, 0, 3), 0, 1, "hidden_size"),  # a size the block refuses: named, not a 500
+    ((1, 8, 3), 2, 1, None),  # the pattern itself: one LSTM block
+    ((1, 4000, 3), 2, 2000, "too large to fold"),  # 2000 copies of W: not folded into 24M numbers
+])
+def test_a_hand_made_recurrent_file_is_read_or_named(client, w_shape, hidden, repeat, reason):
+    r = client.post("/api/import/onnx", files={"file": ("h.onnx", _hostile(w_shape, hidden, repeat))})
+    assert r.status_code == 200, r.text
+    lstm = [u for u in r.json()["unsupported"] if u["op"] == "LSTM"]
+    if reason is None:
+        assert r.json()["unsupported"] == [] and [n["type"] for n in r.json()["graph"]["nodes"]] == ["Input", "LSTM", "Output"]
+    else:
+        assert len(lstm) == 1 and reason in lstm[0]["reason"], r.json()["unsupported"]

@@ -49,6 +49,9 @@ class Folder:
             ins = [self.const(i, depth + 1) if i else None for i in n.input]
             if ins[0] is None or any(v is None for i, v in zip(n.input, ins) if i):
                 return None
+            # No result is larger than its inputs together: checked before anything is allocated.
+            if sum(int(v.size) for v in ins if v is not None) > self.budget:
+                return None
             try:
                 value = self._split(n, ins, name) if n.op_type == "Split" else self._apply(n, ins)
             except (ValueError, IndexError, TypeError):

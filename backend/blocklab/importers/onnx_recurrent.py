@@ -22,6 +22,7 @@ import numpy as np
 from blocklab.blocks import REGISTRY
 from blocklab.importers.onnx_fold import Graph
 from blocklab.importers.onnx_ops import Unmapped
+from blocklab.importers.onnx_scopes import module_path
 
 # ONNX op -> (gates, torch's gate k is ONNX's gate order[k], the default activations per direction)
 _GATES = {"LSTM": (4, (0, 2, 3, 1), ["Sigmoid", "Tanh", "Tanh"]), "GRU": (3, (1, 0, 2), ["Sigmoid", "Tanh"]),
@@ -56,7 +57,7 @@ def _layer_weights(g: Graph, op, block: str, layer: int, hidden: int, dirs: int,
     b = g.fold.const(op.input[3]) if len(op.input) > 3 and op.input[3] else None
     gh = gates * hidden
     if w is None or r is None or (len(op.input) > 3 and op.input[3] and b is None):
-        raise _No("takes weights computed from values, not constants")
+        raise _No("takes weights that are not constants (or too large to fold)")
     if w.shape != (dirs, gh, n_in) or r.shape != (dirs, gh, hidden) or (b is not None and b.shape != (dirs, 2 * gh)):
         raise _No(f"has weights of shapes {w.shape}, {r.shape}; layer {layer} expects [{dirs}, {gh}, {n_in}]")
 
@@ -222,15 +223,6 @@ def _outputs(g: Graph, s: _Stack, claimed: dict[str, set[int]]) -> tuple[str, li
     return used[0], outs
 
 
-def _hint(op, block: str) -> str:
-    meta = {p.key: p.value for p in op.metadata_props}
-    for part in reversed(meta.get("namespace", "").split("/")):
-        path, _, cls = part.partition(": ")
-        if cls.endswith(f".{block}"):
-            return path
-    return block.lower()
-
-
 def _chain(g: Graph, s: _Stack, returns: str, outs: list[str]) -> tuple:
     kind = REGISTRY[s.block]
     defaults = kind.params().model_dump()
@@ -245,7 +237,7 @@ def _chain(g: Graph, s: _Stack, returns: str, outs: list[str]) -> tuple:
             raise _No("has an intermediate value other operators read")
     ports = [s.x, *[v for v in s.inits if v]]
     params = {k: v for k, v in p.items() if v != defaults.get(k)}
-    return ports, outs, made, s.block, params, s.weights, _hint(s.layers[0], s.block)
+    return ports, outs, made, s.block, params, s.weights, module_path(s.layers[0], s.block) or s.block.lower()
 
 
 def match_recurrent(graph, consts: dict[str, np.ndarray], shapes: dict) -> tuple[dict[str, tuple], dict[str, str]]:
@@ -278,12 +270,20 @@ def match_recurrent(graph, consts: dict[str, np.ndarray], shapes: dict) -> tuple
                 c = _chain(g, s, *_outputs(g, s, claimed))
                 first = min((*s.layers, *s.covered), key=lambda n: order[id(n)])
                 found[first.output[0]] = c
-            except _No as e:
-                why[s.layers[0].output[0]] = str(e)
+            except (_No, ValueError, KeyError, IndexError, TypeError) as e:  # ValueError: params the block refuses
+                why[s.layers[0].output[0]] = str(e) if isinstance(e, _No) else f"cannot be a {s.block} block: {_said(e)}"
                 failed.append(s)
         if not failed:
             return found, why
         ok = [s for s in ok if s not in failed]
+
+
+def _said(e: Exception) -> str:
+    """A pydantic refusal as 'hidden_size: Input should be ...', anything else in one line."""
+    errors = getattr(e, "errors", None)
+    if callable(errors):
+        return "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in errors()[:3])
+    return str(e).splitlines()[0][:200] if str(e) else type(e).__name__
 
 
 def _unmatched(op) -> None:

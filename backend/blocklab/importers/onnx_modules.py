@@ -64,7 +64,7 @@ def _tokens(n) -> list[str]:
     return re.findall(r"%p_(\w+)", _meta(n).get("pkg.torch.onnx.fx_node", ""))
 
 
-def _weights(nodes, path: str, consts: dict[str, np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
+def _weights(nodes, path: str, consts: dict[str, np.ndarray], names: list[str], fold=None) -> dict[str, np.ndarray]:
     key = {f"{path}.{k}".replace(".", "_"): k for k in names}
     # A parameter the exporter left as it is keeps its name (an initializer 'blk.in_proj_weight');
     # the others are read from the operators that use them (a MatMul holds its weight transposed).
@@ -86,6 +86,13 @@ def _weights(nodes, path: str, consts: dict[str, np.ndarray], names: list[str]) 
             out.setdefault(weight, consts[n.input[1]])
             if bias:
                 out.setdefault(bias, consts[n.input[2]])
+    for k in names:  # an in-projection's bias the exporter split from an equal tensor (zeros, shared)
+        if k.endswith("in_proj_bias") and k not in out and fold is not None:
+            sub = k[:-len("in_proj_bias")].rstrip(".")
+            adds = [n for n in nodes if n.op_type == "Add" and _sub(n, path) == sub]
+            pieces = [c for n in adds for c in [fold.const(n.input[1])] if c is not None and c.ndim == 1]
+            if pieces and len(pieces) == len(adds):
+                out[k] = np.concatenate(pieces)
     return out
 
 
@@ -158,7 +165,7 @@ def _ports(nodes, block: str, ins: set[str]) -> list[str]:
     return ports
 
 
-def _layer(nodes, path: str, block: str, ins: set[str], shapes: dict, consts: dict) -> tuple[list, dict, dict]:
+def _layer(nodes, path: str, block: str, ins: set[str], shapes: dict, consts: dict, fold) -> tuple[list, dict, dict]:
     ops = {n.op_type for n in nodes}
     if ops - _OPS:
         raise _NotIt(f"has {sorted(ops - _OPS)}")
@@ -178,7 +185,7 @@ def _layer(nodes, path: str, block: str, ins: set[str], shapes: dict, consts: di
     kind = REGISTRY[block]
     p = read(nodes, path, ports, d, heads.pop(), consts, shapes)
     want = kind.param_shapes(kind.params.model_validate(p))
-    w = _weights(nodes, path, consts, list(want))
+    w = _weights(nodes, path, consts, list(want), fold)
     if set(w) != set(want) or any(tuple(w[k].shape) != tuple(s) for k, s in want.items()):
         raise _NotIt(f"tensors {sorted(set(want) ^ set(w))} not found, or of other shapes")
     defaults = kind.params().model_dump()
@@ -212,7 +219,7 @@ def match_layers(graph, consts: dict[str, np.ndarray], shapes: dict) -> dict[str
         if not 1 <= len(ins) <= 3 or len(outs) != 1:
             continue
         try:
-            ports, params, weights = _layer(nodes, path, kinds[path], ins, shapes, consts)
+            ports, params, weights = _layer(nodes, path, kinds[path], ins, shapes, consts, fold)
         except (_NotIt, ValueError, KeyError, IndexError):
             continue  # the operators stay, each mapped or listed on its own
         found[nodes[0].output[0]] = (ports, outs.pop(), made, kinds[path], params, weights, path)

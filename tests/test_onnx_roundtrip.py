@@ -25,8 +25,6 @@ NOT_BACK: dict[str, str] = {
     # LSTM and GRU come back as one block (importers.onnx_recurrent); nn.RNN has no ONNX op in
     # torch's exporter, which unrolls it into per-step MatMul/Add/Tanh.
     "block:RNN": "unrolled into one MatMul/Add/Tanh per step",
-    # A reduction over the whole batch (D2L's CenteredLayer: X - X.mean()) has no per-sample block.
-    "block:CustomLayer": "x - x.mean() reduces over the batch", "template:d2l_centered": "X - X.mean()",
     # A CustomLayer's while/if is exported as ONNX Loop/If; no block reads a Loop body back.
     "template:d2l_fixedhidden": "Loop", "template:d2l_chimera": "Loop", "template:d2l_fancymlp": "Loop and If",
 }

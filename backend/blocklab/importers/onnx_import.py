@@ -23,7 +23,7 @@ from blocklab.importers.layout import layout
 from blocklab.importers.onnx_layers import HANDLERS as MORE
 from blocklab.importers.onnx_modules import match_layers
 from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped
-from blocklab.importers.onnx_patterns import match_gelu, match_groupnorm, match_softplus
+from blocklab.importers.onnx_patterns import match_batch_reduce, match_gelu, match_groupnorm, match_softplus
 from blocklab.importers.onnx_recurrent import HANDLERS as RECURRENT, match_recurrent
 from blocklab.importers.onnx_scopes import where
 
@@ -156,6 +156,8 @@ class _Reader:
                    for k, (x, out, cov, p) in match_softplus(self.graph.node, self.consts).items()}
         chains |= {k: (x, out, cov, "GroupNorm", p, w, "groupnorm")
                    for k, (x, out, cov, p, w) in match_groupnorm(self.graph.node, self.consts).items()}
+        chains |= {k: (x, out, cov, "CustomLayer", p, {}, p["name"].lower())
+                   for k, (x, out, cov, p) in match_batch_reduce(self.graph.node, self.consts, self.shapes).items()}
         chains |= match_layers(self.graph, self.consts, self.shapes)
         recurrent, self.why = match_recurrent(self.graph, self.consts, self.shapes)
         chains |= recurrent

@@ -25,8 +25,7 @@ NOT_BACK: dict[str, str] = {
     # LSTM and GRU come back as one block (importers.onnx_recurrent); nn.RNN has no ONNX op in
     # torch's exporter, which unrolls it into per-step MatMul/Add/Tanh.
     "block:RNN": "unrolled into one MatMul/Add/Tanh per step",
-    # A CustomLayer's while/if is exported as ONNX Loop/If; no block reads a Loop body back.
-    "template:d2l_fixedhidden": "Loop", "template:d2l_chimera": "Loop", "template:d2l_fancymlp": "Loop and If",
+    # A CustomLayer's while/if (ONNX Loop/If) comes back as a CustomLayer (importers.onnx_loops).
 }
 
 

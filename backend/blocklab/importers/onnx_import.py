@@ -21,6 +21,7 @@ from blocklab.blocks import REGISTRY
 from blocklab.graph.checks import RESERVED_IDS
 from blocklab.importers.layout import layout
 from blocklab.importers.onnx_layers import HANDLERS as MORE
+from blocklab.importers.onnx_loops import match_loops
 from blocklab.importers.onnx_modules import match_layers
 from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped
 from blocklab.importers.onnx_patterns import match_batch_reduce, match_gelu, match_groupnorm, match_softplus
@@ -158,6 +159,8 @@ class _Reader:
                    for k, (x, out, cov, p, w) in match_groupnorm(self.graph.node, self.consts).items()}
         chains |= {k: (x, out, cov, "CustomLayer", p, {}, p["name"].lower())
                    for k, (x, out, cov, p) in match_batch_reduce(self.graph.node, self.consts, self.shapes).items()}
+        chains |= {k: (x, out, cov, "CustomLayer", p | {"name": "WhileLoop"}, {}, "while_loop")
+                   for k, (x, out, cov, p) in match_loops(self.graph, self.consts).items()}
         chains |= match_layers(self.graph, self.consts, self.shapes)
         recurrent, self.why = match_recurrent(self.graph, self.consts, self.shapes)
         chains |= recurrent

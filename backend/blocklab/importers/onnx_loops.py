@@ -131,19 +131,25 @@ def _condition(printer: _Printer, v: str) -> str:
     raise _No("starts without the constant round check before its condition")
 
 
-def _loop(n, consts: dict, top: list) -> tuple[str, str, list, dict]:
-    """(x, the Loop's result, the top-level nodes it covers, CustomLayer params)."""
+def _inner(g, consts: dict) -> dict:
+    """The constants a body or branch sees: the outer ones, its own initializers and Constants."""
     from onnx import numpy_helper
 
+    inner = dict(consts) | {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    for m in g.node:
+        if m.op_type == "Constant" and _attr(m, "value") is not None:
+            inner[m.output[0]] = numpy_helper.to_array(_attr(m, "value"))
+    return inner
+
+
+def _loop(n, consts: dict, top: list) -> tuple[str, str, list, dict]:
+    """(x, the Loop's result, the top-level nodes it covers, CustomLayer params)."""
     body = _attr(n, "body")
     if n.input[0] or len(n.input) != 4 or len(n.output) != 2 or len(body.input) != 4 or len(body.output) != 3:
         raise _No("is not a while loop over one tensor")
     if _scalar(consts.get(n.input[2])) != 0:
         raise _No("starts its round counter elsewhere than 0")
-    inner = dict(consts) | {t.name: numpy_helper.to_array(t) for t in body.initializer}
-    for m in body.node:
-        if m.op_type == "Constant" and _attr(m, "value") is not None:
-            inner[m.output[0]] = numpy_helper.to_array(_attr(m, "value"))
+    inner = _inner(body, consts)
     nodes = [m for m in body.node if m.op_type != "Constant"]
     made = {o: m for m in nodes for o in m.output}
     r_in, x_in = body.input[2].name, body.input[3].name
@@ -172,12 +178,14 @@ def _if(n, consts: dict, top: list) -> tuple[str, str, list, list[str]]:
     branches = [_attr(n, "then_branch"), _attr(n, "else_branch")]
     if len(n.output) != 1 or any(len(b.output) != 1 or b.input for b in branches):
         raise _No("is not an if over one tensor")
-    outside = {i for b in branches for m in b.node for i in m.input if i and i not in consts} - \
+    inner = [_inner(b, consts) for b in branches]
+    outside = {i for b, c in zip(branches, inner) for m in b.node for i in m.input if i and i not in c} - \
         {o for b in branches for m in b.node for o in m.output}
     if len(outside) != 1:
         raise _No("reads several outside values in its branches")
     x = outside.pop()
-    then, orelse = (_strip(_Printer(list(b.node), consts, {x: "x"})(b.output[0].name)) for b in branches)
+    then, orelse = (_strip(_Printer([m for m in b.node if m.op_type != "Constant"], c, {x: "x"})(b.output[0].name))
+                    for b, c in zip(branches, inner))
     outer = _Printer(top, consts, {x: "x"})
     cond = _strip(outer(n.input[0]))
     lines = [f"if {cond}:", f"    x = {then}"] + ([] if orelse == "x" else ["else:", f"    x = {orelse}"])

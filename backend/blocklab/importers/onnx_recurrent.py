@@ -218,7 +218,7 @@ def _outputs(g: Graph, s: _Stack, claimed: dict[str, set[int]]) -> tuple[str, li
             outs.append(state)
         used.append(name)
     if len(used) != 1:
-        raise _No(f"uses {' and '.join(used) or 'none of its outputs'}; a {s.block} block gives one of its "
+        raise _No(f"uses {' and '.join(used) or 'none of its outputs'}; one {s.block} block gives one of its "
                   "output sequence, h_n and c_n (`returns`)" if used else "gives nothing the file uses")
     return used[0], outs
 
@@ -271,7 +271,7 @@ def match_recurrent(graph, consts: dict[str, np.ndarray], shapes: dict) -> tuple
                 first = min((*s.layers, *s.covered), key=lambda n: order[id(n)])
                 found[first.output[0]] = c
             except (_No, ValueError, KeyError, IndexError, TypeError) as e:  # ValueError: params the block refuses
-                why[s.layers[0].output[0]] = str(e) if isinstance(e, _No) else f"cannot be a {s.block} block: {_said(e)}"
+                why[s.layers[0].output[0]] = str(e) if isinstance(e, _No) else f"cannot be one {s.block} block: {_said(e)}"
                 failed.append(s)
         if not failed:
             return found, why

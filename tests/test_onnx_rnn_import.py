@@ -1,4 +1,4 @@
-"""A user's own batch-first nn.LSTM / nn.GRU through torch.onnx.export -> the ONNX importer:
+"""A user's own batch-first nn.LSTM / nn.GRU / nn.RNN through torch.onnx.export -> the ONNX importer:
 one recurrent block (2 layers, bidirectional, with and without an initial state, giving the
 sequence or a final state), whose imported weights load strictly into the built Blocklab
 model and give what the torch module gives. Torch (the original module) is the reference."""
@@ -26,9 +26,9 @@ class Recurrent(nn.Module):
     """torch's layer as a design uses it: per-sample states [B, layers * dirs, H] in and out
     (torch's own are [layers * dirs, B, H], hence the transposes)."""
 
-    def __init__(self, kind: str, returns: str, layers: int = 2, bidirectional: bool = True):
+    def __init__(self, kind: str, returns: str, layers: int = 2, bidirectional: bool = True, **kw):
         super().__init__()
-        self.rnn = getattr(nn, kind)(F, H, num_layers=layers, bidirectional=bidirectional, batch_first=True)
+        self.rnn = getattr(nn, kind)(F, H, num_layers=layers, bidirectional=bidirectional, batch_first=True, **kw)
         self.returns = returns
 
     def forward(self, x, h0=None, c0=None):
@@ -55,19 +55,21 @@ def _inputs(kind: str, states: bool, layers: int = 2, dirs: int = 2) -> tuple:
     return (x, *[torch.randn(4, layers * dirs, H, generator=g) for _ in range(n)])
 
 
-CASES = [("LSTM", "sequence", True), ("LSTM", "h_n", False), ("LSTM", "c_n", True),
-         ("GRU", "sequence", False), ("GRU", "h_n", True)]
+# nn.RNN has no ONNX op in torch's exporter: it is unrolled step by step (importers.onnx_unrolled).
+CASES = [("LSTM", "sequence", True, {}), ("LSTM", "h_n", False, {}), ("LSTM", "c_n", True, {}),
+         ("GRU", "sequence", False, {}), ("GRU", "h_n", True, {}),
+         ("RNN", "sequence", True, {}), ("RNN", "h_n", False, {"nonlinearity": "relu"})]
 
 
-@pytest.mark.parametrize("kind,returns,states", CASES)
-def test_the_recurrent_layer_comes_back_with_torch_outputs(kind, returns, states):
+@pytest.mark.parametrize("kind,returns,states,kw", CASES)
+def test_the_recurrent_layer_comes_back_with_torch_outputs(kind, returns, states, kw):
     torch.manual_seed(1)
-    module, xs = Recurrent(kind, returns), _inputs(kind, states)
+    module, xs = Recurrent(kind, returns, **kw), _inputs(kind, states)
     imported = from_onnx(_export(module, xs))
     assert imported.unsupported == []
     blocks = [n for n in imported.graph["nodes"] if n["type"] not in ("Input", "Output")]
     assert [n["type"] for n in blocks] == [kind]
-    assert blocks[0]["params"] == {"hidden_size": H, "num_layers": 2, "bidirectional": True,
+    assert blocks[0]["params"] == {"hidden_size": H, "num_layers": 2, "bidirectional": True, **kw,
                                    **({} if returns == "sequence" else {"returns": returns})}
     doc = GraphDoc.model_validate(imported.graph)
     model = build(doc).eval()
@@ -83,11 +85,11 @@ def test_the_recurrent_layer_comes_back_with_torch_outputs(kind, returns, states
         torch.testing.assert_close(imported.weights[f"{blocks[0]['id']}.{k}"], v)
 
 
-def test_a_one_layer_gru_without_bias():
+@pytest.mark.parametrize("kind", ["GRU", "RNN"])
+def test_a_one_layer_layer_without_bias(kind):
     torch.manual_seed(2)
-    module = Recurrent("GRU", "h_n", layers=1, bidirectional=False)
-    module.rnn = nn.GRU(F, H, bias=False, batch_first=True)
-    xs = _inputs("GRU", False, 1, 1)
+    module = Recurrent(kind, "h_n", layers=1, bidirectional=False, bias=False)
+    xs = _inputs(kind, False, 1, 1)
     imported = from_onnx(_export(module, xs))
     assert imported.unsupported == []
     model = build(GraphDoc.model_validate(imported.graph)).eval()

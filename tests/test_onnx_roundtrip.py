@@ -21,10 +21,9 @@ from roundtrip import MODELS, combined, feeding
 ort = pytest.importorskip("onnxruntime")
 
 # Cases whose export holds operators no block maps back (the import names each of them).
+# LSTM and GRU come back as one block (importers.onnx_recurrent), the unrolled nn.RNN too
+# (importers.onnx_unrolled).
 NOT_BACK: dict[str, str] = {
-    # LSTM and GRU come back as one block (importers.onnx_recurrent); nn.RNN has no ONNX op in
-    # torch's exporter, which unrolls it into per-step MatMul/Add/Tanh.
-    "block:RNN": "unrolled into one MatMul/Add/Tanh per step",
     # A CustomLayer's while/if (ONNX Loop/If) comes back as a CustomLayer (importers.onnx_loops).
 }
 

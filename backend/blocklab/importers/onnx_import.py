@@ -26,6 +26,7 @@ from blocklab.importers.onnx_modules import match_layers
 from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped
 from blocklab.importers.onnx_patterns import match_batch_reduce, match_gelu, match_groupnorm, match_softplus
 from blocklab.importers.onnx_recurrent import HANDLERS as RECURRENT, match_recurrent
+from blocklab.importers.onnx_unrolled import match_unrolled
 from blocklab.importers.onnx_scopes import where
 
 MAX_ONNX_NODES = 100_000
@@ -163,7 +164,7 @@ class _Reader:
                    for k, (x, out, cov, p) in match_loops(self.graph, self.consts).items()}
         chains |= match_layers(self.graph, self.consts, self.shapes)
         recurrent, self.why = match_recurrent(self.graph, self.consts, self.shapes)
-        chains |= recurrent
+        chains |= recurrent | match_unrolled(self.graph, self.consts, self.shapes)
         skip: set[str] = set()  # outputs of the nodes an emitted chain stands for
         for n in self.graph.node:
             if n.output and n.output[0] in skip:

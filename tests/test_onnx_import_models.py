@@ -95,9 +95,35 @@ def test_pre_norm_gelu_layer_comes_back_with_its_settings(client):
         torch.testing.assert_close(model(x), module(x), atol=1e-4, rtol=1e-4)
 
 
+class MaskedAttention(torch.nn.Module):
+    """Self-attention with a fixed mask: the mask's operators are not what the block computes."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+        self.register_buffer("mask", torch.rand(5, 5) > 0.5)
+
+    def forward(self, x):
+        return self.attn(x, x, x, attn_mask=self.mask, need_weights=False)[0]
+
+
+def test_cross_attention_comes_back_as_one_block(client):
+    """query x, key and value m = Linear(x): the MultiheadAttention block with m on both ports."""
+    torch.manual_seed(0)
+    module, x = CrossAttention().eval(), torch.randn(2, 5, 8)
+    body = client.post("/api/import/onnx", files={"file": ("c.onnx", _torch_onnx(module, x))}).json()
+    assert body["unsupported"] == [] and body["weights_id"], body["unsupported"]
+    ports = {e.get("target_port"): e["source"] for e in body["graph"]["edges"] if e["target"] == "attn"}
+    assert ports["key"] == ports["value"] == "mem" and ports["query"] != "mem"
+    model = load_exported(client.post("/api/export/python", json=body["graph"]).text)().eval()
+    model.load_state_dict(load(client.app.state.settings.data_dir, body["weights_id"]), strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), module(x), atol=1e-4, rtol=1e-4)
+
+
 def test_attention_it_does_not_recognise_is_named_never_dropped(client):
     torch.manual_seed(0)
-    body = client.post("/api/import/onnx", files={"file": ("c.onnx", _torch_onnx(CrossAttention().eval(),
+    body = client.post("/api/import/onnx", files={"file": ("c.onnx", _torch_onnx(MaskedAttention().eval(),
                                                                                torch.randn(2, 5, 8)))}).json()
     assert body["weights_id"] is None and body["unsupported"]
     # Each operator left over is named with the torch layer it belongs to and that layer's block.

@@ -21,17 +21,10 @@ from roundtrip import MODELS, combined, feeding
 ort = pytest.importorskip("onnxruntime")
 
 # Cases whose export holds operators no block maps back (the import names each of them).
-SEQUENCE_FIRST = "torch.onnx.export writes it sequence-first (Transpose/Reshape across the batch)"
+# LSTM and GRU come back as one block (importers.onnx_recurrent), the unrolled nn.RNN too
+# (importers.onnx_unrolled).
 NOT_BACK: dict[str, str] = {
-    "block:RNN": SEQUENCE_FIRST, "block:LSTM": SEQUENCE_FIRST, "block:GRU": SEQUENCE_FIRST,
-    "template:seq2seq_gru": SEQUENCE_FIRST + " (its encoder and decoder GRUs)",
-    # Read back as one block only for one input (self-attention; importers.onnx_modules).
-    "block:MultiheadAttention": SEQUENCE_FIRST + "; query, key and value differ here",
-    "block:TransformerDecoderLayer": SEQUENCE_FIRST + "; two inputs (x, memory)",
-    # A reduction over the whole batch (D2L's CenteredLayer: X - X.mean()) has no per-sample block.
-    "block:CustomLayer": "x - x.mean() reduces over the batch", "template:d2l_centered": "X - X.mean()",
-    # A CustomLayer's while/if is exported as ONNX Loop/If; no block reads a Loop body back.
-    "template:d2l_fixedhidden": "Loop", "template:d2l_chimera": "Loop", "template:d2l_fancymlp": "Loop and If",
+    # A CustomLayer's while/if (ONNX Loop/If) comes back as a CustomLayer (importers.onnx_loops).
 }
 
 

@@ -21,9 +21,12 @@ from blocklab.blocks import REGISTRY
 from blocklab.graph.checks import RESERVED_IDS
 from blocklab.importers.layout import layout
 from blocklab.importers.onnx_layers import HANDLERS as MORE
+from blocklab.importers.onnx_loops import match_loops
 from blocklab.importers.onnx_modules import match_layers
 from blocklab.importers.onnx_ops import HANDLERS, PASS, Rec, Unmapped
-from blocklab.importers.onnx_patterns import match_gelu, match_groupnorm, match_softplus
+from blocklab.importers.onnx_patterns import match_batch_reduce, match_gelu, match_groupnorm, match_softplus
+from blocklab.importers.onnx_recurrent import HANDLERS as RECURRENT, match_recurrent
+from blocklab.importers.onnx_unrolled import match_unrolled
 from blocklab.importers.onnx_scopes import where
 
 MAX_ONNX_NODES = 100_000
@@ -94,6 +97,11 @@ class _Op:
         return PASS
 
 
+def _listed(v: str | list[str]) -> list[str]:
+    """A chain's input or output: one value, or several (a recurrent block's x, h0, c0)."""
+    return [v] if isinstance(v, str) else list(v)
+
+
 def _hint(inputs, consts) -> str:
     """A node id from its tensors' names: 'hidden.weight' -> 'hidden', 'net.0.bias' -> 'net_0'."""
     for name in inputs:
@@ -130,6 +138,7 @@ class _Reader:
         self.refs: dict[str, Rec] = {}
         self.recs: list[Rec] = []
         self.unsupported: list[dict[str, str]] = []
+        self.why: dict[str, str] = {}  # a recurrent op's first output -> why no block stands for it
         self.graph = g
 
     def read(self) -> None:
@@ -149,14 +158,20 @@ class _Reader:
                    for k, (x, out, cov, p) in match_softplus(self.graph.node, self.consts).items()}
         chains |= {k: (x, out, cov, "GroupNorm", p, w, "groupnorm")
                    for k, (x, out, cov, p, w) in match_groupnorm(self.graph.node, self.consts).items()}
+        chains |= {k: (x, out, cov, "CustomLayer", p, {}, p["name"].lower())
+                   for k, (x, out, cov, p) in match_batch_reduce(self.graph.node, self.consts, self.shapes).items()}
+        chains |= {k: (x, out, cov, "CustomLayer", p | {"name": "WhileLoop"}, {}, "while_loop")
+                   for k, (x, out, cov, p) in match_loops(self.graph, self.consts).items()}
         chains |= match_layers(self.graph, self.consts, self.shapes)
+        recurrent, self.why = match_recurrent(self.graph, self.consts, self.shapes)
+        chains |= recurrent | match_unrolled(self.graph, self.consts, self.shapes)
         skip: set[str] = set()  # outputs of the nodes an emitted chain stands for
         for n in self.graph.node:
             if n.output and n.output[0] in skip:
                 continue
-            if n.output and n.output[0] in chains and chains[n.output[0]][0] in self.refs:
+            if n.output and n.output[0] in chains and all(x in self.refs for x in _listed(chains[n.output[0]][0])):
                 x, out, covered, block, params, weights, hint = chains[n.output[0]]
-                self._add(Rec(block, params, [x], weights, hint=hint), [out])
+                self._add(Rec(block, params, _listed(x), weights, hint=hint), _listed(out))
                 skip |= covered
                 continue
             if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
@@ -179,7 +194,7 @@ class _Reader:
         try:
             if n.domain not in ("", "ai.onnx"):
                 raise Unmapped(f"is from the operator set '{n.domain}'")
-            handler = MORE.get(n.op_type) or HANDLERS.get(n.op_type)
+            handler = MORE.get(n.op_type) or RECURRENT.get(n.op_type) or HANDLERS.get(n.op_type)
             if handler is None:
                 raise Unmapped("has no block")
             rec = handler(op)

@@ -126,6 +126,22 @@ def _cast(op) -> str:
     return PASS
 
 
+def _slice(op) -> Rec:
+    """Slice along one feature dim with constant bounds -> a Slice block (x[:, start:end:step])."""
+    shape = op.shape(op.node.input[0])
+    starts, ends = op.const(1, "starts").reshape(-1).tolist(), op.const(2, "ends").reshape(-1).tolist()
+    axes = op.const(3, "axes").reshape(-1).tolist() if op.has(3) else list(range(len(starts)))
+    steps = op.const(4, "steps").reshape(-1).tolist() if op.has(4) else [1] * len(starts)
+    if shape is None or len(starts) != 1 or len(axes) != 1 or steps[0] < 1:
+        raise Unmapped(f"slices axes {axes} with steps {steps}; a Slice block keeps start:end:step (step >= 1) along one dim")
+    axis = int(axes[0]) % len(shape)
+    if axis == 0 or not isinstance(shape[axis], int):
+        raise Unmapped("slices along the batch, or a dim of unknown size")
+    kept = range(shape[axis])[slice(int(starts[0]), int(ends[0]), int(steps[0]))]  # ONNX clips as Python does
+    end = None if kept.stop >= shape[axis] else kept.stop
+    return Rec("Slice", {"dim": axis, "start": kept.start, "end": end, "step": int(steps[0])}, [op.data(0)])
+
+
 def _split(op) -> dict[str, Rec]:
     """Split into torch.chunk's pieces -> a Chunk block for each piece that is used."""
     shape, axis = op.shape(op.node.input[0]), op.attr("axis", 0)
@@ -143,7 +159,7 @@ def _split(op) -> dict[str, Rec]:
 
 
 HANDLERS: dict[str, Callable] = {
-    "Split": _split,
+    "Split": _split, "Slice": _slice,
     "MaxPool": _pool, "AveragePool": _pool, "ReduceMax": _reduce_max, "Pad": _pad, "Resize": _resize,
     "InstanceNormalization": _instance_norm, "PRelu": _prelu, "Gather": _gather, "Cast": _cast,
     "Mish": lambda op: Rec("Mish", {}, [op.data(0)]), "HardSwish": lambda op: Rec("Hardswish", {}, [op.data(0)]),

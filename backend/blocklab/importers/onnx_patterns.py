@@ -4,6 +4,7 @@ operators are mapped one by one (read by importers.onnx_import)."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -126,4 +127,55 @@ def match_groupnorm(nodes, consts: dict[str, np.ndarray]) -> dict[str, tuple[str
         weights = {} if plain else {"weight": gamma.reshape(-1), "bias": beta.reshape(-1)}
         covered = {o for n in (first, norm, back, mul, add) for o in n.output}
         found[first.output[0]] = (first.input[0], add.output[0], covered, params, weights)
+    return found
+
+
+_REDUCE = {"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "max", "ReduceMin": "min"}
+_BINARY = {"Sub": "-", "Add": "+", "Mul": "*", "Div": "/"}
+
+
+def match_batch_reduce(nodes, consts: dict[str, np.ndarray], shapes: dict) -> dict[str, tuple[str, str, set[str], dict]]:
+    """x - x.mean() (D2L's CenteredLayer), the mean over the whole batch: ReduceMean(x) over every
+    dim -> Squeeze to a scalar -> Sub(x, it). A CustomLayer computes it as written, as
+    custom/LANGUAGE.md allows a whole-tensor reduction that the result broadcasts back.
+
+    Returns {the reduction's output: (x, the binary op's output, the outputs it covers, params)}."""
+    users: dict[str, list] = {}
+    for n in nodes:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
+
+    def only(value: str):
+        u = users.get(value, [])
+        return u[0] if len(u) == 1 else None
+
+    def every_dim(n) -> bool:
+        rank = len(shapes.get(n.input[0]) or [])
+        axes = next((list(a.ints) for a in n.attribute if a.name == "axes"), None)
+        if len(n.input) > 1 and n.input[1]:
+            axes = consts[n.input[1]].reshape(-1).tolist() if n.input[1] in consts else None
+            if axes is None:
+                return False
+        noop = next((a.i for a in n.attribute if a.name == "noop_with_empty_axes"), 0)
+        return (not axes and not noop) or (rank > 0 and sorted(a % rank for a in axes) == list(range(rank)))
+
+    found = {}
+    for red in (n for n in nodes if n.op_type in _REDUCE and n.domain in ("", "ai.onnx") and n.input):
+        x = red.input[0]
+        if len(shapes.get(x) or []) < 2 or not every_dim(red):
+            continue
+        covered, m = [red], red.output[0]
+        squeeze = only(m)
+        if squeeze is not None and squeeze.op_type == "Squeeze" and (len(squeeze.input) < 2 or not squeeze.input[1]):
+            covered.append(squeeze)
+            m = squeeze.output[0]
+        b = only(m)
+        if b is None or b.op_type not in _BINARY or sorted(b.input) != sorted([x, m]) or x == m:
+            continue
+        whole = f"{_REDUCE[red.op_type]}(x)"
+        expr = f"x {_BINARY[b.op_type]} {whole}" if b.input[0] == x else f"{whole} {_BINARY[b.op_type]} x"
+        meta = {p.key: p.value for p in red.metadata_props}
+        cls = re.search(r"blocklab_generated\.([A-Za-z]\w{0,32})_[0-9a-f]{6}/[^/]*$", meta.get("namespace", ""))
+        params = {"expr": expr, "name": cls.group(1) if cls else f"WholeBatch{red.op_type[6:]}"}
+        found[red.output[0]] = (x, b.output[0], {o for n in (*covered, b) for o in n.output}, params)
     return found

@@ -28,3 +28,13 @@ def where(node) -> str:
                     f"maps it to the {blocks[cls]} block)")
     path, cls = scopes[-1]
     return f" (in {path}, a {cls})"
+
+
+def module_path(node, block: str) -> str:
+    """The path of the innermost module of class torch.nn.<block> the node came from ('' if none)."""
+    meta = {p.key: p.value for p in node.metadata_props}
+    for part in reversed(meta.get("namespace", "").split("/")):
+        path, _, cls = part.partition(": ")
+        if cls.endswith(f".{block}"):
+            return path
+    return ""

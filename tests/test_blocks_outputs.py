@@ -173,3 +173,25 @@ def test_onnx_export_computes_what_torch_does():
         want = model(s, t)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w.numpy(), atol=1e-5)
+
+
+def test_onnx_round_trip_keeps_the_named_outputs():
+    """export -> POST /api/import/onnx's reader -> build: one block per LSTM, the encoder's h_n and
+    c_n named on the edges into the decoder, and the PyTorch outputs back."""
+    pytest.importorskip("onnxruntime")
+    from blocklab.importers.onnx_export import to_onnx
+    from blocklab.importers.onnx_import import from_onnx
+
+    doc = GraphDoc.model_validate(_seq2seq(2))
+    torch.manual_seed(0)
+    model = build(doc).eval()
+    back = from_onnx(to_onnx(analyze(doc), doc.name, model.state_dict()))
+    assert back.unsupported == []
+    types = {n["id"]: n["type"] for n in back.graph["nodes"]}
+    named = sorted((types[e["source"]], e["source_port"], e.get("target_port")) for e in back.graph["edges"] if "source_port" in e)
+    assert named == [("LSTM", "c_n", "c0"), ("LSTM", "h_n", "h0")], back.graph["edges"]
+    again = build(GraphDoc.model_validate(back.graph)).eval()
+    again.load_state_dict(back.weights, strict=True)
+    s, t = torch.randn(B, L, D), torch.randn(B, T, E)
+    with torch.no_grad():
+        torch.testing.assert_close(again(s, t), model(s, t), atol=1e-5, rtol=1e-4)

@@ -100,21 +100,33 @@ def test_a_one_layer_layer_without_bias(kind):
 
 
 class BothStates(nn.Module):
+    """An encoder's whole state: h_n and c_n both leave the LSTM, with its output sequence."""
+
     def __init__(self):
         super().__init__()
-        self.rnn = nn.LSTM(F, H, batch_first=True)
+        self.rnn = nn.LSTM(F, H, 2, batch_first=True)
 
     def forward(self, x):
-        _, (h, c) = self.rnn(x)
-        return h.transpose(0, 1), c.transpose(0, 1)  # both final states, per sample
+        out, (h, c) = self.rnn(x)
+        return h.transpose(0, 1), c.transpose(0, 1), out  # both final states, per sample, and the sequence
 
 
-def test_an_lstm_whose_two_final_states_are_used_is_named():
-    """A block gives one of its outputs: the LSTM op stays, listed with the reason."""
-    imported = from_onnx(_export(BothStates(), _inputs("LSTM", False)[:1]))
-    lstm = [u for u in imported.unsupported if u["op"] == "LSTM"]
-    assert len(lstm) == 1 and "h_n and c_n" in lstm[0]["reason"], imported.unsupported
-    assert any(n["type"] == "onnx.LSTM" for n in imported.graph["nodes"])
+def test_an_lstm_whose_outputs_are_all_used_is_one_block_with_named_outputs():
+    """One LSTM block; the edges name the outputs they take (source_port), torch's outputs back."""
+    torch.manual_seed(3)
+    module = BothStates().eval()
+    xs = _inputs("LSTM", False)[:1]
+    imported = from_onnx(_export(module, xs))
+    assert imported.unsupported == []
+    lstms = [n for n in imported.graph["nodes"] if n["type"] == "LSTM"]
+    assert len(lstms) == 1
+    taken = sorted(e.get("source_port") or "" for e in imported.graph["edges"] if e["source"] == lstms[0]["id"])
+    assert taken == ["", "c_n", "h_n"]  # the sequence by `returns`, the final states named
+    model = build(GraphDoc.model_validate(imported.graph)).eval()
+    model.load_state_dict(imported.weights, strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(model(xs[0]), module(*xs), atol=1e-5, rtol=1e-4)
+
 
 
 def _hostile(w_shape: tuple, hidden: int, repeat: int = 1) -> bytes:

@@ -136,6 +136,7 @@ class _Reader:
         for o in g.output:
             self.consumers[o.name] = self.consumers.get(o.name, 0) + 1
         self.refs: dict[str, Rec] = {}
+        self.taps: dict[str, str] = {}  # value -> the named output of its Rec it is (an LSTM's c_n)
         self.recs: list[Rec] = []
         self.unsupported: list[dict[str, str]] = []
         self.why: dict[str, str] = {}  # a recurrent op's first output -> why no block stands for it
@@ -172,6 +173,8 @@ class _Reader:
             if n.output and n.output[0] in chains and all(x in self.refs for x in _listed(chains[n.output[0]][0])):
                 x, out, covered, block, params, weights, hint = chains[n.output[0]]
                 self._add(Rec(block, params, _listed(x), weights, hint=hint), _listed(out))
+                if isinstance(out, dict):  # a recurrent block's outputs: value -> its name, None for the default
+                    self.taps |= {v: port for v, port in out.items() if port is not None}
                 skip |= covered
                 continue
             if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
@@ -204,7 +207,10 @@ class _Reader:
             self.unsupported.append({"node": label, "op": n.op_type, "reason": reason})
             rec = Rec(f"onnx.{n.op_type}", {}, [i for i in n.input if i in self.refs])
         if rec == PASS:
-            self.refs[n.output[0]] = self.refs[next(i for i in n.input if i in self.refs)]
+            src = next(i for i in n.input if i in self.refs)
+            self.refs[n.output[0]] = self.refs[src]
+            if src in self.taps:
+                self.taps[n.output[0]] = self.taps[src]
             return
         if isinstance(rec, dict):  # one node per used output (Split -> one Chunk per piece)
             for out, piece in rec.items():
@@ -236,7 +242,8 @@ class _Reader:
             kind = REGISTRY.get(rec.type)
             ports = [p.name for p in kind.ports] if kind else [""] * len(rec.inputs)
             for port, value in zip(ports, rec.inputs):
-                edges.append({"source": self.refs[value].id, "target": rec.id, **({"target_port": port} if len(ports) > 1 and port else {})})
+                edges.append({"source": self.refs[value].id, **({"source_port": self.taps[value]} if value in self.taps else {}),
+                              "target": rec.id, **({"target_port": port} if len(ports) > 1 and port else {})})
             for k, arr in rec.weights.items():
                 if np.asarray(arr).dtype.kind not in "fiu":
                     raise OnnxInvalid(f"the tensor for '{rec.id}.{k}' holds {np.asarray(arr).dtype}, not numbers")

@@ -195,13 +195,14 @@ def _stack(g: Graph, first) -> _Stack:
     return s
 
 
-def _outputs(g: Graph, s: _Stack, claimed: dict[str, set[int]]) -> tuple[str, list[str]]:
-    """(returns, the values that stand for the block's output), given the slices other stacks
-    take their initial state from (`claimed`: state value -> ids of the nodes reading it)."""
-    used, outs = [], []
+def _outputs(g: Graph, s: _Stack, claimed: dict[str, set[int]]) -> tuple[str, dict[str, str | None]]:
+    """(returns, {value standing for one of the block's outputs: its name, None for the one `returns`
+    names}), given the slices other stacks take their initial state from (`claimed`: state value ->
+    ids of the nodes reading it). Edges from the other values name their output (source_port)."""
+    used, outs = [], {}
     if s.seq is not None:
         used.append("sequence")
-        outs.append(s.seq)
+        outs[s.seq] = "sequence"
     for name, state in zip(_STATES, s.states):
         if state is None:
             continue
@@ -213,14 +214,13 @@ def _outputs(g: Graph, s: _Stack, claimed: dict[str, set[int]]) -> tuple[str, li
             if u.op_type != "Transpose" or list(g.attr(u, "perm") or []) != [1, 0, 2]:
                 raise _No(f"feeds its final state ({name}) to a {u.op_type} in a layout no block gives")
             s.covered.append(u)
-            outs.append(u.output[0])
+            outs[u.output[0]] = name
         if state in claimed:  # another stack's initial state: that value names this block too
-            outs.append(state)
+            outs[state] = name
         used.append(name)
-    if len(used) != 1:
-        raise _No(f"uses {' and '.join(used) or 'none of its outputs'}; one {s.block} block gives one of its "
-                  "output sequence, h_n and c_n (`returns`)" if used else "gives nothing the file uses")
-    return used[0], outs
+    if not used:
+        raise _No("gives nothing the file uses")
+    return used[0], {v: None if name == used[0] else name for v, name in outs.items()}
 
 
 def _chain(g: Graph, s: _Stack, returns: str, outs: list[str]) -> tuple:

@@ -3,7 +3,8 @@
 A snapshot (train/stats.py: per-parameter statistics and histograms, and the activation
 probe's forward pass) costs ~1-3 ms of small reductions on an MLP, which is 2-4% of a short
 CPU run at 6 snapshots/s when the training thread pays for it. Here the training thread only
-copies: before the optimizer step, the weights into `prev` (allocated once) and a reference
+copies: before the optimizer step, the weights into `prev` (one buffer, allocated once, which
+the statistics then use as their workspace) and a reference
 to each gradient; after it, weights and buffers into a shadow copy of the model. A thread of
 its own then computes both messages from those copies (torch ops release the GIL, so it runs
 on another core), and the loop yields them when they are done:
@@ -34,7 +35,7 @@ import torch
 from torch import nn
 
 from blocklab.custom import cancel
-from blocklab.train.stats import ActivationProbe, param_rows
+from blocklab.train.stats import ActivationProbe, Scratch, param_rows
 
 
 def _yield_to_training() -> None:
@@ -54,7 +55,7 @@ class Snapshots:
         self.shadow.requires_grad_(False)
         self.named = list(self.shadow.named_parameters())  # same order as live_params: names as in the state_dict
         self.buffers = [b for _, b in self.shadow.named_buffers()]
-        self.prev = [p.detach().clone() for p in self.live_params]  # weights before the step
+        self.prev = Scratch([p for _, p in self.named])  # weights before the step (views), then the stats' workspace
         self.probe = ActivationProbe(self.shadow, sample)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blocklab-stats", initializer=_yield_to_training)
         self.check = cancel.get_check()  # the training thread's: Stop reaches the probe's loops too
@@ -66,7 +67,7 @@ class Snapshots:
     def before(self) -> None:
         self.done += self._wait()
         if self.live_params:
-            torch._foreach_copy_(self.prev, [p.detach() for p in self.live_params])
+            torch._foreach_copy_(self.prev.views, [p.detach() for p in self.live_params])
         self.grads = [p.grad for p in self.live_params]
 
     @torch.no_grad()
@@ -100,7 +101,7 @@ class Snapshots:
     def _compute(self, step: int, grads: list[torch.Tensor | None]) -> list[dict]:
         try:
             with cancel.checking(self.check):
-                return [{"type": "stats", "step": step, "layers": param_rows(self.named, grads, self.prev)},
+                return [{"type": "stats", "step": step, "layers": param_rows(self.named, grads, self.prev, True)},
                         {"type": "activations", "step": step, "nodes": self.probe.run()}]
         except cancel.Cancelled:
             return []  # the run is stopping: this snapshot is dropped

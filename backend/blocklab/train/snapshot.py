@@ -44,8 +44,9 @@ from blocklab.train.stats import ActivationProbe, Scratch, param_rows
 
 # A snapshot that takes at most this long (s) is computed on the training thread itself, as
 # the step's copies and the hand-off would cost about as much, and a thread that shares the
-# GIL with a Python-bound loop of small ops (D2L's linear regression: 1.3 ms of a 19 ms run)
-# slows it more than the work itself. The first expensive one hands the rest to the thread.
+# GIL with a Python-bound loop of small ops (D2L's linear regression: ~1 ms of a 19 ms run on a
+# busy machine) slows it more than the work itself. The first expensive one hands the rest to
+# the thread.
 INLINE_MAX = 0.3e-3
 
 

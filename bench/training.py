@@ -5,15 +5,17 @@
 --quick runs each comparison once at tiny sizes (CI runs it so the benchmark cannot rot; its
 numbers mean nothing).
 
-Prints, for each comparison, the median time of each side over interleaved repetitions and
-their ratio:
+Prints, for each comparison, the median time of each side over rounds that alternate which
+side goes first, and the median of the per-round ratios with their interquartile range
+(bench/pairs.py):
 1. D2L linear regression (3.5), whole run: Blocklab's trainer vs D2L's own
    TensorDataset + DataLoader loop written by hand (target: >= 2.5x faster).
 2. MLP 784-256-10 at batch 256 and 20-256-10 at batch 64 (4x the repetitions): training time through the run
    manager (a worker process per run) vs a hand-written loop over the same tensors run as a
    script, in a fresh process as each worker is (target: >= 0.98x the throughput); the same
    loop warmed up in this process is printed beside it.
-3. The same MLP with statistics streaming at >= 5 snapshots/s vs without (target: <= 2%).
+3. The same MLPs with statistics streaming at 5-7 snapshots/s vs without, in runs of 2-3 s
+   (target: <= 2%).
 4. A run with 50 websocket viewers attached vs none, through a real server (target: <= 5%).
 """
 
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,24 +46,11 @@ from blocklab.store.db import create_engine  # noqa: E402
 from blocklab.train.config import TrainConfig  # noqa: E402
 from blocklab.train.losses import LOSSES  # noqa: E402
 from blocklab.train.loop import Job, train  # noqa: E402
+import pairs  # noqa: E402  (side by side: alternating rounds, per-round ratios)
+from pairs import rounds  # noqa: E402
 from viewers import Server  # noqa: E402  (4. websocket viewers through a real server)
 
 TEMPLATE = json.loads((ROOT / "backend/blocklab/templates/linear_regression.json").read_text())
-
-
-STAT = statistics.median  # --best switches to min(): the least disturbed repetition
-
-
-def median_pair(a, b, reps):
-    """Run a and b alternately `reps` times (after one warm-up each); the median (or min) of
-    their results, element-wise for tuples such as (wall, cpu)."""
-    a(), b()
-    ra, rb = [], []
-    for _ in range(reps):
-        ra.append(a())
-        rb.append(b())
-    med = lambda r: tuple(map(STAT, zip(*r))) if isinstance(r[0], tuple) else STAT(r)  # noqa: E731
-    return med(ra), med(rb)
 
 
 def times(run: dict) -> tuple[float, float]:
@@ -197,41 +185,47 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.reps = 1
-    # (inputs, batch, samples, epochs) of the MLP runs; the viewers' run; how many viewers
+    # (inputs, batch, samples, epochs) of the MLP runs, of the statistics runs (2-3 s each: a
+    # snapshot at step 1 and the process-to-process noise weigh little); the viewers' run
     mlps = [(784, 256, 512, 1), (20, 64, 512, 1)] if args.quick else [(784, 256, 10240, 4), (20, 64, 32768, 3)]
+    stats_runs = mlps if args.quick else [(784, 256, 32768, 6), (20, 64, 32768, 12)]
     viewers_run = (20, 64, 512, 1) if args.quick else (20, 64, 32768, 3)
     n_viewers = 3 if args.quick else 50
-    global STAT
-    STAT = min if args.best else statistics.median
+    pairs.BEST = args.best
     torch.set_num_threads(args.threads)
     # Whole runs, each in a process of its own, vary by +-4% from one process to the next (as
-    # much as the differences measured): 4x the repetitions, so the medians' error is ~0.5%.
+    # much as the differences measured): 4x the rounds, so the medians' error is ~0.5%. The
+    # D2L runs take 20-50 ms: 12x the rounds.
     run_reps = 4 * args.reps + 1 if not args.quick else 1
-    print(f"torch {torch.__version__}, {args.threads} thread(s), {'min' if args.best else 'median'} of {args.reps} "
-          f"interleaved repetitions ({run_reps} of the whole runs in 2 and 3)\n")
+    d2l_reps = 12 * args.reps if not args.quick else 1
+    print(f"torch {torch.__version__}, {args.threads} thread(s); {'ratios of the fastest rounds' if args.best else 'medians of per-round ratios'} "
+          f"over rounds of the two sides in alternating order: {d2l_reps} rounds in 1, {run_reps} in 2 and 3, "
+          f"{args.reps} in 4; IQR: the per-round ratios' interquartile range\n")
 
-    hand, ours = median_pair(d2l_by_hand, d2l_blocklab, args.reps)
-    print(f"1. D2L linear regression, whole run: DataLoader loop {hand * 1e3:.1f} ms, Blocklab trainer "
-          f"{ours * 1e3:.1f} ms -> {hand / ours:.2f}x faster (target >= 2.5x)")
+    r = rounds(d2l_by_hand, d2l_blocklab, d2l_reps)
+    print(f"1. D2L linear regression, whole run: DataLoader loop {r.median('a') * 1e3:.1f} ms, Blocklab trainer "
+          f"{r.median('b') * 1e3:.1f} ms -> {r.times()} faster (target >= 2.5x)")
 
     mgr = Manager(args.threads)
     for d_in, bs, n, epochs in mlps:
         body = mlp_body(d_in, bs, n, epochs)
-        (hw, hc), (ow, oc) = median_pair(lambda: hand_script(body), lambda: times(mgr.run(body)), run_reps)
-        (ww, wc), _ = median_pair(lambda: hand_mlp(body), lambda: (0.0, 0.0), args.reps)
-        steps = epochs * -(-n // bs)
-        print(f"2. MLP {d_in}-256-10 batch {bs}: hand-written script {steps / hw:,.0f} steps/s, run manager "
-              f"{steps / ow:,.0f} steps/s -> {hw / ow:.3f}x throughput by wall time, {hc / oc:.3f}x by thread CPU "
-              f"time (target >= 0.98x); the hand loop warm in this process: {ww / ow:.3f}x wall, {wc / oc:.3f}x CPU")
+        r = rounds(lambda: hand_script(body), lambda: times(mgr.run(body)), run_reps)
+        w = rounds(lambda: hand_mlp(body), lambda: (0.0, 0.0), args.reps)
+        steps, ow = epochs * -(-n // bs), r.median("b")
+        print(f"2. MLP {d_in}-256-10 batch {bs}: hand-written script {steps / r.median('a'):,.0f} steps/s, run manager "
+              f"{steps / ow:,.0f} steps/s -> {r.times(0)} throughput by wall time, {r.times(1)} by thread CPU "
+              f"time (target >= 0.98x); the hand loop warm in this process: {w.median('a') / ow:.3f}x wall, "
+              f"{w.median('a', 1) / r.median('b', 1):.3f}x CPU")
+    for d_in, bs, n, epochs in stats_runs:
         off = mlp_body(d_in, bs, n, epochs, stats_every=10_000_000)
         on_body = mlp_body(d_in, bs, n, epochs, stats_interval=0.2)
-        (fw, fc), (nw, nc) = median_pair(lambda: times(mgr.run(off)), lambda: times(mgr.run(on_body)), run_reps)
+        r = rounds(lambda: times(mgr.run(off)), lambda: times(mgr.run(on_body)), run_reps)
         run = mgr.run(on_body)
         snaps = sum(t.startswith('{"seq": ') and '"type": "stats"' in t[:40]
                     for chunk in store.events_after(mgr.engine, run["id"], 0) for _s, t in chunk)
         rate = snaps / run["metrics"]["train_time_s"]
-        print(f"3. MLP {d_in}-256-10 batch {bs}: stats off {fw * 1e3:.0f} ms, stats on ({rate:.1f} snapshots/s) "
-              f"{nw * 1e3:.0f} ms -> {100 * (nw / fw - 1):+.1f}% wall, {100 * (nc / fc - 1):+.1f}% thread CPU "
+        print(f"3. MLP {d_in}-256-10 batch {bs}, {epochs * -(-n // bs)} steps: stats off {r.median('a') * 1e3:.0f} ms, "
+              f"stats on ({rate:.1f} snapshots/s) {r.median('b') * 1e3:.0f} ms -> {r.pct(0)} wall, {r.pct(1)} thread CPU "
               f"(target <= +2%)")
     mgr.m.shutdown()
 
@@ -270,10 +264,9 @@ def main() -> None:
 
     srv = Server(args.threads)
     body = mlp_body(*viewers_run)
-    (w0, c0), (w50, c50) = median_pair(lambda: srv.run(body, 0), lambda: srv.run(body, n_viewers), args.reps)
-    print(f"4. MLP 20-256-10 batch 64 via a real server: no viewers {w0 * 1e3:.0f} ms, {n_viewers} websocket viewers "
-          f"{w50 * 1e3:.0f} ms -> {100 * (w50 / w0 - 1):+.1f}% wall, {100 * (c50 / c0 - 1):+.1f}% training-thread CPU "
-          f"(target <= +5%)")
+    r = rounds(lambda: srv.run(body, 0), lambda: srv.run(body, n_viewers), args.reps)
+    print(f"4. MLP 20-256-10 batch 64 via a real server: no viewers {r.median('a') * 1e3:.0f} ms, {n_viewers} websocket "
+          f"viewers {r.median('b') * 1e3:.0f} ms -> {r.pct(0)} wall, {r.pct(1)} training-thread CPU (target <= +5%)")
     srv.close()
 
 

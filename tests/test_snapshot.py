@@ -5,6 +5,7 @@ has gone on by the time they are read."""
 import copy
 import threading
 
+import pytest
 import torch
 from torch import nn
 
@@ -22,7 +23,13 @@ def _step(net, opt, x, y):
     nn.functional.cross_entropy(net(x), y).backward()
 
 
-def test_a_snapshot_is_the_step_it_was_taken_at():
+# 0: every snapshot on the statistics thread; inf: every one on the training thread (a cheap
+# snapshot's way): the same messages either way.
+BOTH = pytest.mark.parametrize("inline_max", [0.0, float("inf")], ids=["thread", "inline"])
+
+
+@BOTH
+def test_a_snapshot_is_the_step_it_was_taken_at(inline_max):
     x, y = torch.randn(32, 6), torch.randint(0, 3, (32,))
     ref, live = _net(), _net()
     ref_opt, live_opt = (torch.optim.Adam(m.parameters(), lr=0.1) for m in (ref, live))
@@ -36,13 +43,14 @@ def test_a_snapshot_is_the_step_it_was_taken_at():
     want_layers = ps.after_step()
     want_nodes = ActivationProbe(ref, sample).run()
 
-    snaps = Snapshots(live, sample)
+    snaps = Snapshots(live, sample, inline_max)
     try:
         _step(live, live_opt, x, y)
         snaps.before()
         live_opt.step()
         gate = threading.Event()
-        snaps.pool.submit(gate.wait)  # holds the statistics thread: it computes only after training went on
+        if not inline_max:
+            snaps.pool.submit(gate.wait)  # holds the statistics thread: it computes only after training went on
         snaps.after(1)
         for _ in range(5):  # weights, BatchNorm's running stats and grads all move on
             _step(live, live_opt, x, y)
@@ -55,6 +63,7 @@ def test_a_snapshot_is_the_step_it_was_taken_at():
     assert acts == {"type": "activations", "step": 1, "nodes": want_nodes}
     assert all(r["update_ratio"] is not None and r["grad_norm"] > 0 for r in stats["layers"])
     assert live.training  # the probe ran on the shadow copy: the live model never left train mode
+    assert (snaps._pool is None) == (inline_max > 0)  # inline: no thread was started
 
 
 def test_the_shadow_copy_keeps_tied_weights_once():
@@ -109,14 +118,15 @@ class _LongLoop(nn.Module):
         return self.lin(x)
 
 
-def test_a_stopped_run_drops_its_snapshot_instead_of_waiting_for_the_probe():
+@BOTH
+def test_a_stopped_run_drops_its_snapshot_instead_of_waiting_for_the_probe(inline_max):
     from blocklab.custom import cancel
 
     stop = False
     cancel.set_check(lambda: stop)  # as runs/worker.py sets it on the training thread
     try:
         net = _LongLoop()
-        snaps = Snapshots(net, torch.randn(2, 2))
+        snaps = Snapshots(net, torch.randn(2, 2), inline_max)
         net.lin(torch.randn(3, 2)).sum().backward()
         snaps.before()
         stop = True  # Stop arrives while the snapshot is due

@@ -186,10 +186,11 @@ def main() -> None:
     if args.quick:
         args.reps = 1
     # (inputs, batch, samples, epochs) of the MLP runs, of the statistics runs (2-3 s each: a
-    # snapshot at step 1 and the process-to-process noise weigh little); the viewers' run
+    # snapshot at step 1 and the process-to-process noise weigh little); the viewers' run (~1.7 s:
+    # the 50 viewers connect and replay as it starts, a one-off that a 0.6 s run weighs 3x as much)
     mlps = [(784, 256, 512, 1), (20, 64, 512, 1)] if args.quick else [(784, 256, 10240, 4), (20, 64, 32768, 3)]
     stats_runs = mlps if args.quick else [(784, 256, 32768, 6), (20, 64, 32768, 12)]
-    viewers_run = (20, 64, 512, 1) if args.quick else (20, 64, 32768, 3)
+    viewers_run = (20, 64, 512, 1) if args.quick else (20, 64, 32768, 9)
     n_viewers = 3 if args.quick else 50
     pairs.BEST = args.best
     torch.set_num_threads(args.threads)
@@ -264,7 +265,7 @@ def main() -> None:
 
     srv = Server(args.threads)
     body = mlp_body(*viewers_run)
-    r = rounds(lambda: srv.run(body, 0), lambda: srv.run(body, n_viewers), args.reps)
+    r = rounds(lambda: srv.run(body, 0), lambda: srv.run(body, n_viewers), run_reps)  # whole runs: as row 2
     print(f"4. MLP 20-256-10 batch 64 via a real server: no viewers {r.median('a') * 1e3:.0f} ms, {n_viewers} websocket "
           f"viewers {r.median('b') * 1e3:.0f} ms -> {r.pct(0)} wall, {r.pct(1)} training-thread CPU (target <= +5%)")
     srv.close()

@@ -200,8 +200,8 @@ def main() -> None:
     run_reps = 4 * args.reps + 1 if not args.quick else 1
     d2l_reps = 12 * args.reps if not args.quick else 1
     print(f"torch {torch.__version__}, {args.threads} thread(s); {'ratios of the fastest rounds' if args.best else 'medians of per-round ratios'} "
-          f"over rounds of the two sides in alternating order: {d2l_reps} rounds in 1, {run_reps} in 2 and 3, "
-          f"{args.reps} in 4; IQR: the per-round ratios' interquartile range\n")
+          f"over rounds of the two sides in alternating order: {d2l_reps} rounds in 1, {run_reps} in 2, 3 and 4; "
+          f"IQR: the per-round ratios' interquartile range\n")
 
     r = rounds(d2l_by_hand, d2l_blocklab, d2l_reps)
     print(f"1. D2L linear regression, whole run: DataLoader loop {r.median('a') * 1e3:.1f} ms, Blocklab trainer "

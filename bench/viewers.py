@@ -26,8 +26,9 @@ def free_port() -> int:
 
 
 VIEWERS = """
-import asyncio, json, sys
+import asyncio, json, os, sys
 import websockets
+os.nice(19)  # stand-ins for browsers on other machines: this box's cores are the server's first
 port, n = sys.argv[1], int(sys.argv[2])
 print("ready", flush=True)
 rid = sys.stdin.readline().strip()

@@ -1,9 +1,10 @@
 """Sequences: Embedding (integer indices) and the recurrent layers RNN, LSTM and GRU (batch first).
 
 A recurrent block has several outputs: the sequence, h_n (and c_n for an LSTM). An edge
-names the one it takes in `source_port`; an edge without one takes what `returns` picks. States, in and out, are per sample and batch first,
-[num_layers * directions, hidden]; the optional ports h0 (and c0 for an LSTM) take the
-initial state, so an encoder with returns="h_n" feeds a decoder's h0."""
+names the one it takes in `source_port`; an edge without one takes what `returns` picks.
+States, in and out, are per sample and batch first, [num_layers * directions, hidden]; the
+optional ports h0 (and c0 for an LSTM) take the initial state, so an encoder's h_n feeds a
+decoder's h0."""
 
 from __future__ import annotations
 

@@ -54,11 +54,7 @@ def forward(specs: list[Scope], var: dict[str, str], slots: Slots, stores: list[
     alias = {(i, None): v for i, v in var.items()}  # (node, named output or None) -> its variable
     taken = set(first.decl) | RESERVED_IDS
     local = set(var.values()) | NAMES_TAKEN
-    takes: dict[str, set[str | None]] = {}  # a node with Outputs -> which of them live nodes take
-    for n in first.nodes.values():
-        for port, src in n.inputs.items():
-            if n.live and first.nodes[src].kind is not None and first.nodes[src].kind.outputs is not None:
-                takes.setdefault(src, set()).add(n.taps.get(port))
+    takes = first.taken()
     for nid, n in first.nodes.items():
         pns = [s.nodes[nid] for s in specs]
         if not n.live or n.role is not None:

@@ -135,6 +135,17 @@ class Scope:
         """The nodes in document order (every scope's __init__ and state_dict order)."""
         return [self.nodes[i] for i in self.decl] if self.decl else list(self.nodes.values())
 
+    def taken(self) -> dict[str, set[str | None]]:
+        """Each node with several outputs (Outputs) -> which of them live nodes take: a name, or
+        None for its default one. The exporters call such a node once and pick each."""
+        out: dict[str, set[str | None]] = {}
+        for n in self.nodes.values():
+            for port, src in n.inputs.items():
+                kind = self.nodes[src].kind
+                if n.live and kind is not None and kind.outputs is not None:
+                    out.setdefault(src, set()).add(n.taps.get(port))
+        return out
+
 
 @dataclass
 class Analysis:

@@ -76,11 +76,7 @@ def _scope_class(s: Scope, names: dict[int, str]) -> str:
     base = "keras.Model" if s.block is None else "keras.layers.Layer"
     init, body, load = [], [], []
     out = {(i, None): v for i, v in var.items()}  # (node, named output or None) -> its variable
-    takes: dict[str, set] = {}  # a node with several outputs -> which of them (None: the default) live nodes take
-    for n in s.nodes.values():
-        for port, src in n.inputs.items():
-            if n.live and s.nodes[src].kind is not None and s.nodes[src].kind.outputs is not None:
-                takes.setdefault(src, set()).add(n.taps.get(port))
+    takes = s.taken()
     local = set(var.values()) | _TAKEN  # variables of call(), for the names below
     for n in s.nodes.values():
         if not n.live or n.role is not None:

@@ -184,8 +184,9 @@ class Scope:
         inputs = list(n.args)
         if takes_state(sub) and len(inputs) == 2 and isinstance(inputs[1], (tuple, list)):
             inputs = [inputs[0], *inputs[1]]  # lstm(x, (h0, c0)): the block's ports x, h0, c0
-        refs = state_inputs(inputs, self.refs, values) if takes_state(sub) else None  # [(ref, per-sample shape)]
-        if refs is None and not takes_state(sub):
+        if takes_state(sub):  # [(ref, per-sample shape)] per port, or None
+            refs = state_inputs(inputs, self.refs, values)
+        else:
             refs = [(self.refs.get(a), tuple(values[a].shape[1:])) for a in inputs
                     if isinstance(a, fx.Node) and isinstance(values.get(a), torch.Tensor)]
         if not harmless_keywords(sub, dict(n.kwargs)) or refs is None or len(refs) < len(inputs):

@@ -22,7 +22,7 @@ export function makeBlock(g: Graph, name: string, catalog: Catalog, blocks: Reco
   const internal = g.edges.filter((e) => ids.has(e.source) && ids.has(e.target))
 
   // a wire's source end: the node and which of its outputs (an LSTM's h_n) it takes
-  const end = (e: FlowEdge) => `${e.source}\0${e.sourceHandle ?? ''}`
+  const end = (e: FlowEdge) => `${e.source}\0${e.sourceHandle ?? OUT_HANDLE}`
   const outs = [...new Map(outgoing.map((e) => [end(e), e])).values()]
   let exits = outs.map((e) => (e.sourceHandle && e.sourceHandle !== OUT_HANDLE ? `${e.source}.${e.sourceHandle}` : e.source))
   if (!exits.length) {
